@@ -1,0 +1,44 @@
+"""Shared test fixtures: offline hub, small thread count, the golden parity cases."""
+from __future__ import annotations
+
+import os
+import sys
+from pathlib import Path
+
+import pytest
+
+os.environ.setdefault("HF_HUB_OFFLINE", "1")
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def _golden_dir() -> Path | None:
+    candidates = [os.environ.get("ASVA_GOLDEN"), ROOT.parent / "shared" / "golden"]
+    for c in candidates:
+        if c and Path(c, "synth_weights.py").is_file():
+            return Path(c)
+    return None
+
+
+@pytest.fixture(scope="session")
+def golden() -> Path:
+    """The folder of golden parity cases (`../shared/golden`, or $ASVA_GOLDEN).
+
+    In CI (CI=true) a missing folder is a failure, not a skip: parity must be checked there.
+    """
+    path = _golden_dir()
+    if path is None:
+        if os.environ.get("CI"):
+            pytest.fail("golden cases not found at ../shared/golden (set ASVA_GOLDEN)")
+        pytest.skip("golden cases not found at ../shared/golden (set ASVA_GOLDEN)")
+    return path
+
+
+@pytest.fixture(scope="session")
+def synth_weights(golden):
+    """The golden cases' `synth_weights` module (deterministic stand-in weights)."""
+    sys.path.insert(0, str(golden))
+    try:
+        import synth_weights  # noqa: PLC0415
+    finally:
+        sys.path.remove(str(golden))
+    return synth_weights
