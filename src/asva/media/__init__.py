@@ -1,1 +1,25 @@
-"""asva.media."""
+"""asva.media: reading and writing video, audio and images, and ImageBind's audio front end.
+
+Public API (see docs/media.md):
+    probe, MediaInfo, read_video, read_audio, audio_window, read_image,
+    write_video, write_gif, write_frames, resample, waveform_to_mel, normalize_mel.
+"""
+from asva.media.audio import audio_window, read_audio
+from asva.media.probe import MediaInfo, probe
+from asva.media.resample import resample
+from asva.media.transform import center_crop_resize
+from asva.media.video import read_video
+from asva.media.write import write_frames, write_gif, write_video
+
+__all__ = [
+    "MediaInfo",
+    "audio_window",
+    "center_crop_resize",
+    "probe",
+    "read_audio",
+    "read_video",
+    "resample",
+    "write_frames",
+    "write_gif",
+    "write_video",
+]
