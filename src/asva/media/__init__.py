@@ -2,9 +2,12 @@
 
 Public API (see docs/media.md):
     probe, MediaInfo, read_video, read_audio, audio_window, read_image,
-    write_video, write_gif, write_frames, resample, waveform_to_mel, normalize_mel.
+    write_video, write_gif, write_frames, resample, waveform_to_mel, normalize_mel,
+    imagebind_audio_clips, kaldi_fbank, center_crop_resize.
 """
 from asva.media.audio import audio_window, read_audio
+from asva.media.fbank import imagebind_audio_clips, kaldi_fbank, normalize_mel, waveform_to_mel
+from asva.media.image import read_image
 from asva.media.probe import MediaInfo, probe
 from asva.media.resample import resample
 from asva.media.transform import center_crop_resize
@@ -15,11 +18,16 @@ __all__ = [
     "MediaInfo",
     "audio_window",
     "center_crop_resize",
+    "imagebind_audio_clips",
+    "kaldi_fbank",
+    "normalize_mel",
     "probe",
     "read_audio",
+    "read_image",
     "read_video",
     "resample",
     "write_frames",
+    "waveform_to_mel",
     "write_gif",
     "write_video",
 ]

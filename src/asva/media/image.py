@@ -1,0 +1,86 @@
+"""Reading still images with PIL as uint8 RGB (3, h, w), whatever their mode or orientation."""
+from __future__ import annotations
+
+import os
+import warnings
+
+import numpy as np
+import torch
+from einops import rearrange
+from PIL import Image, ImageOps, UnidentifiedImageError
+
+from asva.media._container import check_file
+from asva.media.transform import center_crop_resize
+
+MAX_PIXELS = 120_000_000  # decompression-bomb guard, checked from the header before decoding
+
+
+def _to_rgb(image: Image.Image, background: tuple[int, int, int]) -> Image.Image:
+    """Convert any PIL mode to RGB; transparency is composited over `background`."""
+    if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
+        # 16-bit samples: PIL's own conversion would clip at 255 instead of scaling
+        values = np.asarray(image, dtype=np.float64)
+        top = 65535.0 if image.mode != "I" or values.max() > 255 else 255.0
+        image = Image.fromarray(np.clip(np.rint(values * 255.0 / top), 0, 255).astype(np.uint8), mode="L")
+    elif image.mode == "F":
+        values = np.asarray(image, dtype=np.float64)
+        scale = 255.0 if values.max() <= 1.0 else 1.0
+        image = Image.fromarray(np.clip(np.rint(values * scale), 0, 255).astype(np.uint8), mode="L")
+    has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
+    if not has_alpha:
+        return image.convert("RGB")
+    rgba = image.convert("RGBA")
+    base = Image.new("RGBA", rgba.size, (*background, 255))
+    return Image.alpha_composite(base, rgba).convert("RGB")
+
+
+def _open_checked(path, max_pixels: int) -> Image.Image:
+    """Open lazily (header only), refusing images over `max_pixels` before any pixel is decoded."""
+    try:
+        with warnings.catch_warnings():
+            # PIL's own bomb warning (> 89 MP) is superseded by the max_pixels check below
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image = Image.open(path)
+    except Image.DecompressionBombError as err:
+        raise ValueError(f"{path}: image too large ({err}); the limit is {max_pixels} pixels") from err
+    except (UnidentifiedImageError, OSError, SyntaxError) as err:
+        raise ValueError(f"{path}: not a readable image ({err})") from err
+    width, height = image.size
+    if width * height > max_pixels:
+        image.close()
+        raise ValueError(f"{path}: image is {width}x{height} = {width * height} pixels, over the "
+                         f"{max_pixels}-pixel limit (decompression-bomb guard)")
+    return image
+
+
+def read_image(
+    path: str | os.PathLike,
+    *,
+    size: int | None = None,
+    background: tuple[int, int, int] = (255, 255, 255),
+    max_pixels: int = MAX_PIXELS,
+) -> torch.Tensor:
+    """Read an image as uint8 (3, h, w) RGB.
+
+    EXIF orientation is applied; CMYK, palette, grayscale and 16-bit images are converted
+    (16-bit scaled by 255 / 65535); alpha is composited over `background`. With `size`,
+    the image is centre-cropped to a square and resized like video frames (`center_crop_resize`).
+    Images over `max_pixels` (from the header) and unreadable or truncated files raise ValueError.
+    """
+    path = check_file(path)
+    image = _open_checked(path, max_pixels)
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+            image.load()
+            rgb = _to_rgb(ImageOps.exif_transpose(image), background)
+    except Image.DecompressionBombError as err:
+        raise ValueError(f"{path}: image too large ({err})") from err
+    except (OSError, SyntaxError, ValueError) as err:
+        raise ValueError(f"{path}: corrupt or truncated image ({err})") from err
+    finally:
+        image.close()
+    pixels = rearrange(torch.from_numpy(np.array(rgb, dtype=np.uint8)), "h w c -> c h w")
+    if size is None:
+        return pixels.contiguous()
+    return center_crop_resize(pixels[:, None], int(size))[:, 0]
