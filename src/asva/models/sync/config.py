@@ -1,0 +1,95 @@
+"""Configuration of the audio-visual synchronisation classifier, and its named presets.
+
+Presets are small JSON files `presets/sync-<name>.json` next to the other model presets;
+a variant is a preset plus keyword overrides (`SyncClassifierConfig.from_preset("tiny", frame_size=64)`).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass
+from pathlib import Path
+
+PRESETS_DIR = Path(__file__).resolve().parents[1] / "presets"
+_PREFIX = "sync-"
+
+
+@dataclass(frozen=True)
+class SyncClassifierConfig:
+    """Shape of the classifier: audio CNN, R(2+1)D video network and MLP head.
+
+    The defaults are the official ASVA classifier (`official` preset).
+    """
+
+    # audio CNN on a (b, 1, n_mels, mel_frames) log-mel
+    audio_stem_channels: int = 64
+    audio_channels: tuple[int, ...] = (64, 128, 256, 512)
+    audio_strides: tuple[int, ...] = (2, 2, 2, 1)
+    # R(2+1)D video network on (b, 3, num_frames, frame_size, frame_size); a stride halves f, h and w
+    video_stem_channels: int = 64
+    video_channels: tuple[int, ...] = (64, 128, 256, 512)
+    video_strides: tuple[int, ...] = (1, 2, 2, 2)
+    video_blocks_per_stage: int = 2
+    # MLP head on cat([audio, video]) -> hidden ... -> 1
+    head_hidden: tuple[int, ...] = (512, 256)
+    head_dropout: float = 0.0
+    # input geometry (the evaluation protocol: 2 s of audio, 12 frames at 6 fps)
+    n_mels: int = 128
+    mel_frames: int = 204
+    num_frames: int = 12
+    frame_size: int = 224
+
+    def __post_init__(self) -> None:
+        for name in ("audio_channels", "audio_strides", "video_channels", "video_strides", "head_hidden"):
+            value = getattr(self, name)
+            if isinstance(value, list):  # JSON gives lists; keep the dataclass hashable
+                object.__setattr__(self, name, tuple(value))
+        if len(self.audio_channels) != len(self.audio_strides):
+            raise ValueError(
+                f"audio_channels {self.audio_channels} and audio_strides {self.audio_strides} "
+                "must have the same length"
+            )
+        if len(self.video_channels) != len(self.video_strides):
+            raise ValueError(
+                f"video_channels {self.video_channels} and video_strides {self.video_strides} "
+                "must have the same length"
+            )
+        if self.video_blocks_per_stage < 1:
+            raise ValueError(f"video_blocks_per_stage must be >= 1, got {self.video_blocks_per_stage}")
+        if not 0.0 <= self.head_dropout < 1.0:
+            raise ValueError(f"head_dropout must be in [0, 1), got {self.head_dropout}")
+
+    @property
+    def audio_dim(self) -> int:
+        return self.audio_channels[-1]
+
+    @property
+    def video_dim(self) -> int:
+        return self.video_channels[-1]
+
+    def to_dict(self) -> dict:
+        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
+
+    @classmethod
+    def from_dict(cls, data: dict) -> SyncClassifierConfig:
+        known = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ValueError(
+                f"unknown sync classifier config keys {unknown}; expected some of {sorted(known)}"
+            )
+        return cls(**data)
+
+    @classmethod
+    def from_preset(cls, name: str, **overrides) -> SyncClassifierConfig:
+        path = PRESETS_DIR / f"{_PREFIX}{name}.json"
+        if not path.is_file():
+            raise ValueError(f"unknown sync classifier preset {name!r}; expected one of {list_presets()}")
+        data = json.loads(path.read_text())
+        data.pop("description", None)
+        return cls.from_dict({**data, **overrides})
+
+
+def list_presets() -> list[str]:
+    """Names of the sync classifier presets (`official`, `tiny`, ...)."""
+    return sorted(p.stem[len(_PREFIX):] for p in PRESETS_DIR.glob(f"{_PREFIX}*.json"))

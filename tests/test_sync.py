@@ -1,0 +1,188 @@
+"""Sync classifier: tiny model, presets, preprocessing, key conversion and bad checkpoints."""
+from __future__ import annotations
+
+import json
+import pickle
+
+import pytest
+import torch
+
+from asva.models.sync import (
+    SYNC_RENAMES,
+    SyncClassifier,
+    SyncClassifierConfig,
+    convert_sync_checkpoint,
+    list_presets,
+    load_sync_classifier,
+    preprocess_sync_video,
+    rename_state_dict,
+    save_sync_classifier,
+    sync_scores,
+)
+
+
+@pytest.fixture
+def tiny() -> SyncClassifier:
+    torch.manual_seed(0)
+    return SyncClassifier(SyncClassifierConfig.from_preset("tiny")).eval()
+
+
+def _inputs(batch: int = 2, size: int = 32):
+    g = torch.Generator().manual_seed(1)
+    mel = torch.randn(batch, 1, 128, 204, generator=g)
+    video = torch.randint(0, 256, (batch, 3, 12, size, size), generator=g, dtype=torch.uint8)
+    return mel, video
+
+
+def test_presets_and_config_validation():
+    assert {"official", "tiny"} <= set(list_presets())
+    assert SyncClassifierConfig.from_preset("official") == SyncClassifierConfig()
+    assert SyncClassifierConfig.from_preset("tiny", frame_size=64).frame_size == 64
+    with pytest.raises(ValueError, match="unknown sync classifier preset 'nope'"):
+        SyncClassifierConfig.from_preset("nope")
+    with pytest.raises(ValueError, match="audio_strides"):
+        SyncClassifierConfig(audio_channels=(8, 16), audio_strides=(2,))
+    with pytest.raises(ValueError, match="unknown sync classifier config keys"):
+        SyncClassifierConfig.from_dict({"channels": 3})
+
+
+def test_official_param_counts():
+    model = SyncClassifier()
+    count = lambda m: sum(p.numel() for p in m.parameters())  # noqa: E731
+    assert count(model) == 20_761_217
+    assert (count(model.audio_encoder), count(model.video_encoder), count(model.head)) == (
+        4_725_696, 15_379_136, 656_385)
+
+
+def test_tiny_forward_shapes_and_gradients(tiny):
+    mel, video = _inputs()
+    phi = sync_scores(tiny, mel, video)
+    assert phi.shape == (2,) and torch.isfinite(phi).all()
+    stages = tiny.video_encoder.stage_outputs(preprocess_sync_video(video, 32))
+    assert [s.shape[2] for s in stages] == [12, 12, 6, 3, 2]  # time 12 -> 6 -> 3 -> 2
+    tiny.train()
+    loss = tiny(mel, preprocess_sync_video(video, 32)).sum()
+    loss.backward()
+    assert all(p.grad is not None for p in tiny.parameters())
+
+
+def test_score_pairs_matches_forward(tiny):
+    mel, video = _inputs()
+    frames = preprocess_sync_video(video, 32)
+    with torch.no_grad():
+        pairs = tiny.score_pairs(mel, frames, torch.tensor([0, 1, 1]), torch.tensor([1, 0, 1]))
+        direct = tiny(mel[[0, 1, 1]], frames[[1, 0, 1]])
+    torch.testing.assert_close(pairs, direct, atol=1e-6, rtol=0)
+
+
+def test_bad_model_inputs(tiny):
+    mel, video = _inputs()
+    frames = preprocess_sync_video(video, 32)
+    with pytest.raises(ValueError, match="must match"):
+        tiny(mel[:1], frames)
+    with pytest.raises(ValueError, match=r"\(b, 1, n_mels, t\)"):
+        tiny(mel[:, 0], frames)
+    with pytest.raises(ValueError, match=r"\(b, 3, f, h, w\)"):
+        tiny(mel, frames[:, :2])
+
+
+def test_preprocess_sync_video():
+    # a frame whose value equals the CLIP mean normalises to ~0; the output is squashed to size
+    mean = torch.tensor([0.48145466, 0.4578275, 0.40821073])
+    video = mean.view(3, 1, 1, 1).expand(3, 12, 40, 60).clone()
+    out = preprocess_sync_video(video, 24)
+    assert out.shape == (1, 3, 12, 24, 24)
+    assert out.abs().max() < 1e-5
+    as_uint8 = preprocess_sync_video(torch.full((3, 2, 8, 8), 255, dtype=torch.uint8), 8)
+    torch.testing.assert_close(as_uint8[0, :, 0, 0, 0], (1 - mean) / torch.tensor(
+        [0.26862954, 0.26130258, 0.27577711]))
+    with pytest.raises(ValueError, match=r"\[0, 1\]"):
+        preprocess_sync_video(video * 2 - 1)
+    with pytest.raises(ValueError, match="video must be"):
+        preprocess_sync_video(torch.zeros(3, 8, 8))
+
+
+def test_rename_table_maps_official_keys(golden):
+    keys = json.loads((golden / "avsync_classifier" / "keys.json").read_text())["keys"]
+    renamed = rename_state_dict({k: torch.empty(shape) for k, shape in keys.items()}, SYNC_RENAMES)
+    expected = SyncClassifier().state_dict()
+    assert len(renamed) == len(keys) == 261
+    assert set(renamed) == set(expected)
+    assert all(tuple(renamed[k].shape) == tuple(expected[k].shape) for k in renamed)
+
+
+def test_native_round_trip(tiny, tmp_path):
+    out = save_sync_classifier(tiny, tmp_path / "sync")
+    loaded = load_sync_classifier(out)
+    assert loaded.config == tiny.config and not loaded.training
+    assert not any(p.requires_grad for p in loaded.parameters())
+    mel, video = _inputs()
+    torch.testing.assert_close(sync_scores(loaded, mel, video), sync_scores(tiny, mel, video))
+    assert set(convert_sync_checkpoint(out)) == set(tiny.state_dict())
+
+
+def test_mis_shaped_checkpoint_lists_every_key(tiny, tmp_path):
+    save_sync_classifier(tiny, tmp_path / "sync")
+    other = SyncClassifierConfig.from_preset("tiny", head_hidden=(12, 8))
+    with pytest.raises(ValueError, match="3 mis-shaped") as err:
+        load_sync_classifier(tmp_path / "sync", other)
+    assert "head.hidden.0.weight (checkpoint 16x32 vs model 12x32)" in str(err.value)
+    assert "head.hidden.0.bias (checkpoint 16 vs model 12)" in str(err.value)
+    assert "head.hidden.1.weight (checkpoint 8x16 vs model 8x12)" in str(err.value)
+
+
+def test_wrong_model_checkpoint(tmp_path):
+    path = tmp_path / "inception.pt"
+    torch.save({"Conv2d_1a_3x3.conv.weight": torch.zeros(2, 3, 3, 3), "fc.bias": torch.zeros(4)}, path)
+    config = SyncClassifierConfig.from_preset("tiny")
+    with pytest.raises(ValueError) as err:
+        load_sync_classifier(path, config)
+    message = str(err.value)
+    assert "missing" in message and "2 unexpected: Conv2d_1a_3x3.conv.weight, fc.bias" in message
+    assert "audio_encoder.stem.conv.weight" in message and "head.out.bias" in message
+
+
+def test_truncated_checkpoints(tiny, tmp_path):
+    full = tmp_path / "full.pt"
+    torch.save(tiny.state_dict(), full)
+    cut = tmp_path / "cut.pt"
+    cut.write_bytes(full.read_bytes()[: full.stat().st_size // 2])
+    with pytest.raises(ValueError, match="cannot read .*cut.pt"):
+        convert_sync_checkpoint(cut)
+    save_sync_classifier(tiny, tmp_path / "native")
+    blob = (tmp_path / "native" / "model.safetensors").read_bytes()
+    (tmp_path / "native" / "model.safetensors").write_bytes(blob[: len(blob) // 3])
+    with pytest.raises(ValueError, match="cannot read .*model.safetensors"):
+        load_sync_classifier(tmp_path / "native")
+
+
+class _NotATensor:
+    pass
+
+
+def test_non_tensor_pickles(tmp_path):
+    plain = tmp_path / "plain.pt"
+    torch.save({"audio_encoder.conv1.0.weight": "a string", "step": 3}, plain)
+    with pytest.raises(ValueError, match="non-tensor entries: 'audio_encoder.conv1.0.weight' \\(str\\)"):
+        convert_sync_checkpoint(plain)
+    foreign = tmp_path / "foreign.bin"
+    foreign.write_bytes(pickle.dumps({"x": _NotATensor()}, protocol=2))
+    with pytest.raises(ValueError, match="cannot read .*foreign.bin"):
+        convert_sync_checkpoint(foreign)
+    listing = tmp_path / "list.pt"
+    torch.save([torch.zeros(1)], listing)
+    with pytest.raises(ValueError, match="holds list, expected a non-empty dict of tensors"):
+        convert_sync_checkpoint(listing)
+
+
+def test_missing_files_name_file_and_metric(tmp_path):
+    with pytest.raises(ValueError, match=r"sync classifier \(RelSync / AlignSync\): weight file .*nope.bin"):
+        load_sync_classifier(tmp_path / "nope.bin")
+    folder = tmp_path / "modules"
+    for part in ("audio_encoder", "video_encoder"):
+        (folder / part).mkdir(parents=True)
+    with pytest.raises(ValueError, match=r"lacks the folders \['head'\]"):
+        convert_sync_checkpoint(folder)
+    (folder / "head").mkdir()
+    with pytest.raises(ValueError, match="audio_encoder/diffusion_pytorch_model.bin does not exist"):
+        convert_sync_checkpoint(folder)
