@@ -199,3 +199,14 @@ def test_bad_options_raise(root, options, match):
 def test_unknown_split_raises(root):
     with pytest.raises(ValueError, match="split must be one of"):
         AVSyncDataset(root, "val")
+
+
+def test_seeded_draws_do_not_depend_on_dataloader_workers(root):
+    ds = AVSyncDataset(root, "train", size=32, seed=11)
+    ds.set_epoch(2)
+
+    def starts(workers):
+        loader = DataLoader(ds, batch_size=1, num_workers=workers, collate_fn=collate)
+        return [(b["start"].item(), b["flipped"].item()) for b in loader]
+
+    assert starts(2) == starts(0)
