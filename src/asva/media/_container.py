@@ -36,11 +36,37 @@ def open_media(path: str | os.PathLike) -> Iterator[av.container.InputContainer]
     except (av.error.FFmpegError, UnicodeDecodeError) as err:
         raise ValueError(f"{p}: not a readable media file ({_reason(err)})") from err
     try:
+        if container.format.name == "wav":
+            _check_wav_size(p)
         yield container
     except av.error.FFmpegError as err:
         raise ValueError(f"{p}: corrupt or truncated media ({_reason(err)})") from err
     finally:
         container.close()
+
+
+def _check_wav_size(path: Path) -> None:
+    """Raise if a RIFF/WAVE file's data chunk claims more bytes than the file holds.
+
+    FFmpeg quietly plays a cut WAV to wherever it ends, so this reads the chunk headers.
+    Sizes 0 and 0xFFFFFFFF (written by streaming tools that never patch the header) are trusted.
+    """
+    size = path.stat().st_size
+    with open(path, "rb") as f:
+        if f.read(4) != b"RIFF" or f.read(8)[4:] != b"WAVE":
+            return
+        offset = 12
+        while offset + 8 <= size:
+            f.seek(offset)
+            chunk_id, chunk_size = f.read(4), int.from_bytes(f.read(4), "little")
+            if chunk_id == b"data":
+                end = offset + 8 + chunk_size
+                if chunk_size not in (0, 0xFFFFFFFF) and end > size:
+                    raise ValueError(
+                        f"{path}: truncated WAV: its data chunk needs {end} bytes but the file has {size}"
+                    )
+                return
+            offset += 8 + chunk_size + (chunk_size & 1)
 
 
 def _reason(err: Exception) -> str:
