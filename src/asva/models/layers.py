@@ -1,0 +1,114 @@
+"""Building blocks of the video UNet: sinusoidal embeddings, inflated convolutions, GEGLU feed-forward.
+
+Video tensors are (b, c, f, h, w). An "inflated" convolution applies SD's 2-D kernel to every frame
+and then mixes, at every pixel, the features of frame 1, frame t-1 and frame t (`FrameMix`).
+"""
+
+from __future__ import annotations
+
+import math
+
+import torch
+import torch.nn.functional as F
+from einops import rearrange
+from torch import nn
+
+
+def sinusoidal_embedding(
+    positions: torch.Tensor,
+    dim: int,
+    *,
+    flip_sin_to_cos: bool = True,
+    freq_shift: float = 0.0,
+    max_period: float = 10000.0,
+) -> torch.Tensor:
+    """(n,) timesteps or frame indices -> (n, dim) float32 sin/cos features (SD's `Timesteps`).
+
+    Frequencies are max_period^(-i / (dim/2 - freq_shift)); `flip_sin_to_cos` puts the cosines first.
+    """
+    if positions.ndim != 1:
+        raise ValueError(f"positions must be 1-D (n,), got shape {tuple(positions.shape)}")
+    half = dim // 2
+    exponent = -math.log(max_period) * torch.arange(half, dtype=torch.float32, device=positions.device)
+    freqs = torch.exp(exponent / (half - freq_shift))
+    angles = positions[:, None].float() * freqs[None, :]  # (n, half)
+    emb = torch.cat([torch.sin(angles), torch.cos(angles)], dim=-1)
+    if flip_sin_to_cos:
+        emb = torch.cat([emb[:, half:], emb[:, :half]], dim=-1)
+    if dim % 2:
+        emb = F.pad(emb, (0, 1))
+    return emb
+
+
+class EmbeddingMLP(nn.Module):
+    """Linear -> SiLU -> Linear: projects sinusoidal features (timestep, frame index)."""
+
+    def __init__(self, in_dim: int, out_dim: int):
+        super().__init__()
+        self.fc1 = nn.Linear(in_dim, out_dim)
+        self.fc2 = nn.Linear(out_dim, out_dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.fc2(F.silu(self.fc1(x)))
+
+
+class FrameMix(nn.Module):
+    """First-frame temporal layer: x[t] += W [x[0], x[max(t-1, 0)], x[t]] + b at every pixel.
+
+    Zero-initialised, so a fresh layer is the identity and the inflated model equals the 2-D one.
+    """
+
+    def __init__(self, channels: int):
+        super().__init__()
+        self.proj = nn.Linear(3 * channels, channels)
+        nn.init.zeros_(self.proj.weight)
+        nn.init.zeros_(self.proj.bias)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        f = x.shape[2]
+        x = rearrange(x, "b c f h w -> b f h w c")
+        first = x[:, :1].expand_as(x)
+        previous = torch.cat([x[:, :1], x[:, : f - 1]], dim=1)
+        x = x + self.proj(torch.cat([first, previous, x], dim=-1))
+        return rearrange(x, "b f h w c -> b c f h w")
+
+
+class InflatedConv(nn.Module):
+    """A 2-D convolution applied to each frame, followed by `FrameMix`."""
+
+    def __init__(
+        self, in_channels: int, out_channels: int, kernel_size: int, *, stride: int = 1, padding: int = 0
+    ):
+        super().__init__()
+        self.spatial = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding)
+        self.temporal_mix = FrameMix(out_channels)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        b = x.shape[0]
+        x = self.spatial(rearrange(x, "b c f h w -> (b f) c h w"))
+        return self.temporal_mix(rearrange(x, "(b f) c h w -> b c f h w", b=b))
+
+
+class Upsample(InflatedConv):
+    """Nearest-neighbour x2 on h and w (frames kept), then a 3x3 inflated convolution."""
+
+    def __init__(self, channels: int):
+        super().__init__(channels, channels, 3, padding=1)
+
+    def forward(self, x: torch.Tensor, size: tuple[int, int] | None = None) -> torch.Tensor:
+        f, h, w = x.shape[2:]
+        x = F.interpolate(x, size=(f, *(size or (2 * h, 2 * w))), mode="nearest")
+        return super().forward(x)
+
+
+class FeedForward(nn.Module):
+    """GEGLU feed-forward: proj_in (C -> 8C) splits into value and gate; value * GELU(gate) -> C."""
+
+    def __init__(self, dim: int, mult: int = 4):
+        super().__init__()
+        self.proj_in = nn.Linear(dim, 2 * mult * dim)
+        self.proj_out = nn.Linear(mult * dim, dim)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        value, gate = self.proj_in(x).chunk(2, dim=-1)
+        return self.proj_out(value * F.gelu(gate))
