@@ -48,7 +48,7 @@ def test_mel_and_normalized_mel_match_golden(case, i):
     assert torch.equal(wave, case[f"wave.{i}"]), "inplace=False must leave the input alone"
 
 
-@pytest.mark.parametrize("j,name", enumerate(FILES))
+@pytest.mark.parametrize("j,name", list(enumerate(FILES)))
 def test_loader_clips_match_golden_including_inplace_side_effect(golden, case, j, name):
     wave = read_audio(golden / "media" / f"{name}.wav", mono=False)
     before = wave.clone()

@@ -43,7 +43,7 @@ def _decode_audio(path: Path) -> tuple[np.ndarray, int]:
             rate = frame.sample_rate
             chunks.append(_frame_to_float(frame))
         if not chunks:
-            raise ValueError(f"{path}: the audio stream decodes to no samples (empty or truncated)")
+            raise ValueError(f"{path}: the audio stream decodes to no samples (not audio, or truncated)")
         data = np.concatenate(chunks, axis=1)
         lead = round((first_time or 0.0) * rate)  # stream starting after time 0: silence before it
         if lead > 0:

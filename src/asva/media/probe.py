@@ -45,6 +45,8 @@ def probe(path: str | os.PathLike) -> MediaInfo:
         if audio is not None:
             sample_rate = audio.codec_context.sample_rate or 0
             channels = audio.codec_context.channels or 0
+        if (video is not None and not (width and height)) or (audio is not None and not sample_rate):
+            raise ValueError(f"{path}: not a readable media file (its stream header is empty)")
         return MediaInfo(
             duration=float(duration),
             fps=float(fps),

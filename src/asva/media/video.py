@@ -50,7 +50,7 @@ def _decode_frames(path: Path, fps: float, start: float, duration: float | None)
                 return picked
             held = frame
         if held is None:
-            raise ValueError(f"{path}: the video stream decodes to no frames (empty or truncated)")
+            raise ValueError(f"{path}: the video stream decodes to no frames (not video, empty or truncated)")
         end = t + _frame_interval(stream, step)  # the last frame stays on screen one interval
         check_not_truncated(path, stream, end, origin)
         while len(picked) < count and start + len(picked) / fps < end - _EPS:
