@@ -14,6 +14,8 @@ import sys
 # name -> (module with main(argv), one-line summary). Later issues add their jobs here.
 COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("asva.synth.cli", "write a procedurally generated audio-visual benchmark"),
+    "info": ("asva.info", "describe a UNet preset or a converted model folder (parameter counts)"),
+    "convert": ("asva.convert_cli", "official AVSyncD / SD1.5 / ImageBind / sync weights -> a model folder"),
 }
 
 

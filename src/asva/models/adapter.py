@@ -96,3 +96,20 @@ def load_adapter(model: nn.Module, path: str | Path) -> None:
     with torch.no_grad():
         for name, value in state.items():
             expected[name].copy_(value)
+
+
+def parameter_counts(model: nn.Module) -> dict[str, int]:
+    """Parameter counts: total, trainable (the adapter, by part) and frozen (the SD UNet)."""
+
+    def count(modules) -> int:
+        return sum(p.numel() for m in modules for p in m.parameters())
+
+    blocks = [m for m in model.modules() if isinstance(m, VideoTransformerBlock)]
+    parts = {
+        "temporal_mix": count(m for m in model.modules() if isinstance(m, FrameMix)),
+        "temporal_attention": count(b.temporal for b in blocks),
+        "audio_attention": count(b.audio for b in blocks if b.audio is not None),
+    }
+    total = sum(p.numel() for p in model.parameters())
+    trainable = count(adapter_modules(model))
+    return {"total": total, "trainable": trainable, "frozen": total - trainable, **parts}

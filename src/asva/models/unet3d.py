@@ -105,7 +105,7 @@ class VideoUNet(nn.Module):
         emb = sinusoidal_embedding(
             t, c.channels[0], flip_sin_to_cos=c.flip_sin_to_cos, freq_shift=c.freq_shift
         )
-        return self.time_mlp(emb.to(self.time_mlp.fc1.weight.dtype))
+        return self.time_mlp(emb.to(self.dtype))
 
     def _check_sample(self, sample: torch.Tensor) -> torch.Size:
         if sample.ndim != 5 or sample.shape[1] != self.config.in_channels:
@@ -135,6 +135,14 @@ class VideoUNet(nn.Module):
                 )
             mask = rearrange(mask.expand(b, f, m), "b f m -> (b f) m")
         return Conditioning(f, text, audio, mask)
+
+    @property
+    def device(self) -> torch.device:
+        return self.input_conv.spatial.weight.device
+
+    @property
+    def dtype(self) -> torch.dtype:
+        return self.input_conv.spatial.weight.dtype
 
     # ------------------------------------------------------------------ adapter and training
     def adapter_modules(self) -> list[nn.Module]:
