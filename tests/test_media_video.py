@@ -1,0 +1,210 @@
+"""Video: writing mp4/gif/png and reading back with timestamp fps resampling, crop and resize."""
+from __future__ import annotations
+
+import time
+
+import av
+import numpy as np
+import pytest
+import torch
+import torch.nn.functional as F
+from PIL import Image
+
+from asva.media import (
+    center_crop_resize,
+    probe,
+    read_audio,
+    read_image,
+    read_video,
+    write_frames,
+    write_gif,
+    write_video,
+)
+from asva.media.write import video_codec
+
+LEVEL_STEP = 8  # source frame i is a flat grey of level 8 * i, so the frame index can be read back
+
+
+def counting_clip(frames: int, h: int = 32, w: int = 32) -> torch.Tensor:
+    levels = torch.arange(frames, dtype=torch.uint8) * LEVEL_STEP
+    return levels.view(1, frames, 1, 1).expand(3, frames, h, w).contiguous()
+
+
+def frame_indices(video: torch.Tensor) -> list[int]:
+    return [round(float(m) / LEVEL_STEP) for m in video.float().mean(dim=(0, 2, 3))]
+
+
+@pytest.fixture(scope="module")
+def clip10(tmp_path_factory):
+    """2.5 s at 10 fps, 25 counting frames, with a 2.5 s 440 Hz tone."""
+    path = tmp_path_factory.mktemp("video") / "count.mp4"
+    tone = 0.5 * torch.sin(2 * torch.pi * 440 * torch.arange(40000) / 16000)
+    write_video(path, counting_clip(25), fps=10, audio=tone)
+    return path
+
+
+def test_write_video_is_h264_yuv420p_with_aac(clip10):
+    assert video_codec() == ("libx264" if "libx264" in av.codecs_available else "mpeg4")
+    with av.open(str(clip10)) as container:
+        v, a = container.streams.video[0], container.streams.audio[0]
+        assert v.codec_context.name == ("h264" if video_codec() == "libx264" else "mpeg4")
+        assert v.codec_context.pix_fmt == "yuv420p"
+        assert a.codec_context.name == "aac"
+    info = probe(clip10)
+    assert (info.width, info.height, info.fps, info.num_frames) == (32, 32, 10.0, 25)
+    assert info.has_video and info.has_audio and info.sample_rate == 16000 and info.channels == 1
+    assert info.duration == pytest.approx(2.5, abs=0.1)
+
+
+def test_native_read_round_trips(clip10):
+    video = read_video(clip10, fps=10, size=None)
+    assert video.dtype == torch.uint8 and video.shape == (3, 25, 32, 32)
+    assert (video.float() - counting_clip(25).float()).abs().max() <= 3
+
+
+@pytest.mark.parametrize(
+    "fps,start,duration,expected",
+    [
+        (6.0, 0.0, None, [0, 1, 3, 5, 6, 8, 10, 11, 13, 15, 16, 18, 20, 21, 23]),  # t_i = i/6: last pts <= t
+        (4.0, 1.0, 1.0, [10, 12, 15, 17]),
+        (20.0, 0.0, 0.5, [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]),  # upsampling repeats frames
+        (4.0, 2.0, 5.0, [20, 22]),  # the file ends at 2.5 s: fewer frames than duration * fps
+        (10.0, 0.0, None, list(range(25))),
+    ],
+)
+def test_fps_resampling_takes_last_frame_at_or_before_t(clip10, fps, start, duration, expected):
+    video = read_video(clip10, fps=fps, size=None, start=start, duration=duration)
+    assert frame_indices(video) == expected
+
+
+def test_window_past_the_end_and_bad_options(clip10):
+    with pytest.raises(ValueError, match="no video frames"):
+        read_video(clip10, start=3.0)
+    for bad in ({"fps": 0}, {"start": -1.0}, {"duration": 0.0}):
+        with pytest.raises(ValueError):
+            read_video(clip10, **bad)
+
+
+def test_audio_track_round_trips(clip10):
+    audio = read_audio(clip10)
+    tone = 0.5 * torch.sin(2 * torch.pi * 440 * torch.arange(40000) / 16000)
+    assert abs(audio.shape[0] - 40000) <= 1024  # AAC pads its last frame
+    n = min(audio.shape[0], 40000)
+    assert (audio[:n] - tone[:n]).norm() / tone[:n].norm() < 0.25  # aligned: no priming delay left
+
+
+def test_centre_crop_then_bilinear_resize(tmp_path):
+    wide = torch.zeros(3, 2, 48, 96, dtype=torch.uint8)
+    wide[0, :, :, :24] = 255  # red left quarter, cropped away
+    wide[1, :, :, 24:72] = 200  # green centre square
+    wide[2, :, :, 72:] = 255  # blue right quarter, cropped away
+    out = center_crop_resize(wide, 16)
+    assert out.shape == (3, 2, 16, 16)
+    assert out[1].eq(200).all() and out[0].eq(0).all() and out[2].eq(0).all()
+    ramp = torch.randint(0, 256, (3, 3, 40, 30), dtype=torch.uint8)
+    want = F.interpolate(ramp[:, :, 5:35].permute(1, 0, 2, 3).float(), size=(12, 12), mode="bilinear",
+                         align_corners=False, antialias=False).round().permute(1, 0, 2, 3)
+    assert torch.equal(center_crop_resize(ramp, 12), want.to(torch.uint8))
+    path = tmp_path / "wide.mp4"
+    write_video(path, wide, fps=2)
+    read = read_video(path, fps=2, size=16)
+    assert read.shape == (3, 2, 16, 16)
+    assert (read[1].float() - 200).abs().max() <= 4 and read[0].float().max() <= 4
+
+
+def test_odd_sizes_are_padded_to_even(tmp_path):
+    path = tmp_path / "odd.mp4"
+    frames = torch.full((3, 3, 17, 23), 128, dtype=torch.uint8)
+    write_video(path, frames, fps=5)
+    assert read_video(path, fps=5, size=None).shape == (3, 3, 18, 24)
+
+
+def test_write_is_atomic_and_validates(tmp_path):
+    path = tmp_path / "keep.mp4"
+    path.write_bytes(b"old")
+    with pytest.raises(ValueError, match="uint8"):
+        write_video(path, torch.zeros(3, 2, 16, 16), fps=4)
+    with pytest.raises(ValueError, match=r"\(3, f, h, w\)"):
+        write_video(path, torch.zeros(2, 16, 16, dtype=torch.uint8), fps=4)
+    blank = torch.zeros(3, 2, 16, 16, dtype=torch.uint8)
+    with pytest.raises(ValueError, match="NaN"):
+        write_video(path, blank, fps=4, audio=torch.full((100,), torch.nan))
+    with pytest.raises(ValueError, match="fps"):
+        write_gif(tmp_path / "x.gif", torch.zeros(3, 2, 16, 16, dtype=torch.uint8), fps=0)
+    assert path.read_bytes() == b"old"
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["keep.mp4"]  # no temporaries left behind
+
+
+def test_gif_and_png_frames(tmp_path):
+    frames = counting_clip(4, 8, 12)
+    gif = write_gif(tmp_path / "a.gif", frames, fps=5)
+    with Image.open(gif) as im:
+        assert im.n_frames == 4 and im.size == (12, 8)
+        assert im.info["duration"] == 200 and im.info["loop"] == 0
+        im.seek(3)
+        assert np.asarray(im.convert("RGB"))[0, 0].tolist() == [24, 24, 24]
+    paths = write_frames(tmp_path / "frames", frames)
+    assert [p.name for p in paths] == ["00000.png", "00001.png", "00002.png", "00003.png"]
+    assert all(torch.equal(read_image(p), frames[:, i]) for i, p in enumerate(paths))
+    write_frames(tmp_path / "frames", frames[:, :2])  # the folder is replaced, not merged
+    assert len(list((tmp_path / "frames").iterdir())) == 2
+
+
+def test_decoding_a_short_128px_clip_is_fast(tmp_path):
+    path = tmp_path / "fast.mp4"
+    write_video(path, torch.randint(0, 256, (3, 96, 128, 128), dtype=torch.uint8), fps=24)  # 4 s
+    begin = time.perf_counter()
+    video = read_video(path, fps=6, size=128)
+    elapsed = time.perf_counter() - begin
+    assert video.shape == (3, 24, 128, 128)
+    assert elapsed < 1.0, f"decoding took {elapsed:.2f} s"
+
+
+def test_bad_video_inputs(tmp_path):
+    with pytest.raises(ValueError, match="nope.mp4: no such file"):
+        read_video(tmp_path / "nope.mp4")
+    with pytest.raises(ValueError, match="is a directory"):
+        read_video(tmp_path)
+    (tmp_path / "empty.mp4").write_bytes(b"")
+    with pytest.raises(ValueError, match="empty.mp4: file is empty"):
+        read_video(tmp_path / "empty.mp4")
+    (tmp_path / "text.mp4").write_text("not a video\n" * 50)
+    with pytest.raises(ValueError, match="text.mp4: not a readable media file"):
+        read_video(tmp_path / "text.mp4")
+
+
+def test_video_from_audio_only_file(tmp_path):
+    path = tmp_path / "sound.wav"
+    with av.open(str(path), "w") as out:
+        stream = out.add_stream("pcm_s16le", rate=16000, layout="mono")
+        frame = av.AudioFrame.from_ndarray(np.zeros((1, 1600), np.int16), format="s16", layout="mono")
+        frame.sample_rate = 16000
+        out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    with pytest.raises(ValueError, match="sound.wav: has no video stream"):
+        read_video(path)
+
+
+@pytest.mark.parametrize("faststart", [False, True])
+def test_truncated_mp4(tmp_path, faststart):
+    whole = tmp_path / "whole.mp4"
+    frames = torch.randint(0, 256, (3, 48, 64, 64), dtype=torch.uint8)
+    audio = torch.randn(6 * 16000) * 0.1
+    if faststart:  # index first: the cut file still opens, and decoding runs out early
+        with av.open(str(whole), "w", options={"movflags": "faststart"}) as out:
+            stream = out.add_stream(video_codec(), rate=8)
+            stream.width = stream.height = 64
+            stream.pix_fmt = "yuv420p"
+            for i, image in enumerate(frames.permute(1, 2, 3, 0).numpy()):
+                frame = av.VideoFrame.from_ndarray(image, format="rgb24")
+                frame.pts = i
+                out.mux(stream.encode(frame))
+            out.mux(stream.encode())
+    else:  # index last (the default): the cut file has no index
+        write_video(whole, frames, fps=8, audio=audio)
+    half = tmp_path / "half.mp4"
+    data = whole.read_bytes()
+    half.write_bytes(data[: len(data) // 2])
+    assert read_video(whole, size=None).shape[1] == 36
+    with pytest.raises(ValueError, match="half.mp4: (truncated|not a readable)"):
+        read_video(half)
