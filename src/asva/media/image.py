@@ -18,14 +18,15 @@ MAX_PIXELS = 120_000_000  # decompression-bomb guard, checked from the header be
 def _to_rgb(image: Image.Image, background: tuple[int, int, int]) -> Image.Image:
     """Convert any PIL mode to RGB; transparency is composited over `background`."""
     if image.mode in ("I;16", "I;16L", "I;16B", "I;16N", "I"):
-        # 16-bit samples: PIL's own conversion would clip at 255 instead of scaling
+        # 16-bit samples (PNG/TIFF give I;16 or I): PIL's own conversion would clip at 255, not scale
         values = np.asarray(image, dtype=np.float64)
-        top = 65535.0 if image.mode != "I" or values.max() > 255 else 255.0
-        image = Image.fromarray(np.clip(np.rint(values * 255.0 / top), 0, 255).astype(np.uint8), mode="L")
-    elif image.mode == "F":
+        if values.min() < 0 or values.max() > 65535:
+            raise ValueError(f"integer image values span [{values.min()}, {values.max()}], expected 16-bit")
+        image = Image.fromarray(np.rint(values * (255.0 / 65535.0)).astype(np.uint8))
+    elif image.mode == "F":  # float images: [0, 1] when they fit, else taken as 0..255 and clipped
         values = np.asarray(image, dtype=np.float64)
         scale = 255.0 if values.max() <= 1.0 else 1.0
-        image = Image.fromarray(np.clip(np.rint(values * scale), 0, 255).astype(np.uint8), mode="L")
+        image = Image.fromarray(np.clip(np.rint(values * scale), 0, 255).astype(np.uint8))
     has_alpha = image.mode in ("RGBA", "LA", "PA", "RGBa", "La") or "transparency" in image.info
     if not has_alpha:
         return image.convert("RGB")
