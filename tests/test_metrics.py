@@ -19,7 +19,7 @@ from asva.metrics.inception import (
     preprocess_fid_images,
 )
 from asva.metrics.sync_scores import align_probs, alignsync, mean_std, relsync, sync_metrics
-from asva.models.sync import rename_state_dict
+from asva.models.checkpoint import apply_renames
 
 
 # --------------------------------------------------------------------------- Frechet distance
@@ -161,10 +161,11 @@ def test_fid_preprocessing():
 def test_inception_keys_and_renames(golden):
     keys = json.loads((golden / "fid_inception" / "keys.json").read_text())
     model = FIDInceptionV3().state_dict()
-    renamed = rename_state_dict({k: torch.empty(s) for k, s in keys["keys"].items()}, INCEPTION_RENAMES)
-    assert set(renamed) == set(model) and len(model) == 564  # fc dropped on purpose
+    renamed = apply_renames({k: torch.empty(s) for k, s in keys["keys"].items()}, INCEPTION_RENAMES)
+    assert set(renamed) - set(model) == {"fc.weight", "fc.bias"}  # in the checkpoint, unused
+    assert set(model) <= set(renamed) and len(model) == 564
     assert all(tuple(renamed[k].shape) == tuple(model[k].shape) for k in model)
-    wrapper = rename_state_dict({k: torch.empty(0) for k in keys["wrapper_to_checkpoint"]}, INCEPTION_RENAMES)
+    wrapper = apply_renames({k: torch.empty(0) for k in keys["wrapper_to_checkpoint"]}, INCEPTION_RENAMES)
     assert sorted(wrapper) == sorted(keys["wrapper_to_checkpoint"].values())
     assert sum(p.numel() for p in FIDInceptionV3().parameters()) == keys["param_counts"]["wrapper_parameters"]
 
@@ -174,6 +175,7 @@ def test_inception_bad_weights(tmp_path):
         load_fid_inception(tmp_path / "pt_inception.pth")
     wrong = tmp_path / "sync.pt"
     torch.save({"head.fc.0.weight": torch.zeros(2, 2), "fc.weight": torch.zeros(1008, 2048)}, wrong)
-    expected = "564 missing: Conv2d_1a_3x3.conv.weight.*1 unexpected: head.fc.0.weight"
-    with pytest.raises(ValueError, match=expected):
+    with pytest.raises(ValueError, match=r"564 missing \(first: Conv2d_1a_3x3.conv.weight") as err:
         load_fid_inception(wrong)
+    assert err.value.unexpected == ["head.fc.0.weight"]  # fc itself is accepted
+    assert len(err.value.missing) == 564 and "Mixed_7c.branch_pool.bn.running_var" in err.value.missing

@@ -17,7 +17,7 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
-from asva.models.sync.convert import load_state_dict_strict, read_state_dict, rename_state_dict
+from asva.models.checkpoint import apply_renames, load_strict, read_state_dict
 from asva.models.sync.preprocess import squash_resize, to_unit_float
 
 FID_WHAT = "FID (Inception weights pt_inception-2015-12-05)"
@@ -31,11 +31,15 @@ _WRAPPER_LAYERS = {
     "3": ("Mixed_7a", "Mixed_7b", "Mixed_7c"),
 }
 
-# checkpoint name -> module name; the pytorch-fid wrapper's `blocks.i.j.` names are accepted too
-INCEPTION_RENAMES = (
-    (r"^fc\.", None),  # the 1008-way classifier: in the checkpoint, unused by the pooled features
-    (r"^blocks\.(\d)\.(\d)\.", lambda m: f"{_WRAPPER_LAYERS[m[1]][int(m[2])]}."),
+# Module names are the checkpoint's; this table only accepts the pytorch-fid wrapper's own
+# state dict (`blocks.i.j.` names) as well.
+INCEPTION_RENAMES: tuple[tuple[str, str], ...] = tuple(
+    (rf"^blocks\.{i}\.{j}\.", f"{name}.")
+    for i, names in _WRAPPER_LAYERS.items()
+    for j, name in enumerate(names)
 )
+# the 1008-way classifier: in the checkpoint (a strict load must accept it), unused by the features
+UNUSED_CHECKPOINT_KEYS = ("fc.weight", "fc.bias")
 
 
 class BasicConv2d(nn.Module):
@@ -218,9 +222,14 @@ def load_fid_inception(
     path: str | Path, *, device: str | torch.device = "cpu", dtype: torch.dtype = torch.float32
 ) -> FIDInceptionV3:
     """Load `pt_inception-2015-12-05-6726825d.pth` (or the pytorch-fid wrapper's state dict) strictly."""
-    state = rename_state_dict(read_state_dict(path, what=FID_WHAT), INCEPTION_RENAMES)
+    try:
+        state = read_state_dict(path)
+    except ValueError as err:
+        raise ValueError(f"{FID_WHAT}: {err}") from err
+    state = apply_renames(state, INCEPTION_RENAMES)
+    state = {k: v for k, v in state.items() if k not in UNUSED_CHECKPOINT_KEYS}
     net = FIDInceptionV3()
-    load_state_dict_strict(net, state, source=f"{FID_WHAT} {path}")
+    load_strict(net, state, source=f"{FID_WHAT} {path}")
     return net.to(device=device, dtype=dtype).eval().requires_grad_(False)
 
 

@@ -5,15 +5,7 @@
     phi = sync_scores(net, mels, videos_uint8)      # (b,) raw logits
 """
 from .config import SyncClassifierConfig, list_presets
-from .convert import (
-    SYNC_RENAMES,
-    convert_sync_checkpoint,
-    load_state_dict_strict,
-    load_sync_classifier,
-    read_state_dict,
-    rename_state_dict,
-    save_sync_classifier,
-)
+from .convert import SYNC_RENAMES, convert_sync_checkpoint, load_sync_classifier, save_sync_classifier
 from .model import SyncClassifier, SyncHead, sync_scores
 from .preprocess import CLIP_MEAN, CLIP_STD, preprocess_sync_video, squash_resize, to_unit_float
 
@@ -26,11 +18,8 @@ __all__ = [
     "SyncHead",
     "convert_sync_checkpoint",
     "list_presets",
-    "load_state_dict_strict",
     "load_sync_classifier",
     "preprocess_sync_video",
-    "read_state_dict",
-    "rename_state_dict",
     "save_sync_classifier",
     "squash_resize",
     "sync_scores",
