@@ -208,3 +208,22 @@ def test_truncated_mp4(tmp_path, faststart):
     assert read_video(whole, size=None).shape[1] == 36
     with pytest.raises(ValueError, match="half.mp4: (truncated|not a readable)"):
         read_video(half)
+
+
+def test_seeking_into_a_long_clip_matches_decoding_from_the_start(tmp_path):
+    path = tmp_path / "long.mp4"
+    with av.open(str(path), "w") as out:  # 10 s at 10 fps with a keyframe every second
+        stream = out.add_stream(video_codec(), rate=10, options={"g": "10"})
+        stream.width = stream.height = 32
+        stream.pix_fmt = "yuv420p"
+        for i in range(100):  # frame i is a flat grey of level 2 * i
+            frame = av.VideoFrame.from_ndarray(np.full((32, 32, 3), 2 * i, np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(stream.encode(frame))
+        out.mux(stream.encode())
+    full = read_video(path, fps=4, size=None)
+    part = read_video(path, fps=4, size=None, start=5.25, duration=1.5)
+    assert full.shape[1] == 40 and part.shape[1] == 6
+    assert torch.equal(part, read_video(path, fps=4, size=None)[:, 21:27])
+    levels = part.float().mean(dim=(0, 2, 3)) / 2  # lossy grey levels: within one step of the index
+    assert (levels - torch.tensor([52, 55, 57, 60, 62, 65])).abs().max() <= 1

@@ -16,11 +16,12 @@ from asva.media.transform import center_crop_resize
 _EPS = 1e-6  # seconds: timestamps this close count as equal (float rounding of pts * time_base)
 
 
-def _seek(container: av.container.InputContainer, stream: av.video.stream.VideoStream, t: float) -> None:
+def _seek(container: av.container.InputContainer, stream: av.video.stream.VideoStream, t: float,
+          origin: float) -> None:
     """Seek to a keyframe at or before timeline time `t` - 1 s (no-op near the beginning)."""
     if t <= 1.0 or stream.time_base is None:
         return
-    container.seek(int((t - 1.0) / stream.time_base) + (stream.start_time or 0), stream=stream, backward=True)
+    container.seek(int((t - 1.0 + origin) / stream.time_base), stream=stream, backward=True)
 
 
 def _frame_interval(stream: av.video.stream.VideoStream, fallback: float) -> float:
@@ -38,7 +39,7 @@ def _decode_frames(path: Path, fps: float, start: float, duration: float | None)
         stream = container.streams.video[0]
         stream.thread_type = "AUTO"
         origin = timeline_origin(container)
-        _seek(container, stream, start)
+        _seek(container, stream, start, origin)
         held, t, step = None, -math.inf, 0.0
         for frame in container.decode(stream):
             prev, t = t, (float(frame.pts * frame.time_base) - origin if frame.pts is not None else t + step)
