@@ -201,3 +201,25 @@ def test_non_finite_samples(tmp_path, bad):
         read_audio(path)
     with pytest.raises(ValueError, match="start must be"):
         read_audio(path, start=-1)
+
+
+def test_audio_starting_after_the_video_is_placed_on_the_shared_timeline(tmp_path):
+    path = tmp_path / "late_audio.mkv"
+    with av.open(str(path), "w") as out:
+        video = out.add_stream("ffv1", rate=4)
+        video.width = video.height = 16
+        audio = out.add_stream("pcm_s16le", rate=16000, layout="mono")
+        for i in range(8):  # video over [0, 2) s
+            frame = av.VideoFrame.from_ndarray(np.zeros((16, 16, 3), np.uint8), format="rgb24")
+            frame.pts = i
+            out.mux(video.encode(frame))
+        out.mux(video.encode())
+        level = np.full((1, 1000), 16384, np.int16)
+        for first in range(8000, 32000, 1000):  # audio over [0.5, 2) s at level 0.5
+            frame = av.AudioFrame.from_ndarray(level, format="s16", layout="mono")
+            frame.sample_rate, frame.pts = 16000, first
+            out.mux(audio.encode(frame))
+        out.mux(audio.encode())
+    wave_ = read_audio(path)
+    assert wave_.shape == (32000,)
+    assert wave_[:7990].abs().max() < 1e-3 and (wave_[8010:-10] - 0.5).abs().max() < 1e-3
