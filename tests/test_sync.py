@@ -17,7 +17,7 @@ from asva.models.sync import (
     load_sync_classifier,
     preprocess_sync_video,
     save_sync_classifier,
-    sync_scores,
+    score_clips,
 )
 
 
@@ -56,7 +56,7 @@ def test_official_param_counts():
 
 def test_tiny_forward_shapes_and_gradients(tiny):
     mel, video = _inputs()
-    phi = sync_scores(tiny, mel, video)
+    phi = score_clips(tiny, mel, video)
     assert phi.shape == (2,) and torch.isfinite(phi).all()
     stages = tiny.video_encoder.stage_outputs(preprocess_sync_video(video, 32))
     assert [s.shape[2] for s in stages] == [12, 12, 6, 3, 2]  # time 12 -> 6 -> 3 -> 2
@@ -84,6 +84,10 @@ def test_bad_model_inputs(tiny):
         tiny(mel[:, 0], frames)
     with pytest.raises(ValueError, match=r"\(b, 3, f, h, w\)"):
         tiny(mel, frames[:, :2])
+    with pytest.raises(ValueError, match=r"mel must be \(b, 1, 128, 204\)"):
+        tiny(mel[..., :198], frames)  # the fbank's 198 frames, not padded to 204
+    with pytest.raises(ValueError, match="video must have 12 frames"):
+        tiny(mel, frames[:, :, :8])
 
 
 def test_preprocess_sync_video():
@@ -117,7 +121,7 @@ def test_native_round_trip(tiny, tmp_path):
     assert loaded.config == tiny.config and not loaded.training
     assert not any(p.requires_grad for p in loaded.parameters())
     mel, video = _inputs()
-    torch.testing.assert_close(sync_scores(loaded, mel, video), sync_scores(tiny, mel, video))
+    torch.testing.assert_close(score_clips(loaded, mel, video), score_clips(tiny, mel, video))
     assert set(convert_sync_checkpoint(out)) == set(tiny.state_dict())
 
 

@@ -1,12 +1,12 @@
 """The audio-visual synchronisation classifier behind RelSync and AlignSync.
 
-    from asva.models.sync import load_sync_classifier, sync_scores
+    from asva.models.sync import load_sync_classifier, score_clips
     net = load_sync_classifier("checkpoints/avsync/vggss_sync_contrast/ckpts/checkpoint-40000/modules")
-    phi = sync_scores(net, mels, videos_uint8)      # (b,) raw logits
+    phi = score_clips(net, mels, videos_uint8)      # (b,) raw logits
 """
 from .config import SyncClassifierConfig, list_presets
 from .convert import SYNC_RENAMES, convert_sync_checkpoint, load_sync_classifier, save_sync_classifier
-from .model import SyncClassifier, SyncHead, sync_scores
+from .model import SyncClassifier, SyncHead, score_clips
 from .preprocess import CLIP_MEAN, CLIP_STD, preprocess_sync_video, squash_resize, to_unit_float
 
 __all__ = [
@@ -21,7 +21,7 @@ __all__ = [
     "load_sync_classifier",
     "preprocess_sync_video",
     "save_sync_classifier",
+    "score_clips",
     "squash_resize",
-    "sync_scores",
     "to_unit_float",
 ]

@@ -53,19 +53,29 @@ class SyncClassifier(nn.Module):
                 f"mel batch {mel.shape[0]} and video batch {frames.shape[0]} must match "
                 f"(mel {tuple(mel.shape)}, frames {tuple(frames.shape)})"
             )
+        self._check_geometry(mel, frames)
         return self.head(self.audio_encoder(mel), self.video_encoder(frames))
+
+    def _check_geometry(self, mel: torch.Tensor, frames: torch.Tensor) -> None:
+        """The protocol's input sizes: (n_mels, mel_frames) log-mels and num_frames frames."""
+        c = self.config
+        if mel.ndim == 4 and tuple(mel.shape[2:]) != (c.n_mels, c.mel_frames):
+            raise ValueError(f"mel must be (b, 1, {c.n_mels}, {c.mel_frames}), got {tuple(mel.shape)}")
+        if frames.ndim == 5 and frames.shape[2] != c.num_frames:
+            raise ValueError(f"video must have {c.num_frames} frames, got {tuple(frames.shape)}")
 
     def score_pairs(
         self, mels: torch.Tensor, frames: torch.Tensor, audio_index: torch.Tensor, video_index: torch.Tensor
     ) -> torch.Tensor:
         """phi for the pairs (mels[audio_index[k]], frames[video_index[k]]), each input encoded once."""
+        self._check_geometry(mels, frames)
         audio_emb = self.audio_encoder(mels)
         video_emb = self.video_encoder(frames)
         return self.head(audio_emb[audio_index], video_emb[video_index])
 
 
 @torch.no_grad()
-def sync_scores(model: SyncClassifier, mels: torch.Tensor, videos: torch.Tensor) -> torch.Tensor:
+def score_clips(model: SyncClassifier, mels: torch.Tensor, videos: torch.Tensor) -> torch.Tensor:
     """phi for each (mel, clip) pair: videos (b, 3, f, h, w) uint8 or float in [0, 1].
 
     Frames are preprocessed with the model's frame size; `mels` must already be (b, 1, n_mels, t).
