@@ -210,3 +210,17 @@ def test_seeded_draws_do_not_depend_on_dataloader_workers(root):
         return [(b["start"].item(), b["flipped"].item()) for b in loader]
 
     assert starts(2) == starts(0)
+
+
+def test_mel_of_a_stereo_clip_is_its_left_channel_as_officially(root, monkeypatch):
+    """ImageBind's fbank takes channel 0; the official loader passes stereo clips unmixed."""
+    import asva.data.avsync as avsync
+    from asva.media import normalize_mel, waveform_to_mel
+
+    ts = torch.arange(2 * SR) / SR
+    left, right = torch.sin(2 * math.pi * 440 * ts) * 0.3, torch.sin(2 * math.pi * 1500 * ts) * 0.1
+    monkeypatch.setattr(avsync, "read_audio", lambda *a, **k: torch.stack([left, right]))
+    item = AVSyncDataset(root, "test", size=SIZE, mode="eval")[0]
+    assert torch.allclose(item["audio"], (left + right) / 2)
+    assert torch.equal(item["mel"], normalize_mel(waveform_to_mel(left[None], sample_rate=SR)))
+    assert not torch.allclose(item["mel"], normalize_mel(waveform_to_mel(item["audio"], sample_rate=SR)))

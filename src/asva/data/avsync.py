@@ -120,8 +120,10 @@ class AVSyncDataset(Dataset):
         video = self._load_frames(path, start)
         if flipped:
             video = video.flip(-1)
-        audio = self._load_audio(path, start)
-        mel = normalize_mel(waveform_to_mel(audio, sample_rate=SAMPLE_RATE))
+        channels = self._load_audio(path, start)  # (c, n)
+        audio = channels.mean(0)
+        # As the official loader: the mel of a stereo clip is its channel 0 (no mixdown).
+        mel = normalize_mel(waveform_to_mel(channels, sample_rate=SAMPLE_RATE))
         sidecar = path.with_suffix(".json")
         return {
             "video": video,
@@ -148,8 +150,8 @@ class AVSyncDataset(Dataset):
         return frames.float() / 127.5 - 1.0
 
     def _load_audio(self, path: Path, start: float) -> torch.Tensor:
-        """(round(clip seconds * 16000),) float32 mono waveform of the clip's time span."""
-        wave = read_audio(path, sample_rate=SAMPLE_RATE, start=start, duration=self.clip_duration, mono=True)
+        """(c, round(clip seconds * 16000)) float32 waveform of the clip's time span, all channels."""
+        wave = read_audio(path, sample_rate=SAMPLE_RATE, start=start, duration=self.clip_duration, mono=False)
         return audio_window(wave, sample_rate=SAMPLE_RATE, start=0.0, duration=self.clip_duration)
 
 
