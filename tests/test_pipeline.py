@@ -1,17 +1,11 @@
 """AVSyncDPipeline mechanics on a tiny random model: first frame, guidance, windows, save/load."""
 from __future__ import annotations
 
-import sys
-import types
-
 import pytest
 import torch
-from diffusers import AutoencoderKL, ConfigMixin, ModelMixin
-from diffusers.configuration_utils import register_to_config
-from einops import rearrange
-from torch import nn
 
 from asva.pipelines.avsyncd import AVSyncDPipeline
+from asva.pipelines.build import random_pipeline
 from asva.pipelines.guidance import Conditions, GuidedDenoiser
 from asva.pipelines.long_audio import frame_count, plan_windows, resample_indices
 from asva.pipelines.prompts import PromptTable
@@ -20,77 +14,22 @@ from asva.pipelines.schedulers import make_scheduler, scheduler_names
 SR = 16000
 
 
-class StandInUNet(ModelMixin, ConfigMixin):
-    """Same call signature as the AVSyncD UNet; mixes frames, text, masked audio and the timestep."""
-
-    @register_to_config
-    def __init__(self, in_channels: int = 4, block_out_channels=(8, 16), text_dim: int = 40,
-                 audio_dim: int = 24):
-        super().__init__()
-        self.conv = nn.Conv3d(in_channels, in_channels, 3, padding=1)
-        self.text = nn.Linear(text_dim, in_channels)
-        self.audio = nn.Linear(audio_dim, in_channels)
-
-    def forward(self, sample, timestep, encoder_hidden_states, audio_encoder_hidden_states,
-                audio_attention_mask):
-        m = audio_attention_mask[..., None].to(sample.dtype)  # (b, f, n, 1)
-        audio = (audio_encoder_hidden_states * m).sum(2) / m.sum(2)  # (b, f, d)
-        cond = self.text(encoder_hidden_states.mean(2)) + self.audio(audio)  # (b, f, c)
-        out = self.conv(sample) * (1 + timestep / 1000) + rearrange(cond, "b f c -> b c f 1 1")
-        return types.SimpleNamespace(sample=out)
-
-
-class StandInAudioEncoder(ModelMixin, ConfigMixin):
-    @register_to_config
-    def __init__(self, dim: int = 24):
-        super().__init__()
-        self.stem = nn.Conv2d(1, dim, 16, stride=10)
-        self.cls = nn.Parameter(torch.randn(1, 1, dim))
-
-    def audio_tokens(self, mel):
-        x = rearrange(self.stem(mel), "b c f t -> b (f t) c")  # (b, 228, dim)
-        return torch.cat([self.cls.expand(len(x), -1, -1), x], dim=1).tanh()
-
-    def null_audio_tokens(self, batch_size):
-        return self.audio_tokens(torch.zeros(batch_size, 1, 128, 204, device=self.device, dtype=self.dtype))
-
-
 @pytest.fixture(autouse=True)
-def _mask_module(monkeypatch):
-    """Until asva.models.audio_tokens lands: a stand-in with the same shape contract."""
-    if "asva.models.audio_tokens" in sys.modules:
-        return
-    try:
-        import asva.models.audio_tokens  # noqa: F401
-    except ImportError:
-        def audio_token_mask(num_frames):
-            mask = torch.zeros(num_frames, 229, dtype=torch.bool)
-            mask[:, 0] = True
-            for i in range(num_frames):
-                mask[i, 1 + (19 * i) // num_frames: 1 + (19 * (i + 1)) // num_frames + 1] = True
-            return mask
-
-        monkeypatch.setitem(sys.modules, "asva.models.audio_tokens",
-                            types.SimpleNamespace(audio_token_mask=audio_token_mask))
+def _one_thread():
+    """The CPU is shared; one intra-op thread is faster than two fighting over it for tiny models."""
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
 
 
-def tiny_vae():
-    return AutoencoderKL(block_out_channels=(8, 16), down_block_types=("DownEncoderBlock2D",) * 2,
-                         up_block_types=("UpDecoderBlock2D",) * 2, layers_per_block=1, latent_channels=4,
-                         norm_num_groups=2, sample_size=16)
-
-
-def tiny_pipeline(seed: int = 0, scheduler: str = "pndm") -> AVSyncDPipeline:
-    torch.manual_seed(seed)
-    encodings = {"dog barking": torch.randn(77, 40), "lions roaring": torch.randn(77, 40)}
-    table = PromptTable.from_encodings(encodings, null=torch.randn(77, 40))
-    pipe = AVSyncDPipeline(vae=tiny_vae(), unet=StandInUNet(), audio_encoder=StandInAudioEncoder(),
-                           scheduler=make_scheduler(scheduler), prompt_table=table)
+def tiny_pipeline(seed: int = 0, scheduler: str = "pndm", text: str = "table") -> AVSyncDPipeline:
+    pipe = random_pipeline("tiny", scheduler=scheduler, text=text, seed=seed)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
 
-def inputs(seconds: float = 2.0, size: int = 16, seed: int = 1):
+def inputs(seconds: float = 2.0, size: int = 32, seed: int = 1):
     g = torch.Generator().manual_seed(seed)
     image = torch.randint(0, 256, (3, size, size), dtype=torch.uint8, generator=g)
     audio = torch.randn(round(seconds * SR), generator=g) * 0.1
@@ -106,7 +45,7 @@ def test_first_frame_is_the_decoded_image_and_shapes():
     pipe = tiny_pipeline()
     image, audio = inputs()
     out = run(pipe, image, audio, output_type="float")
-    assert out.videos.shape == (1, 3, 12, 16, 16) and out.fps == 6.0
+    assert out.videos.shape == (1, 3, 12, 32, 32) and out.fps == 6.0
     with torch.no_grad():
         expected = pipe.decode_latents(pipe.encode_image(image.float()[None] / 127.5 - 1)[:, :, None])
     torch.testing.assert_close(out.videos[:, :, 0], expected[:, :, 0])
@@ -237,8 +176,8 @@ def test_bad_options_raise(kwargs, match):
 def test_bad_inputs_raise():
     pipe = tiny_pipeline()
     image, audio = inputs()
-    with pytest.raises(ValueError, match="multiples of 4"):
-        run(pipe, image[:, :15, :15], audio)
+    with pytest.raises(ValueError, match="multiples of 16"):
+        run(pipe, image[:, :24, :24], audio)
     with pytest.raises(ValueError, match="at least 2 frames"):
         run(pipe, image, audio[: SR // 5])
     with pytest.raises(ValueError, match="shorter than one frame"):
@@ -271,7 +210,7 @@ def test_schedulers():
     image, audio = inputs()
     for name in scheduler_names():
         pipe = tiny_pipeline(scheduler=name)
-        assert run(pipe, image, audio, num_inference_steps=2).videos.shape == (1, 3, 12, 16, 16)
+        assert run(pipe, image, audio, num_inference_steps=2).videos.shape == (1, 3, 12, 32, 32)
 
 
 def test_window_plan():
@@ -289,3 +228,22 @@ def test_prompt_table():
     assert table.null(2).shape == (2, 3, 2)
     with pytest.raises(ValueError, match="knows: a, b"):
         table.lookup(["c"])
+
+
+def test_clip_tokenizer_matches_openai_ids():
+    from asva.pipelines.build import clip_tokenizer
+
+    tok = clip_tokenizer()
+    assert tok("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]
+    assert len(tok) == 49408 and tok.model_max_length == 77
+
+
+def test_text_encoder_prompts_and_table_classes():
+    pipe = tiny_pipeline(text="both")
+    image, audio = inputs()
+    by_text = run(pipe, image, audio, output_type="latent", text_guidance_scale=2.0)
+    by_table = pipe(image, audio, "dog barking", use_prompt_table=True, num_inference_steps=3,
+                    generator=torch.Generator().manual_seed(0), output_type="latent")
+    assert not torch.allclose(by_text.videos, by_table.videos)
+    free_text = run(pipe, image, audio.clone(), output_type="latent")  # any text works with CLIP
+    assert free_text.videos.shape == by_text.videos.shape

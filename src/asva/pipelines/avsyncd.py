@@ -18,6 +18,7 @@ from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 from einops import rearrange, repeat
 
+from asva.pipelines.components import AVSyncDAudioEncoder, AVSyncDUNet
 from asva.pipelines.guidance import Conditions, GuidedDenoiser
 from asva.pipelines.long_audio import frame_count, join_windows, plan_windows, resample_frames
 from asva.pipelines.prompts import PromptTable
@@ -39,15 +40,16 @@ class AnimationOutput(BaseOutput):
 class AVSyncDPipeline(DiffusionPipeline):
     """AVSyncD image-to-video diffusion conditioned on audio (and a text/class prompt).
 
-    Components: `vae` (diffusers AutoencoderKL), `unet` (the AVSyncD 3-D UNet), `audio_encoder`
-    (ImageBind audio branch returning per-token features), `scheduler`, and for the prompt either
+    Components: `vae` (diffusers AutoencoderKL), `unet` (`AVSyncDUNet`, the 3-D UNet), `audio_encoder`
+    (`AVSyncDAudioEncoder`, ImageBind's audio tokens), `scheduler`, and for the prompt either
     `text_encoder` + `tokenizer` (CLIP) or `prompt_table` (precomputed class encodings), or both.
     """
 
     model_cpu_offload_seq = "text_encoder->audio_encoder->unet->vae"
     _optional_components = ["text_encoder", "tokenizer", "prompt_table"]
 
-    def __init__(self, vae: AutoencoderKL, unet, audio_encoder, scheduler: SchedulerMixin,
+    def __init__(self, vae: AutoencoderKL, unet: AVSyncDUNet, audio_encoder: AVSyncDAudioEncoder,
+                 scheduler: SchedulerMixin,
                  text_encoder=None, tokenizer=None, prompt_table: PromptTable | None = None,
                  frames_per_window: int = 12, window_fps: float = 6.0):
         super().__init__()
@@ -63,8 +65,7 @@ class AVSyncDPipeline(DiffusionPipeline):
     @property
     def size_multiple(self) -> int:
         """Image sides must be multiples of this: the VAE and UNet downsampling combined."""
-        levels = len(getattr(self.unet.config, "block_out_channels", (0,))) - 1
-        return self.vae_scale_factor * 2 ** levels
+        return self.vae_scale_factor * 2 ** (len(self.unet.unet_config.channels) - 1)
 
     @property
     def window_seconds(self) -> float:
@@ -139,9 +140,7 @@ class AVSyncDPipeline(DiffusionPipeline):
     # ---------------------------------------------------------------- denoising
     def denoiser(self, sample, t, text, audio, mask) -> torch.Tensor:
         """The UNet as a plain callable: noise prediction (b, c, f, h, w)."""
-        out = self.unet(sample, t, encoder_hidden_states=text, audio_encoder_hidden_states=audio,
-                        audio_attention_mask=mask)
-        return out.sample if hasattr(out, "sample") else out
+        return self.unet(sample, t, text, audio, mask)
 
     def denoise_window(self, first: torch.Tensor, conditions: Conditions, guided: GuidedDenoiser,
                        num_inference_steps: int, generator: torch.Generator | None, bar) -> torch.Tensor:
