@@ -79,9 +79,9 @@ def find_peaks(m: torch.Tensor, *, rel_threshold: float = 0.3, min_motion: float
     if m.numel() < 2:
         return []
     threshold = max(min_motion, float(m.min() + rel_threshold * (m.max() - m.min())))
-    padded = torch.cat([m, torch.zeros(1)])
-    return [k for k in range(1, m.numel())
-            if m[k] > m[k - 1] and m[k] >= padded[k + 1] and m[k] >= threshold]
+    nxt = torch.cat([m[2:], torch.zeros(1, dtype=m.dtype)])  # m[k + 1] for k = 1..f-1, m[f] = 0
+    is_peak = (m[1:] > m[:-1]) & (m[1:] >= nxt) & (m[1:] >= threshold)
+    return (torch.nonzero(is_peak).flatten() + 1).tolist()
 
 
 def _pearson(a: torch.Tensor, b: torch.Tensor) -> float:

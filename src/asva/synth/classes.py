@@ -199,7 +199,7 @@ class Bell(SoundingClass):
         p.fill(d.ellipse(u, v, 0.5, 0.64, 0.25, 0.05), d.mix(st["main"], WHITE, 0.2 + 0.6 * a))
 
     def sound(self, rng, sr, length):
-        f0 = rng.uniform(500, 900)
+        f0 = rng.uniform(700, 1100)
         ratios = (0.5, 1.0, 1.19, 1.5, 2.0, 2.51, 2.66)
         decays = (0.8, 0.6, 0.45, 0.35, 0.3, 0.2, 0.15)
         amps = (0.5, 1.0, 0.6, 0.4, 0.5, 0.3, 0.25)
@@ -228,10 +228,10 @@ class Frog(SoundingClass):
             p.fill(d.circle(u, v, side, 0.27, 0.04), DARK)
 
     def sound(self, rng, sr, length):
-        rate, carrier = rng.uniform(25, 45), rng.uniform(250, 450)
+        rate, carrier = rng.uniform(25, 45), rng.uniform(110, 220)
         t = np.arange(int(round(length * sr))) / sr
         pulses = 0.35 + 0.65 * (0.5 + 0.5 * np.cos(2 * np.pi * rate * t)) ** 2  # a buzz of glottal pulses
-        tone = s.harmonic_tone(length, sr, carrier, (1.0, 0.8, 0.6, 0.3, 0.2))
+        tone = s.harmonic_tone(length, sr, carrier, (1.0, 0.9, 0.7, 0.5, 0.35, 0.2, 0.1))
         env = s.envelope(length - 0.03, sr, attack=0.01, release=0.01, sustain=0.8, total=length)
         return (tone * pulses * env).astype(np.float32)
 

@@ -5,7 +5,6 @@ Every function returns a float32 mono waveform that starts at the event onset (s
 from __future__ import annotations
 
 import numpy as np
-from scipy import signal
 
 
 def _time(duration: float, sr: int) -> np.ndarray:
@@ -32,19 +31,27 @@ def partials(duration: float, sr: int, freq: float, ratios, decays, amps, *, gli
     return out
 
 
+def band_limit(x: np.ndarray, sr: int, low: float | None, high: float | None, order: int = 4) -> np.ndarray:
+    """Zero-phase filtering in the frequency domain with Butterworth magnitude responses:
+    a high-pass at `low` Hz and a low-pass at `high` Hz (either may be None)."""
+    if not low and not high:
+        return x
+    spectrum = np.fft.rfft(x)
+    f = np.fft.rfftfreq(x.size, 1.0 / sr)
+    gain = np.ones_like(f)
+    if high:
+        gain /= np.sqrt(1.0 + (f / high) ** (2 * order))
+    if low:
+        gain /= np.sqrt(1.0 + (low / np.maximum(f, 1e-3)) ** (2 * order))
+    return np.fft.irfft(spectrum * gain, n=x.size)
+
+
 def noise_burst(duration: float, sr: int, rng: np.random.Generator, decay: float, *,
                 band: tuple[float | None, float | None] = (None, None), attack: float = 0.001) -> np.ndarray:
     """White noise under a fast-attack exponential decay, optionally band-limited
-    (`band` = (low Hz or None, high Hz or None), 4th-order Butterworth)."""
+    (`band` = (low Hz or None, high Hz or None), see `band_limit`)."""
     t = _time(duration, sr)
-    x = rng.standard_normal(t.size)
-    low, high = band
-    if low and high:
-        x = signal.sosfilt(signal.butter(4, [low, high], "bandpass", fs=sr, output="sos"), x)
-    elif low:
-        x = signal.sosfilt(signal.butter(4, low, "highpass", fs=sr, output="sos"), x)
-    elif high:
-        x = signal.sosfilt(signal.butter(4, high, "lowpass", fs=sr, output="sos"), x)
+    x = band_limit(rng.standard_normal(t.size), sr, *band)
     x = x / (np.abs(x).max() + 1e-9)
     env = np.minimum(t / attack, 1.0) * np.exp(-t / decay)
     return (x * env).astype(np.float32)
