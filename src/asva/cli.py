@@ -16,6 +16,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("asva.synth.cli", "write a procedurally generated audio-visual benchmark"),
     "info": ("asva.info", "describe a UNet preset or a converted model folder (parameter counts)"),
     "convert": ("asva.convert_cli", "official AVSyncD / SD1.5 / ImageBind / sync weights -> a model folder"),
+    "animate": ("asva.animate", "animate an image with an audio clip (mp4 with the audio, gif, frames)"),
 }
 
 
