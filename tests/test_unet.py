@@ -179,6 +179,16 @@ def test_preset_overrides_and_errors():
         load_preset("tiny", attention=[True])
     with pytest.raises(ValueError, match="unsupported UNet options"):
         config_from_diffusers({"use_linear_projection": True, "down_block_types": [], "up_block_types": []})
+    with pytest.raises(ValueError, match="lacks"):
+        config_from_diffusers({"_class_name": "AutoencoderKL", "block_out_channels": [64]})
+
+
+def test_sd_config_with_per_level_flags(golden):
+    cfg = json.loads((golden / "asva_unet_tiny" / "config.json").read_text())["unet2d_config_used"]
+    cfg = {**cfg, "only_cross_attention": [False, False], "transformer_layers_per_block": [1, 1]}
+    assert config_from_diffusers(cfg, audio_dim=24) == load_preset("tiny")
+    with pytest.raises(ValueError, match="per-level sizes"):
+        config_from_diffusers({**cfg, "attention_head_dim": [2, 4]})
 
 
 def test_info_prints_the_official_counts(capsys):

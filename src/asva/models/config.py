@@ -144,6 +144,11 @@ _FIXED = {
 }
 
 
+def _all_equal(value, expected) -> bool:
+    """`value` is `expected`, or a per-level list of it."""
+    return value == expected or (isinstance(value, list) and all(v == expected for v in value))
+
+
 def _block_kinds(types: list[str], what: str, source: str) -> list[tuple[bool, bool | None]]:
     unknown = [t for t in types if t not in _ATTN_BLOCKS]
     if unknown:
@@ -157,14 +162,17 @@ def config_from_diffusers(cfg: dict, *, audio_dim: int | None = 768, source: str
     For a 2-D config `audio_dim` gives the audio token width to add; a 3-D config brings its own
     (`audio_cross_attention_dim`, or no audio for the image-only FFSpatioTemp blocks).
     """
-    bad = {k: cfg[k] for k, v in _FIXED.items() if k in cfg and cfg[k] != v and cfg[k] != [v]}
+    bad = {k: cfg[k] for k, v in _FIXED.items() if k in cfg and not _all_equal(cfg[k], v)}
     if bad:
         raise ValueError(
             f"{source}: unsupported UNet options {bad}; expected {[f'{k}={_FIXED[k]}' for k in bad]}"
         )
+    absent = [k for k in ("block_out_channels", "down_block_types", "up_block_types") if k not in cfg]
+    if absent:
+        raise ValueError(f"{source}: not a diffusers UNet config, it lacks {absent}")
     down = _block_kinds(list(cfg["down_block_types"]), "down_block_types", source)
     up = _block_kinds(list(cfg["up_block_types"]), "up_block_types", source)
-    mid = _block_kinds([cfg.get("mid_block_type") or "UNetMidBlock2DCrossAttn"], "mid_block_type", source)
+    mid = _block_kinds([cfg.get("mid_block_type", "UNetMidBlock2DCrossAttn")], "mid_block_type", source)
     if [a for a, _ in up] != [a for a, _ in down][::-1]:
         raise ValueError(
             f"{source}: up_block_types {cfg['up_block_types']} do not mirror {cfg['down_block_types']}"
@@ -174,28 +182,23 @@ def config_from_diffusers(cfg: dict, *, audio_dim: int | None = 768, source: str
         raise ValueError(f"{source}: some attention blocks have audio attention and some do not")
     if audio_flags:  # a 3-D AVSyncD config decides for itself
         audio_dim = cfg.get("audio_cross_attention_dim", 768) if audio_flags == {True} else None
-    heads, text_dim, layers = (
-        cfg.get("attention_head_dim", 8),
-        cfg.get("cross_attention_dim", 1280),
-        cfg.get("layers_per_block", 2),
-    )
-    for name, value in (
-        ("attention_head_dim", heads),
-        ("cross_attention_dim", text_dim),
-        ("layers_per_block", layers),
-    ):
-        if not isinstance(value, int):
-            raise ValueError(f"{source}: per-level {name} {value!r} is not supported; expected one integer")
+    sizes = {"attention_head_dim": 8, "cross_attention_dim": 1280, "layers_per_block": 2}
+    sizes = {k: cfg.get(k, default) for k, default in sizes.items()}
+    per_level = {k: v for k, v in sizes.items() if not isinstance(v, int)}
+    if per_level:
+        raise ValueError(
+            f"{source}: per-level sizes {per_level} are not supported; expected one integer each"
+        )
     return UNetConfig(
         in_channels=cfg.get("in_channels", 4),
         out_channels=cfg.get("out_channels", 4),
         channels=tuple(cfg["block_out_channels"]),
         attention=tuple(a for a, _ in down),
-        layers_per_block=layers,
-        num_heads=heads,
+        layers_per_block=sizes["layers_per_block"],
+        num_heads=sizes["attention_head_dim"],
         norm_groups=cfg.get("norm_num_groups", 32),
         norm_eps=cfg.get("norm_eps", 1e-5),
-        text_dim=text_dim,
+        text_dim=sizes["cross_attention_dim"],
         audio_dim=audio_dim,
         flip_sin_to_cos=cfg.get("flip_sin_to_cos", True),
         freq_shift=float(cfg.get("freq_shift", 0)),
