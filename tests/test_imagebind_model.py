@@ -16,7 +16,12 @@ from asva.models.imagebind import (
     load_imagebind,
     tokenize,
 )
-from asva.models.imagebind.convert import rename_key
+from asva.models.imagebind.convert import (
+    convert_imagebind_checkpoint,
+    load_imagebind_folder,
+    official_names,
+    save_imagebind,
+)
 from asva.models.imagebind.text import causal_mask
 
 
@@ -142,7 +147,8 @@ def test_every_official_key_lands_or_is_set_aside(official_keys):
 def _tiny_official(model: ImageBind, official_keys) -> dict[str, torch.Tensor]:
     """The tiny model's weights under the official names (the official keys that exist in it)."""
     ours = model.state_dict()
-    state = {k: ours[rename_key(k)].clone() for k in official_keys if rename_key(k) in ours}
+    names = official_names(official_keys)  # {our name: official name}
+    state = {official: ours[name].clone() for name, official in names.items() if name in ours}
     assert len(state) == len(ours)
     state["modality_trunks.depth.blocks.0.attn.bias_k"] = torch.zeros(1, 1, 8)  # set aside on load
     state["modality_postprocessors.imu.1.log_logit_scale"] = torch.tensor(0.5)
@@ -165,7 +171,7 @@ def test_load_tiny_checkpoint_file(tiny, official_keys, tmp_path):
 def test_bad_checkpoints(tiny, official_keys, tmp_path):
     wrong = tmp_path / "sync_classifier.pth"
     torch.save({"audio_encoder.conv1.0.weight": torch.zeros(4, 1, 3, 3)}, wrong)
-    with pytest.raises(ValueError, match=r"sync_classifier\.pth.*unrecognised: audio_encoder\.conv1"):
+    with pytest.raises(ValueError, match=r"sync_classifier\.pth.*unexpected \(first: audio_encoder\.conv1"):
         load_imagebind(wrong, "tiny")
 
     good = tmp_path / "good.pth"
@@ -185,7 +191,29 @@ def test_bad_checkpoints(tiny, official_keys, tmp_path):
     with pytest.raises(ValueError, match=r"cannot read ImageBind checkpoint .*foreign\.pth"):
         load_imagebind(foreign, "tiny")
 
-    with pytest.raises(ValueError, match=r"mis-shaped: .*patch_embed\.weight \(32, 1, 16, 16\), expected"):
+    with pytest.raises(ValueError, match=r"mis-shaped \(first: .*patch_embed\.weight \(32, 1, 16, 16\)"):
         load_imagebind(good, "huge", modalities=["audio"])
     with pytest.raises(ValueError, match="does not exist"):
         load_imagebind(tmp_path / "absent.pth", "tiny")
+
+
+def test_converted_folder_round_trip(tiny, official_keys, tmp_path):
+    src = tmp_path / "imagebind_tiny.pth"
+    torch.save(_tiny_official(tiny, official_keys), src)
+    with pytest.raises(ValueError, match="missing .* mis-shaped"):  # a tiny file read with the huge preset
+        convert_imagebind_checkpoint(src, tmp_path / "huge")
+    folder = save_imagebind(load_imagebind(src, "tiny"), tmp_path / "converted")
+    assert sorted(p.name for p in folder.iterdir()) == ["config.json", "model.safetensors"]
+    loaded = load_imagebind(folder)  # a folder carries its config
+    mel, ids = _mel(), tokenize(["dog barking"])
+    torch.testing.assert_close(loaded.audio_tokens(mel), tiny.audio_tokens(mel), rtol=0, atol=0)
+    torch.testing.assert_close(loaded.encode_text(ids), tiny.encode_text(ids), rtol=0, atol=0)
+    audio = load_imagebind_folder(folder, ["audio"], dtype=torch.float16)
+    assert audio.modalities == ("audio",) and audio.text is None
+    assert audio.audio.cls_token.dtype == torch.float16
+    with pytest.raises(ValueError, match="config.json sets the config"):
+        load_imagebind(folder, "tiny")
+    with pytest.raises(ValueError, match="holds the branches \\['audio'\\]"):
+        load_imagebind_folder(save_imagebind(audio, tmp_path / "audio_only"), ["text"])
+    with pytest.raises(ValueError, match="not a converted ImageBind folder"):
+        load_imagebind_folder(tmp_path)

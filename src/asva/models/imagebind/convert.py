@@ -1,14 +1,18 @@
-"""Loading `imagebind_huge.pth`: one ordered rename table and a strict load.
+"""Loading `imagebind_huge.pth` through one ordered rename table and a strict load; native folders.
 
 The official checkpoint holds all six ImageBind modalities (1311 entries, float32). The audio,
-vision and text entries go through `IMAGEBIND_RENAMES` (first matching pattern wins) and must then
-fit the model exactly: every missing, unrecognised or mis-shaped entry is reported in one
-`ValueError` naming the file. Depth, thermal and IMU entries, and those of any branch not built, are
-set aside explicitly and listed in `model.load_report`. The buffers the official model stores (the
-text causal mask, the fixed audio logit scale) are loaded like parameters.
+vision and text entries go through `IMAGEBIND_RENAMES` and must then fit the model exactly: every
+missing, unexpected or mis-shaped entry is reported in one `ValueError` naming the file. Depth,
+thermal and IMU entries, and those of any branch not built, are set aside explicitly and listed in
+`model.load_report`. The buffers the official model stores (the text causal mask, the fixed audio
+logit scale) are loaded like parameters.
+
+A converted ImageBind is a folder: `config.json` (format, modalities, `ImageBindConfig`) and
+`model.safetensors` in this package's names (`save_imagebind`, `load_imagebind_folder`).
 """
 from __future__ import annotations
 
+import json
 import logging
 import re
 import zipfile
@@ -17,18 +21,24 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
-from safetensors.torch import load_file
+from safetensors import safe_open
+from safetensors.torch import load_file, save_file
 
-from .config import ImageBindConfig
+from asva.models.checkpoint import apply_renames, check_state_dict
+from asva.utils import atomic_path
+
+from .config import ImageBindConfig, resolve_config
 from .model import MODALITIES, ImageBind, check_modalities
 
 log = logging.getLogger(__name__)
 
+FOLDER_FORMAT = "asva-imagebind"
 OTHER_MODALITIES = ("depth", "thermal", "imu")  # in the checkpoint, not implemented here
 _BLOCK = r"^modality_trunks\.(audio|vision|text)\.blocks\.(\d+)\."
 _MODALITY = re.compile(r"^modality_(?:preprocessors|trunks|heads|postprocessors)\.(\w+)\.")
 
-# official name -> this package's name; the first matching pattern wins
+# official name -> this package's name, applied in order (each pattern is anchored on an official
+# prefix, so a renamed key is never matched again)
 IMAGEBIND_RENAMES: tuple[tuple[str, str], ...] = (
     # pre-processors: patch stems, CLS tokens, position embeddings, the text mask buffer
     (r"^modality_preprocessors\.audio\.rgbt_stem\.proj\.weight$", "audio.patch_embed.weight"),
@@ -40,10 +50,7 @@ IMAGEBIND_RENAMES: tuple[tuple[str, str], ...] = (
     (r"^modality_preprocessors\.text\.pos_embed$", "text.pos_embed"),
     (r"^modality_preprocessors\.text\.mask$", "text.attn_mask"),
     # trunks: vision's ln_pre, then the blocks (packed in_proj rows q, k, v)
-    (
-        r"^modality_trunks\.vision\.pre_transformer_layer\.0\.(weight|bias)$",
-        r"vision.transformer.pre_norm.\1",
-    ),
+    (r"^modality_trunks\.vision\.pre_transformer_layer\.0\.", "vision.transformer.pre_norm."),
     (_BLOCK + r"norm_([12])\.(weight|bias)$", r"\1.transformer.blocks.\2.norm\3.\4"),
     (_BLOCK + r"attn\.in_proj_(weight|bias)$", r"\1.transformer.blocks.\2.attn.qkv.\3"),
     (_BLOCK + r"attn\.out_proj\.(weight|bias)$", r"\1.transformer.blocks.\2.attn.proj.\3"),
@@ -57,7 +64,6 @@ IMAGEBIND_RENAMES: tuple[tuple[str, str], ...] = (
     # post-processors: Sequential(Normalize, LearnableLogitScaling)
     (r"^modality_postprocessors\.(audio|text)\.1\.log_logit_scale$", r"\1.log_logit_scale"),
 )
-_COMPILED = tuple((re.compile(p), r) for p, r in IMAGEBIND_RENAMES)
 
 
 @dataclass
@@ -74,7 +80,10 @@ class LoadReport:
 
 
 def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
-    """A flat {name: tensor} dict from a torch pickle (weights_only, memory-mapped) or safetensors."""
+    """A flat {name: tensor} dict from a torch pickle (weights_only) or a safetensors file.
+
+    Zip-format pickles are memory-mapped: the entries of branches not built are never read.
+    """
     path = Path(path)
     if not path.is_file():
         raise ValueError(f"ImageBind checkpoint {path} does not exist")
@@ -92,16 +101,14 @@ def read_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
         raise ValueError(f"ImageBind checkpoint {path} holds {kind}, expected a dict of tensors")
     bad = [f"{k!r} ({type(v).__name__})" for k, v in obj.items() if not isinstance(v, torch.Tensor)]
     if bad:
-        raise ValueError(f"ImageBind checkpoint {path} has entries that are not tensors: {_first(bad)}")
+        more = f" and {len(bad) - 5} more" if len(bad) > 5 else ""
+        raise ValueError(f"ImageBind checkpoint {path} has entries that are not tensors: {bad[:5]}{more}")
     return {str(k): v for k, v in obj.items()}
 
 
-def rename_key(key: str) -> str:
-    """Official name -> this package's name; an unknown name is returned unchanged."""
-    for pattern, repl in _COMPILED:
-        if pattern.match(key):
-            return pattern.sub(repl, key, count=1)
-    return key
+def official_names(keys: Iterable[str]) -> dict[str, str]:
+    """{this package's name: official name} for official keys (unknown keys map to themselves)."""
+    return apply_renames({k: k for k in keys}, IMAGEBIND_RENAMES)
 
 
 def convert_state_dict(
@@ -112,42 +119,29 @@ def convert_state_dict(
     Entries of depth, thermal and IMU, and of the branches not in `modalities`, are set aside.
     """
     keep = check_modalities(modalities)
-    out: dict[str, torch.Tensor] = {}
-    origin: dict[str, str] = {}
+    kept: dict[str, torch.Tensor] = {}
     set_aside: dict[str, list[str]] = {}
     for key, value in state_dict.items():
         found = _MODALITY.match(key)
         modality = found[1] if found else None
         if modality in OTHER_MODALITIES or (modality in MODALITIES and modality not in keep):
             set_aside.setdefault(modality, []).append(key)
-            continue
-        new = rename_key(key)
-        if new in origin:
-            raise ValueError(f"checkpoint keys {origin[new]!r} and {key!r} both map to {new!r}")
-        out[new], origin[new] = value, key
-    return out, set_aside
+        else:
+            kept[key] = value
+    return apply_renames(kept, IMAGEBIND_RENAMES), set_aside
 
 
-def check_fits(model: torch.nn.Module, state_dict: Mapping[str, torch.Tensor], source: str) -> None:
-    """Raise one ValueError listing every missing, unrecognised, mis-shaped or non-float entry."""
-    expected, given = model.state_dict(), state_dict.items()
-    problems = {
-        "missing": [k for k in expected if k not in state_dict],
-        "unrecognised": [k for k in state_dict if k not in expected],
-        "mis-shaped": [
-            f"{k} {tuple(v.shape)}, expected {tuple(expected[k].shape)}"
-            for k, v in given
-            if k in expected and v.shape != expected[k].shape
-        ],
-        "not floating point": [f"{k} ({v.dtype})" for k, v in given if not v.is_floating_point()],
-    }
-    found = {label: items for label, items in problems.items() if items}
-    if found:
-        detail = "; ".join(f"{len(items)} {label}: {_first(items)}" for label, items in found.items())
-        raise ValueError(
-            f"{source} does not fit ImageBind {list(model.modalities)} "
-            f"({len(expected)} entries expected, {len(state_dict)} given): {detail}"
-        )
+def _assemble(state: dict[str, torch.Tensor], config, modalities, report: LoadReport) -> ImageBind:
+    """Build on the meta device, check strictly, assign the tensors (no copy): eval, no gradients."""
+    with torch.device("meta"):
+        model = ImageBind(config, modalities)
+    source = f"{report.source} (ImageBind {list(model.modalities)})"
+    check_state_dict(model.state_dict(), state, source=source)
+    model.load_state_dict(state, strict=True, assign=True)
+    report.loaded = len(state)
+    model.load_report = report
+    log.info(report.summary())
+    return model.eval().requires_grad_(False)
 
 
 def build_imagebind(
@@ -157,34 +151,71 @@ def build_imagebind(
     *,
     source: str = "ImageBind state dict",
 ) -> ImageBind:
-    """An ImageBind (eval, no gradients) holding the official-named `state_dict`'s tensors.
-
-    The model is built on the meta device and the tensors are assigned, not copied, so memory holds
-    each weight once; branches not in `modalities` are never built.
-    """
+    """An ImageBind holding the official-named `state_dict`'s tensors; unbuilt branches never exist."""
     ours, set_aside = convert_state_dict(state_dict, modalities)
-    with torch.device("meta"):
-        model = ImageBind(config, modalities)
-    check_fits(model, ours, source)
-    model.load_state_dict(ours, strict=True, assign=True)
-    model.load_report = LoadReport(source, len(ours), set_aside)
-    log.info(model.load_report.summary())
-    return model.eval().requires_grad_(False)
+    return _assemble(ours, config, modalities, LoadReport(source, set_aside=set_aside))
 
 
 def load_imagebind(
     path: str | Path,
-    config: ImageBindConfig | str = "huge",
-    modalities: Iterable[str] = MODALITIES,
+    config: ImageBindConfig | str | None = None,
+    modalities: Iterable[str] | None = None,
     *,
     device: str | torch.device = "cpu",
     dtype: torch.dtype = torch.float32,
 ) -> ImageBind:
-    """Read `imagebind_huge.pth` (or a safetensors copy), load it strictly, return it in eval mode."""
-    model = build_imagebind(read_checkpoint(path), config, modalities, source=f"ImageBind checkpoint {path}")
+    """`imagebind_huge.pth` (or a safetensors copy), or a converted folder, loaded strictly.
+
+    For a file, `config` defaults to the `huge` preset and `modalities` to all three; a folder
+    carries its own config, and `modalities` picks branches among those it holds.
+    """
+    if Path(path).is_dir():
+        if config is not None:
+            raise ValueError(f"{path} is a converted ImageBind folder: its config.json sets the config")
+        return load_imagebind_folder(path, modalities, device=device, dtype=dtype)
+    source = f"ImageBind checkpoint {path}"
+    model = build_imagebind(read_checkpoint(path), config or "huge", modalities or MODALITIES, source=source)
     return model.to(device=device, dtype=dtype)
 
 
-def _first(items: list[str], n: int = 5) -> str:
-    more = f" and {len(items) - n} more" if len(items) > n else ""
-    return ", ".join(items[:n]) + more
+def save_imagebind(model: ImageBind, folder: str | Path) -> Path:
+    """Write `config.json` + `model.safetensors` (this package's names), atomically."""
+    folder = Path(folder)
+    meta = {"format": FOLDER_FORMAT, "version": 1, "modalities": list(model.modalities),
+            "config": model.config.to_dict()}
+    with atomic_path(folder, is_dir=True) as tmp:
+        (tmp / "config.json").write_text(json.dumps(meta, indent=2) + "\n")
+        state = {k: v.detach().contiguous() for k, v in model.state_dict().items()}
+        save_file(state, str(tmp / "model.safetensors"), metadata={"format": FOLDER_FORMAT})
+    return folder
+
+
+def load_imagebind_folder(
+    folder: str | Path,
+    modalities: Iterable[str] | None = None,
+    *,
+    device: str | torch.device = "cpu",
+    dtype: torch.dtype = torch.float32,
+) -> ImageBind:
+    """A folder written by `save_imagebind`; only the tensors of `modalities` are read."""
+    folder = Path(folder)
+    meta_path, weights = folder / "config.json", folder / "model.safetensors"
+    if not (meta_path.is_file() and weights.is_file()):
+        raise ValueError(f"{folder} is not a converted ImageBind folder (config.json + model.safetensors)")
+    meta = json.loads(meta_path.read_text())
+    if meta.get("format") != FOLDER_FORMAT:
+        raise ValueError(f"{meta_path} has format {meta.get('format')!r}, expected {FOLDER_FORMAT!r}")
+    held = check_modalities(meta["modalities"])
+    wanted = check_modalities(modalities or held)
+    if set(wanted) - set(held):
+        raise ValueError(f"{folder} holds the branches {list(held)}, not {sorted(set(wanted) - set(held))}")
+    with safe_open(str(weights), "pt", device="cpu") as f:
+        state = {k: f.get_tensor(k) for k in f.keys() if k.split(".", 1)[0] in wanted}
+    config = resolve_config(ImageBindConfig.from_dict(meta["config"]))
+    model = _assemble(state, config, wanted, LoadReport(f"ImageBind folder {folder}"))
+    return model.to(device=device, dtype=dtype)
+
+
+def convert_imagebind_checkpoint(src: str | Path, out_dir: str | Path) -> Path:
+    """`imagebind_huge.pth` -> a converted folder with the audio, vision and text branches."""
+    return save_imagebind(load_imagebind(src), out_dir)
