@@ -5,6 +5,7 @@ import json
 
 import pytest
 import torch
+from einops import rearrange
 
 from asva.info import main as info_main
 from asva.models.adapter import adapter_parameter_names, parameter_counts
@@ -243,3 +244,26 @@ def test_fresh_model_equals_sd_on_one_frame(sd_and_video):
         expected = sd(frame, 500, encoder_hidden_states=text).sample
         out = video(frame[:, :, None], 500, text, torch.randn(1, 229, 24, generator=g), audio_token_mask(1))
     torch.testing.assert_close(out[:, :, 0], expected, rtol=0, atol=2e-5)
+
+
+def test_distinct_frames_differ_from_sd_only_by_the_cross_frame_groupnorm(sd_and_video, monkeypatch):
+    # Frame 0 attends to itself, so with per-frame GroupNorm statistics it is exactly SD's output;
+    # the official model's resnets normalise over all frames, which is what makes it differ.
+    sd, video = sd_and_video
+    g = torch.Generator().manual_seed(5)
+    frames = torch.randn(1, 4, 5, 8, 8, generator=g)
+    text = torch.randn(1, 77, 40, generator=g)
+    audio = torch.randn(1, 229, 24, generator=g)
+    with torch.no_grad():
+        expected = sd(frames[:, :, 0], 500, encoder_hidden_states=text).sample
+        assert (video(frames, 500, text, audio)[:, :, 0] - expected).abs().max() > 1e-2
+        group_norm = torch.nn.GroupNorm.forward
+
+        def per_frame(self, x):
+            if x.ndim != 5:
+                return group_norm(self, x)
+            out = group_norm(self, rearrange(x, "b c f h w -> (b f) c h w"))
+            return rearrange(out, "(b f) c h w -> b c f h w", f=x.shape[2])
+
+        monkeypatch.setattr(torch.nn.GroupNorm, "forward", per_frame)
+        torch.testing.assert_close(video(frames, 500, text, audio)[:, :, 0], expected, rtol=0, atol=2e-5)
