@@ -34,18 +34,24 @@ def bytes_to_unicode() -> dict[int, str]:
     return {b: chr(c) for b, c in zip(printable, codes, strict=True)}
 
 
+def clip_vocabulary() -> tuple[list[str], list[tuple[str, str]]]:
+    """The bundled vocabulary: the 49,408 token strings in id order, and the 48,894 merges by rank."""
+    package, name = VOCAB_RESOURCE
+    data = importlib.resources.files(package).joinpath(name).read_bytes()
+    lines = gzip.decompress(data).decode("utf-8").split("\n")[1 : NUM_MERGES + 1]
+    merges = [tuple(line.split()) for line in lines]
+    chars = list(bytes_to_unicode().values())
+    vocab = chars + [c + "</w>" for c in chars] + ["".join(m) for m in merges] + list(SPECIAL_TOKENS)
+    return vocab, merges
+
+
 class CLIPTokenizer:
     """Text -> token ids, as ImageBind's `SimpleTokenizer` computes them."""
 
     def __init__(self, context_length: int = 77):
-        package, name = VOCAB_RESOURCE
-        data = importlib.resources.files(package).joinpath(name).read_bytes()
-        lines = gzip.decompress(data).decode("utf-8").split("\n")[1 : NUM_MERGES + 1]
-        merges = [tuple(line.split()) for line in lines]
+        vocab, merges = clip_vocabulary()
         self.byte_encoder = bytes_to_unicode()
         self.byte_decoder = {v: k for k, v in self.byte_encoder.items()}
-        vocab = list(self.byte_encoder.values())
-        vocab += [v + "</w>" for v in vocab] + ["".join(m) for m in merges] + list(SPECIAL_TOKENS)
         self.encoder = {token: i for i, token in enumerate(vocab)}
         self.decoder = {i: token for token, i in self.encoder.items()}
         self.ranks = {pair: i for i, pair in enumerate(merges)}
