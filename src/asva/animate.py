@@ -1,0 +1,254 @@
+"""asva animate: animate an image with an audio clip (AVSyncD).
+
+Usage:
+    asva animate --image IMG --audio AUD [--prompt TEXT | --class NAME] -o OUT.mp4
+                 [--gif OUT.gif] [--frames DIR] [--model NAME_OR_DIR] [--eta 4] [--text-scale 1]
+                 [--steps 50] [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--device auto|cpu|cuda|mps]
+                 [--dtype float32|bfloat16|float16] [--fps 6] [--size 256] [--sequential-cfg] [--quiet]
+    asva animate --batch LIST.csv [same model and sampling options]
+
+The video lasts as long as the audio (whole frames; audio longer than 2 s is generated in 2-s
+windows chained on their shared frame) and the mp4 carries the input audio, trimmed to the video.
+--prompt is free text for models with a text encoder (or a class name of models without one);
+--class looks the name up in the model's class prompt table. --model is a registered name (see
+`asva.models.registry`; default: the bundled model) or a model folder. --eta is the audio guidance
+scale (1 = no guidance), --text-scale the text guidance scale.
+
+--batch reads a CSV with the header `image,audio,prompt,out` (relative paths are relative to the CSV),
+loads the model once, animates every row, reports and skips bad rows, and prints a summary; the exit
+code is 1 if any row failed. Bad options or inputs exit with code 2 and leave no output behind.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+import torch
+
+DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+BATCH_COLUMNS = ("image", "audio", "prompt", "out")
+
+
+@dataclass
+class Job:
+    image: Path
+    audio: Path
+    prompt: str | None
+    out: Path | None
+    gif: Path | None = None
+    frames: Path | None = None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from asva.models.registry import DEFAULT_MODEL
+    from asva.pipelines.schedulers import DEFAULT_SCHEDULER, DEFAULT_STEPS, scheduler_names
+
+    p = argparse.ArgumentParser(prog="asva animate", description="Animate an image with an audio clip.")
+    p.add_argument("--image", type=Path, help="the first frame (any image Pillow reads)")
+    p.add_argument("--audio", type=Path, help="the sound (any audio or video file with an audio stream)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--prompt", help="text prompt (or a class name of a model without a text encoder)")
+    which.add_argument("--class", dest="class_name", help="class name from the model's prompt table")
+    p.add_argument("-o", "--out", type=Path, help="output mp4 (video with the input audio)")
+    p.add_argument("--gif", type=Path, help="also write an animated GIF")
+    p.add_argument("--frames", type=Path, help="also write the frames as PNGs into this folder")
+    p.add_argument("--batch", type=Path, help="CSV with columns image,audio,prompt,out")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name or folder (default {DEFAULT_MODEL})")
+    p.add_argument("--eta", type=float, default=4.0, help="audio guidance scale (default 4; 1 = none)")
+    p.add_argument("--text-scale", type=float, default=1.0, help="text guidance scale (default 1 = none)")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"denoising steps ({DEFAULT_STEPS})")
+    p.add_argument("--scheduler", choices=scheduler_names(), default=DEFAULT_SCHEDULER)
+    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:i] or mps")
+    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    p.add_argument("--fps", type=float, default=6.0, help="output frame rate (the model runs at 6)")
+    p.add_argument("--size", type=int, help="frame side in pixels (default: the model's, 256)")
+    p.add_argument("--sequential-cfg", action="store_true", help="guidance branches one by one (less memory)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
+    return p
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Every option error, before anything slow happens."""
+    if not args.eta >= 0:
+        raise ValueError(f"--eta must be >= 0, got {args.eta}")
+    if not args.text_scale >= 0:
+        raise ValueError(f"--text-scale must be >= 0, got {args.text_scale}")
+    if args.steps < 1:
+        raise ValueError(f"--steps must be >= 1, got {args.steps}")
+    if not args.fps > 0:
+        raise ValueError(f"--fps must be > 0, got {args.fps}")
+    if args.size is not None and args.size < 1:
+        raise ValueError(f"--size must be a positive number of pixels, got {args.size}")
+    if args.batch is not None:
+        given = [f"--{n}" for n in ("image", "audio", "prompt", "out", "gif", "frames") if getattr(args, n)]
+        if given or args.class_name:
+            raise ValueError(f"--batch takes its inputs from the CSV; drop {', '.join(given) or '--class'}")
+        return
+    if args.image is None or args.audio is None:
+        raise ValueError("--image and --audio are required (or --batch LIST.csv)")
+    if not (args.out or args.gif or args.frames):
+        raise ValueError("nothing to write: give -o OUT.mp4 (and/or --gif, --frames)")
+    if args.out is not None and args.out.suffix.lower() != ".mp4":
+        raise ValueError(f"-o must name an .mp4 file, got {args.out}")
+
+
+def check_inputs(job: Job) -> None:
+    """The input files exist and are what they should be (cheap: headers only)."""
+    from asva.media import probe
+
+    for what, path in (("image", job.image), ("audio", job.audio)):
+        if not path.is_file():
+            raise ValueError(f"{what} file {path} does not exist")
+    info = probe(job.audio)
+    if not info.has_audio:
+        raise ValueError(f"{job.audio} has no audio stream")
+
+
+def pick_device(name: str) -> torch.device:
+    mps = getattr(torch.backends, "mps", None)
+    has_mps = mps is not None and mps.is_available()
+    available = {"cuda": torch.cuda.is_available(), "mps": has_mps, "cpu": True}
+    if name == "auto":
+        return torch.device(next(kind for kind, ok in available.items() if ok))
+    try:
+        device = torch.device(name)
+    except RuntimeError as err:
+        raise ValueError(f"--device {name!r} is not a device name ({err})") from err
+    if not available.get(device.type, False):
+        raise ValueError(f"--device {name}: not available on this machine")
+    return device
+
+
+def check_dtype(device: torch.device, dtype: torch.dtype) -> None:
+    """Raise unless `device` can run convolutions and matmuls in `dtype`."""
+    try:
+        x = torch.ones(1, 2, 4, 4, device=device, dtype=dtype)
+        torch.nn.functional.conv2d(x, torch.ones(2, 2, 3, 3, device=device, dtype=dtype), padding=1)
+        (x.flatten(1) @ x.flatten(1).T).sum().item()
+    except (RuntimeError, TypeError) as err:
+        raise ValueError(f"--dtype {dtype} is not supported on {device} ({err})") from err
+
+
+def load_model(args: argparse.Namespace, device: torch.device):
+    from asva.models.registry import MODELS, resolve_model
+    from asva.pipelines.build import load_pipeline
+    from asva.pipelines.schedulers import make_scheduler
+
+    folder = resolve_model(args.model)
+    dtype = DTYPES[args.dtype]
+    check_dtype(device, dtype)
+    with _quiet_loading(args.quiet):
+        pipe = load_pipeline(folder, dtype=dtype)
+    pipe = pipe.to(device)
+    pipe.scheduler = make_scheduler(args.scheduler, pipe.scheduler.config)
+    pipe.set_progress_bar_config(disable=args.quiet, leave=False)
+    size = args.size or (MODELS[args.model].size if args.model in MODELS else 256)
+    return pipe, size
+
+
+@contextlib.contextmanager
+def _quiet_loading(quiet: bool):
+    """Hide diffusers'/transformers' loading bars in --quiet mode, restoring them afterwards."""
+    if not quiet:
+        yield
+        return
+    from diffusers.utils import logging as dlog
+    from transformers.utils import logging as tlog
+
+    was = dlog.is_progress_bar_enabled(), tlog.is_progress_bar_enabled()
+    dlog.disable_progress_bar()
+    tlog.disable_progress_bar()
+    try:
+        yield
+    finally:
+        if was[0]:
+            dlog.enable_progress_bar()
+        if was[1]:
+            tlog.enable_progress_bar()
+
+
+def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: bool = False) -> int:
+    """Run one job and write its outputs (all or none); returns the number of frames."""
+    from asva.media import read_audio, read_image
+
+    image = read_image(job.image, size=size)
+    audio = read_audio(job.audio, mono=False)  # (channels, n): ImageBind reads channel 0, as in the paper
+    out = pipe(image, audio[None], job.prompt, use_prompt_table=use_table, num_inference_steps=args.steps,
+               audio_guidance_scale=args.eta, text_guidance_scale=args.text_scale, fps=args.fps,
+               generator=torch.Generator().manual_seed(args.seed), batched_guidance=not args.sequential_cfg)
+    write_outputs(job, out.videos[0], out.fps, out.audio[0].mean(dim=0))
+    return out.videos.shape[2]
+
+
+def write_outputs(job: Job, frames: torch.Tensor, fps: float, audio: torch.Tensor) -> None:
+    """Write the requested files; if any fails, none of them appears."""
+    from asva.media import write_frames, write_gif, write_video
+    from asva.utils import atomic_path
+
+    with contextlib.ExitStack() as stack:
+        if job.out is not None:
+            write_video(stack.enter_context(atomic_path(job.out)), frames, fps, audio=audio)
+        if job.gif is not None:
+            write_gif(stack.enter_context(atomic_path(job.gif)), frames, fps)
+        if job.frames is not None:
+            write_frames(stack.enter_context(atomic_path(job.frames, is_dir=True)), frames)
+
+
+def read_batch(path: Path) -> list[Job]:
+    if not path.is_file():
+        raise ValueError(f"--batch {path} does not exist")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or set(BATCH_COLUMNS) - set(reader.fieldnames):
+            raise ValueError(f"{path}: the header must have the columns {','.join(BATCH_COLUMNS)}, "
+                             f"got {reader.fieldnames}")
+        rows = list(reader)
+    base = path.parent
+    return [Job(image=base / (r["image"] or ""), audio=base / (r["audio"] or ""),
+                prompt=(r["prompt"] or None), out=base / r["out"] if r["out"] else None) for r in rows]
+
+
+def run_batch(pipe, size: int, jobs: list[Job], args: argparse.Namespace) -> int:
+    failed = []
+    for i, job in enumerate(jobs, start=1):
+        row = f"row {i}"
+        try:
+            if job.out is None or job.out.suffix.lower() != ".mp4":
+                raise ValueError(f"out must name an .mp4 file, got {job.out}")
+            check_inputs(job)
+            frames = animate(pipe, size, job, args)
+        except (ValueError, OSError) as err:
+            failed.append(i)
+            print(f"asva animate: {row} ({job.image.name}, {job.audio.name}): error: {err}", file=sys.stderr)
+            continue
+        if not args.quiet:
+            print(f"[{i}/{len(jobs)}] wrote {job.out} ({frames} frames)")
+    done = len(jobs) - len(failed)
+    rows = f"; failed rows: {', '.join(map(str, failed))}" if failed else ""
+    print(f"asva animate: {done} of {len(jobs)} animated{rows}", file=sys.stderr if failed else sys.stdout)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    check_options(args)
+    device = pick_device(args.device)
+    if args.batch is not None:
+        jobs = read_batch(args.batch)
+        pipe, size = load_model(args, device)
+        return run_batch(pipe, size, jobs, args)
+    job = Job(args.image, args.audio, args.prompt or args.class_name, args.out, args.gif, args.frames)
+    check_inputs(job)
+    pipe, size = load_model(args, device)
+    start = time.perf_counter()
+    frames = animate(pipe, size, job, args, use_table=args.class_name is not None)
+    if not args.quiet:
+        written = ", ".join(str(p) for p in (job.out, job.gif, job.frames) if p is not None)
+        print(f"wrote {written}: {frames} frames at {args.fps:g} fps in {time.perf_counter() - start:.1f} s")
+    return 0

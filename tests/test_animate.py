@@ -1,0 +1,166 @@
+"""`asva animate` end to end on a tiny random model saved with save_pretrained; the model registry."""
+from __future__ import annotations
+
+import wave
+
+import av
+import numpy as np
+import pytest
+import torch
+from PIL import Image
+
+from asva import cli
+from asva.media import probe, read_audio, read_video
+from asva.models import registry
+from asva.pipelines.build import random_pipeline
+
+SR = 16000
+
+
+@pytest.fixture(autouse=True)
+def _one_thread():
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="module")
+def model_dir(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("model") / "tiny"
+    random_pipeline("tiny", text="table", prompts=("dog barking", "lions roaring")).save_pretrained(folder)
+    return folder
+
+
+def write_wav(path, seconds, rate=SR, channels=1):
+    t = np.arange(round(seconds * rate)) / rate
+    tone = 0.3 * np.sin(2 * np.pi * 440 * t) * (np.sin(2 * np.pi * 2 * t) > 0)
+    data = np.stack([tone, 0.5 * tone][:channels], axis=1)
+    with wave.open(str(path), "wb") as handle:
+        handle.setnchannels(channels)
+        handle.setsampwidth(2)
+        handle.setframerate(rate)
+        handle.writeframes((data * 32767).astype("<i2").tobytes())
+    return path
+
+
+@pytest.fixture(scope="module")
+def media(tmp_path_factory):
+    folder = tmp_path_factory.mktemp("media")
+    rng = np.random.default_rng(0)
+    Image.fromarray(rng.integers(0, 256, (40, 48, 3), dtype=np.uint8)).save(folder / "image.png")
+    write_wav(folder / "two.wav", 2.0)
+    write_wav(folder / "five.wav", 5.0, rate=44100, channels=2)
+    (folder / "notes.wav").write_text("this is not audio\n")
+    return folder
+
+
+def audio_seconds(path):
+    """The audio stream's duration from the mp4 header (decoding adds the AAC encoder's padding)."""
+    with av.open(str(path)) as container:
+        stream = container.streams.audio[0]
+        return float(stream.duration * stream.time_base)
+
+
+def animate(model_dir, *args):
+    return cli.main(["animate", "--model", str(model_dir), "--steps", "2", "--size", "32", "--quiet",
+                     "--device", "cpu", *map(str, args)])
+
+
+def test_animate_writes_mp4_gif_and_frames(model_dir, media, tmp_path):
+    out, gif, frames = tmp_path / "out.mp4", tmp_path / "out.gif", tmp_path / "frames"
+    code = animate(model_dir, "--image", media / "image.png", "--audio", media / "two.wav",
+                   "--prompt", "dog barking", "-o", out, "--gif", gif, "--frames", frames)
+    assert code == 0
+    info = probe(out)
+    assert info.has_video and info.has_audio and info.fps == 6.0
+    assert (info.width, info.height) == (32, 32)
+    assert read_video(out, fps=6.0, size=None).shape[1] == 12
+    assert audio_seconds(out) == 2.0 and abs(read_audio(out).shape[0] / SR - 2.0) < 0.1
+    assert gif.is_file() and len(list(frames.glob("*.png"))) == 12
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["frames", "out.gif", "out.mp4"]  # no temporaries
+
+
+def test_five_second_audio_gives_five_second_video_and_fps(model_dir, media, tmp_path):
+    out = tmp_path / "long.mp4"
+    assert animate(model_dir, "--image", media / "image.png", "--audio", media / "five.wav",
+                   "--class", "lions roaring", "--fps", "8", "--eta", "1", "-o", out) == 0
+    info = probe(out)
+    assert info.fps == 8.0 and info.num_frames == 40
+    assert audio_seconds(out) == 5.0
+
+
+@pytest.mark.parametrize("extra,message", [
+    (["--eta", "-1"], "--eta must be >= 0"),
+    (["--steps", "0"], "--steps must be >= 1"),
+    (["--fps", "0"], "--fps must be > 0"),
+    (["--image", "missing.png"], "does not exist"),
+    (["--audio", "notes.wav"], "notes.wav"),
+    (["--class", "cello"], "unknown prompt/class 'cello'"),
+    (["--size", "24"], "multiples of 16"),
+    (["--device", "cuda:7"], "--device"),
+])
+def test_bad_options_and_inputs_exit_2_without_output(model_dir, media, tmp_path, capsys, extra, message):
+    out = tmp_path / "out.mp4"
+    args = {"--image": media / "image.png", "--audio": media / "two.wav"}
+    for key in ("--image", "--audio"):
+        if key in extra:
+            args[key] = media / extra[extra.index(key) + 1]
+            extra = [e for i, e in enumerate(extra) if i not in (extra.index(key), extra.index(key) + 1)]
+    flat = [str(x) for kv in args.items() for x in kv]
+    code = animate(model_dir, *flat, *extra, "-o", out, "--gif", tmp_path / "out.gif")
+    err = capsys.readouterr().err
+    assert code == 2
+    assert message in err and err.count("\n") == 1 and err.startswith("asva animate: error:")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_unknown_scheduler_is_an_argparse_error(model_dir, media, tmp_path):
+    with pytest.raises(SystemExit) as exc:
+        animate(model_dir, "--image", media / "image.png", "--audio", media / "two.wav",
+                "--scheduler", "euler", "-o", tmp_path / "out.mp4")
+    assert exc.value.code == 2 and list(tmp_path.iterdir()) == []
+
+
+def test_batch_skips_a_bad_row_and_summarises(model_dir, media, tmp_path, capsys):
+    (tmp_path / "list.csv").write_text(
+        "image,audio,prompt,out\n"
+        f"{media / 'image.png'},{media / 'two.wav'},dog barking,a.mp4\n"
+        f"{media / 'image.png'},{media / 'notes.wav'},dog barking,b.mp4\n"
+        f"{media / 'image.png'},{media / 'two.wav'},lions roaring,c.mp4\n")
+    code = animate(model_dir, "--batch", tmp_path / "list.csv", "--eta", "1")
+    err = capsys.readouterr().err
+    assert code == 1
+    assert "row 2" in err and "2 of 3 animated; failed rows: 2" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["a.mp4", "c.mp4", "list.csv"]
+    assert probe(tmp_path / "c.mp4").num_frames == 12
+
+
+def test_batch_csv_needs_its_columns(model_dir, tmp_path, capsys):
+    (tmp_path / "list.csv").write_text("picture,sound\nx,y\n")
+    assert animate(model_dir, "--batch", tmp_path / "list.csv") == 2
+    assert "image,audio,prompt,out" in capsys.readouterr().err
+
+
+def test_registry_resolution(model_dir, tmp_path, monkeypatch):
+    with pytest.raises(ValueError, match="known models: asva-synth-tiny, avsyncd-avsync15"):
+        registry.resolve_model("no-such-model")
+    monkeypatch.setenv("ASVA_MODELS", str(tmp_path))
+    with pytest.raises(ValueError, match="is not installed.*asva convert"):
+        registry.resolve_model("avsyncd-avsync15")
+    (tmp_path / "avsyncd-avsync15").symlink_to(model_dir, target_is_directory=True)
+    assert registry.resolve_model("avsyncd-avsync15") == tmp_path / "avsyncd-avsync15"
+    assert registry.resolve_model(str(model_dir)) == model_dir
+    with pytest.raises(ValueError, match="not a model folder"):
+        registry.resolve_model(str(tmp_path))
+    with pytest.raises(ValueError, match="does not exist"):
+        registry.resolve_model(str(tmp_path / "nothing"))
+
+
+def test_default_model_is_the_bundled_one(monkeypatch, tmp_path):
+    assert registry.DEFAULT_MODEL in registry.MODELS and registry.MODELS[registry.DEFAULT_MODEL].bundled
+    folder = registry.candidate_folders(registry.MODELS[registry.DEFAULT_MODEL])[0]
+    assert folder.parts[-3:] == ("assets", "models", "synth-tiny")
+    if not registry.is_model_folder(folder):
+        with pytest.raises(ValueError, match="'asva-synth-tiny' is not installed"):
+            registry.resolve_model(registry.DEFAULT_MODEL)
