@@ -6,6 +6,7 @@ import pytest
 import torch
 
 from asva import cli
+from asva.data.validate import scan_split
 from asva.media import probe, read_audio, read_video
 from asva.synth.classes import CLASSES
 from asva.synth.generate import SynthConfig, clip_file, generate, split_indices
@@ -32,6 +33,9 @@ def test_layout_and_lists(datasets):
     assert json.loads((out / "class_mapping.json").read_text()) == {
         "drum": "drum", "trumpet": "playing trumpet", "bell": "bell ringing"}
     assert not [p for p in out.rglob("*") if ".tmp" in p.name]  # no leftovers of atomic writes
+    for split in ("train", "test"):  # the dataset loader's own checks accept it
+        _, entries, bad = scan_split(out, split, min_duration=2.0)
+        assert bad == [] and len(entries) == 3
     for rel in train + test:
         info = probe(out / "videos" / rel)
         meta = json.loads((out / "videos" / rel).with_suffix(".json").read_text())
