@@ -5,6 +5,7 @@ from collections.abc import Iterable
 
 import torch
 import torch.nn.functional as F
+from einops import rearrange
 from torch import nn
 
 from .audio import AudioBranch
@@ -60,10 +61,9 @@ class ImageBind(nn.Module):
         clip embeddings (not unit-norm); with `scaled=False` that average is divided by the scale.
         """
         if mel.ndim == 5:
-            b = mel.shape[0]
             scale = self.logit_scale("audio")
-            unit = self.encode_audio(mel.flatten(0, 1))  # (b s) d
-            mean = (unit * scale).unflatten(0, (b, -1)).mean(dim=1)
+            unit = self.encode_audio(rearrange(mel, "b s c f t -> (b s) c f t"))
+            mean = rearrange(unit * scale, "(b s) d -> b s d", b=mel.shape[0]).mean(dim=1)
             return mean if scaled else mean / scale
         return self._embed("audio", mel, scaled)
 
