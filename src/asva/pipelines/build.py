@@ -9,27 +9,22 @@ tokens. The CLIP tokenizer is built from the BPE merges bundled in `asva/assets`
 """
 from __future__ import annotations
 
-import gzip
 import json
 from collections.abc import Sequence
-from importlib import resources
 from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL
 from torch import nn
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
-from transformers.convert_slow_tokenizer import bytes_to_unicode
 
 from asva.models.config import load_preset
 from asva.models.imagebind.config import ImageBindConfig
+from asva.models.imagebind.tokenizer import clip_vocabulary
 from asva.pipelines.avsyncd import AVSyncDPipeline
 from asva.pipelines.components import AVSyncDAudioEncoder, AVSyncDUNet
 from asva.pipelines.prompts import PromptTable
 from asva.pipelines.schedulers import DEFAULT_SCHEDULER, make_scheduler
-
-_BPE = "bpe_simple_vocab_16e6.txt.gz"
-_SPECIAL = ["<|startoftext|>", "<|endoftext|>"]
 
 VAE_CONFIGS = {
     # SD1.5's vae/config.json (83.7M parameters)
@@ -43,12 +38,8 @@ VAE_CONFIGS = {
 
 def clip_tokenizer(max_length: int = 77) -> CLIPTokenizer:
     """OpenAI CLIP's tokenizer (49408 tokens) from the bundled BPE merges; no files are fetched."""
-    text = resources.files("asva").joinpath("assets", _BPE).read_bytes()
-    lines = gzip.decompress(text).decode("utf-8").split("\n")
-    merges = [tuple(line.split()) for line in lines[1:49152 - 256 - 2 + 1]]  # as OpenAI's SimpleTokenizer
-    byte_chars = list(bytes_to_unicode().values())
-    vocab = byte_chars + [c + "</w>" for c in byte_chars] + ["".join(m) for m in merges] + _SPECIAL
-    ids = {v: i for i, v in enumerate(vocab)}
+    vocab, merges = clip_vocabulary()
+    ids = {token: i for i, token in enumerate(vocab)}
     return CLIPTokenizer(vocab=ids, merges=merges, model_max_length=max_length)
 
 
