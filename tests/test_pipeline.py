@@ -248,3 +248,27 @@ def test_text_encoder_prompts_and_table_classes():
     free_text = pipe(image, audio, "a cello on a wooden table", num_inference_steps=3, output_type="latent",
                      generator=torch.Generator().manual_seed(0))  # any text works with a text encoder
     assert free_text.videos.shape == by_text.videos.shape
+
+
+def test_load_pipeline_reads_an_asva_convert_folder(tmp_path):
+    """The layout `asva convert` writes: asva_model.json, unet/, imagebind/ and SD's vae/ text_encoder/ ..."""
+    import json
+
+    from asva.models.convert import save_unet
+    from asva.models.imagebind.convert import save_imagebind
+    from asva.pipelines.build import load_pipeline
+
+    pipe = tiny_pipeline(text="clip")
+    save_unet(pipe.unet.model, tmp_path / "unet")
+    save_imagebind(pipe.audio_encoder.model, tmp_path / "imagebind")
+    for name in ("vae", "text_encoder", "tokenizer", "scheduler"):
+        getattr(pipe, name).save_pretrained(tmp_path / name)
+    components = {n: n for n in ("unet", "vae", "text_encoder", "tokenizer", "scheduler", "imagebind")}
+    (tmp_path / "asva_model.json").write_text(json.dumps({"format": "asva-model", "components": components}))
+    loaded = load_pipeline(tmp_path)
+    loaded.set_progress_bar_config(disable=True)
+    image, audio = inputs()
+    torch.testing.assert_close(run(loaded, image, audio, output_type="latent").videos,
+                               run(pipe, image, audio, output_type="latent").videos)
+    with pytest.raises(ValueError, match="not a model folder"):
+        load_pipeline(tmp_path / "unet")

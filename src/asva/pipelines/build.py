@@ -138,15 +138,10 @@ def _from_converted(path: Path, dtype: torch.dtype | None) -> AVSyncDPipeline:
     if missing:
         raise ValueError(f"{path} lacks {missing}; animation needs the UNet, the VAE and ImageBind "
                          f"(re-run `asva convert` with --imagebind)")
-    from asva.models.imagebind import convert as ib_convert
-
-    loader = getattr(ib_convert, "load_imagebind_folder", None)
-    if loader is None:
-        raise ValueError("this asva cannot read converted ImageBind folders yet")
     kwargs = {} if dtype is None else {"dtype": dtype}
     parts = {
         "unet": AVSyncDUNet.from_pretrained(path / components["unet"], **kwargs),
-        "audio_encoder": AVSyncDAudioEncoder.wrap(loader(path / components["imagebind"])),
+        "audio_encoder": AVSyncDAudioEncoder.from_pretrained(path / components["imagebind"], **kwargs),
         "vae": AutoencoderKL.from_pretrained(path / components["vae"], **kwargs),
     }
     if "text_encoder" in components and "tokenizer" in components:

@@ -17,6 +17,7 @@ from diffusers.configuration_utils import register_to_config
 from asva.models.config import UNetConfig
 from asva.models.convert import load_unet, save_unet
 from asva.models.imagebind.config import ImageBindConfig
+from asva.models.imagebind.convert import load_imagebind_folder, save_imagebind
 from asva.models.imagebind.model import ImageBind
 from asva.models.unet3d import VideoUNet
 
@@ -62,8 +63,9 @@ class AVSyncDAudioEncoder(ModelMixin, ConfigMixin):
     """ImageBind's audio branch as a diffusers component: AVSyncD's audio tokens and null tokens.
 
     `audio_tokens(mel (b, 1, 128, 204)) -> (b, 229, width)`; `null_audio_tokens(b)`: the tokens of an
-    all-zero normalised mel. Saved with diffusers' own format (safetensors); `imagebind_config` is an
-    `ImageBindConfig` dict (default: imagebind_huge), of which only the audio branch is built.
+    all-zero normalised mel. `imagebind_config` is an `ImageBindConfig` dict (default: imagebind_huge),
+    of which only the audio branch is built. The folder is `asva.models.imagebind.convert`'s own
+    (`save_imagebind`), so a converted three-branch ImageBind folder loads too (its audio branch only).
     """
 
     @register_to_config
@@ -93,3 +95,15 @@ class AVSyncDAudioEncoder(ModelMixin, ConfigMixin):
 
     def forward(self, mel: torch.Tensor) -> torch.Tensor:
         return self.audio_tokens(mel)
+
+    def save_pretrained(self, save_directory: str | os.PathLike, **_ignored) -> None:
+        save_imagebind(self.model, save_directory)
+
+    @classmethod
+    def from_pretrained(cls, pretrained_model_name_or_path: str | os.PathLike, *,
+                        dtype: torch.dtype | None = None, torch_dtype: torch.dtype | None = None,
+                        **_ignored) -> AVSyncDAudioEncoder:
+        """Read an ImageBind folder's audio branch; diffusers' loading options are ignored."""
+        model = load_imagebind_folder(pretrained_model_name_or_path, ("audio",),
+                                      dtype=dtype or torch_dtype or torch.float32)
+        return cls.wrap(model)
