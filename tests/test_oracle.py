@@ -38,10 +38,13 @@ def _score(video, fps, meta, shift=0.0):
 
 
 def test_ground_truth_scores_high_at_24_fps(clips):
+    scores = []
     for video, meta in clips:
         s = _score(video, 24, meta)
         assert s.hit_rate == 1.0 and s.false_motion_rate == 0.0, meta["class"]
-        assert s.correlation > 0.8, (meta["class"], s)
+        assert s.correlation > 0.78, (meta["class"], s)
+        scores.append(s.correlation)
+    assert np.mean(scores) > 0.85
 
 
 def test_ground_truth_scores_high_at_6_fps(clips):

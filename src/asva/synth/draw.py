@@ -50,10 +50,13 @@ def circle(u, v, cu: float, cv: float, r: float) -> np.ndarray:
 
 
 def ellipse(u, v, cu: float, cv: float, ru: float, rv: float) -> np.ndarray:
-    """Approximate distance: exact on the axes, good enough for a one-pixel soft edge."""
-    ru, rv = max(ru, 1e-4), max(rv, 1e-4)
-    k = np.sqrt(((u - cu) / np.float32(ru)) ** 2 + ((v - cv) / np.float32(rv)) ** 2)
-    return (k - 1.0) * np.float32(min(ru, rv))
+    """First-order distance k (k - 1) / |grad k|, k the normalised radius: exact on the boundary's
+    normal near it, smooth far away (soft edges and glows look right for thin ellipses too)."""
+    ru, rv = np.float32(max(ru, 1e-4)), np.float32(max(rv, 1e-4))
+    du, dv = u - cu, v - cv
+    k = np.sqrt((du / ru) ** 2 + (dv / rv) ** 2)
+    grad = np.sqrt((du / ru**2) ** 2 + (dv / rv**2) ** 2)
+    return k * (k - 1.0) / np.maximum(grad, np.float32(1e-6))
 
 
 def rect(u, v, u0: float, v0: float, u1: float, v1: float) -> np.ndarray:
