@@ -17,6 +17,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "info": ("asva.info", "describe a UNet preset or a converted model folder (parameter counts)"),
     "convert": ("asva.convert_cli", "official AVSyncD / SD1.5 / ImageBind / sync weights -> a model folder"),
     "animate": ("asva.animate", "animate an image with an audio clip (mp4 with the audio, gif, frames)"),
+    "evaluate": ("asva.evaluation.cli", "score generated clips: FID, FVD, IA, IT, RelSync, AlignSync, ..."),
+    "generate-eval": ("asva.evaluation.generate", "generate the 3 clips per test video that evaluate scores"),
 }
 
 

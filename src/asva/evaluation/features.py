@@ -1,0 +1,221 @@
+"""Per-clip features for the evaluation, computed once and cached on disk.
+
+Feature kinds (one tensor per clip and side, "gt" or "gen"):
+
+| kind | tensor | network |
+|---|---|---|
+| `fid` | (f - 1, d) FID Inception features of frames 2..f (frame 1 is the conditioning image) | Inception |
+| `fvd` | (d,) I3D features of the f frames | I3D |
+| `vision` | (f, d) unit ImageBind vision embeddings of every frame | ImageBind |
+| `audio` | (d,) unit ImageBind audio embedding of the clip's audio | ImageBind |
+| `phi` | () the sync classifier's raw logit for (audio, frames) | sync classifier |
+| `oracle` | (5,) hit rate, false-motion rate, correlation, events, peaks | none (synth sidecars) |
+
+A cache entry is `CACHE/<kind>/<side>-<hash>.pt`, the hash covering the source file (path, size,
+mtime), the clip's start, the decoding protocol, the weights (path, size, mtime) and the FID
+resolution, so changing any of them recomputes. A clip is decoded only when one of its features is
+not cached. Networks without an identity (injected ones, in tests) are never cached.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+
+from asva.data import sampling
+from asva.data.validate import cached_probe
+from asva.media import audio_window, normalize_mel, read_audio, read_video, waveform_to_mel
+from asva.metrics.inception import ASVA_FID_SIZE, fid_features
+from asva.metrics.oracle import oracle_score, scale_box
+from asva.utils import atomic_path
+
+from .fvd import i3d_features
+
+SAMPLE_RATE = 16000
+KINDS = ("fid", "fvd", "vision", "audio", "phi", "oracle")
+ORACLE_FIELDS = ("hit_rate", "false_motion_rate", "correlation", "num_events", "num_peaks")
+ORACLE_VERSION = "oracle-1"
+
+
+@dataclass
+class Clip:
+    """A decoded 2-s clip: uint8 frames (3, f, h, w), normalised mel (1, 128, 204) or None, and the
+    synth sidecar (with events shifted to the clip's start) when the dataset has one."""
+
+    video: torch.Tensor
+    mel: torch.Tensor | None
+    start: float
+    sidecar: dict | None = None
+
+
+@dataclass
+class Extractors:
+    """The feature networks (None when no requested metric needs them) and, per network, a string
+    identifying its weights for the cache (`identity["fid"]`, ...; absent: not cached)."""
+
+    fid: torch.nn.Module | None = None
+    i3d: Callable | None = None
+    imagebind: torch.nn.Module | None = None
+    sync: torch.nn.Module | None = None
+    fid_size: int = ASVA_FID_SIZE
+    identity: dict[str, str] = field(default_factory=dict)
+    device: str | torch.device = "cpu"
+
+    def network_of(self, kind: str) -> str | None:
+        return {"fid": "fid", "fvd": "i3d", "vision": "imagebind", "audio": "imagebind", "phi": "sync"}.get(
+            kind
+        )
+
+
+def file_identity(path: str | os.PathLike) -> str:
+    """path, size and mtime of a file, or of every file in a folder (weights folders)."""
+    path = Path(path).resolve()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    return ";".join(f"{p}:{p.stat().st_size}:{p.stat().st_mtime_ns}" for p in files)
+
+
+class FeatureCache:
+    """Tensors on disk under `root` (None: no cache), keyed by a dict of everything they depend on."""
+
+    def __init__(self, root: str | os.PathLike | None):
+        self.root = None if root is None else Path(root)
+        self.hits = self.misses = 0
+
+    def path(self, kind: str, side: str, key: dict) -> Path | None:
+        if self.root is None:
+            return None
+        digest = hashlib.sha1(json.dumps(key, sort_keys=True, default=str).encode()).hexdigest()[:20]
+        return self.root / kind / f"{side}-{digest}.pt"
+
+    def load(self, path: Path | None) -> torch.Tensor | None:
+        if path is None or not path.is_file():
+            return None
+        try:
+            value = torch.load(path, map_location="cpu", weights_only=True)
+        except (RuntimeError, OSError, EOFError):  # a damaged entry is recomputed
+            return None
+        self.hits += 1
+        return value
+
+    def store(self, path: Path | None, value: torch.Tensor) -> None:
+        self.misses += 1
+        if path is not None:
+            with atomic_path(path) as tmp:
+                torch.save(value.detach().cpu().contiguous(), tmp)
+
+
+def _fill_frames(video: torch.Tensor, num_frames: int, what: str) -> torch.Tensor:
+    """Keep `num_frames` frames; a short read repeats its last frame (as the official loader)."""
+    if video.shape[1] == 0:
+        raise ValueError(f"no frames decoded from {what}")
+    video = video[:, :num_frames]
+    missing = num_frames - video.shape[1]
+    return torch.cat([video, video[:, -1:].expand(-1, missing, -1, -1)], dim=1) if missing else video
+
+
+def load_generated_clip(
+    path: str | os.PathLike,
+    *,
+    num_frames: int = 12,
+    fps: float = 6.0,
+    size: int | None = 256,
+    need_audio: bool = True,
+) -> Clip:
+    """A generated file as the official evaluation reads it: its centred 2 s (the whole clip for a 2-s
+    file), frames at `fps` centre-cropped and resized to `size`, and the audio re-decoded from the file
+    (mel of channel 0, like the ground truth)."""
+    seconds = num_frames / fps
+    _, usable = cached_probe(path)
+    start = sampling.center_start(usable, seconds)
+    video = _fill_frames(
+        read_video(path, fps=fps, size=size, start=start, duration=seconds), num_frames, str(path)
+    )
+    mel = None
+    if need_audio:
+        wave = read_audio(path, sample_rate=SAMPLE_RATE, start=start, duration=seconds, mono=False)
+        wave = audio_window(wave, sample_rate=SAMPLE_RATE, duration=seconds)
+        mel = normalize_mel(waveform_to_mel(wave, sample_rate=SAMPLE_RATE))
+    return Clip(video=video, mel=mel, start=start)
+
+
+def test_clip_from_item(item: dict) -> Clip:
+    """An `AVSyncDataset` item (mode="eval") -> `Clip` with uint8 frames."""
+    video = ((item["video"] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    sidecar = None
+    if item.get("sidecar"):
+        sidecar = json.loads(Path(item["sidecar"]).read_text())
+    return Clip(video=video, mel=item["mel"], start=float(item["start"]), sidecar=sidecar)
+
+
+def oracle_vector(video: torch.Tensor, sidecar: dict, start: float, fps: float) -> torch.Tensor:
+    """The oracle score of a square clip whose frame 0 shows time `start` of the sidecar's video."""
+    box = scale_box(sidecar["sounding_box"], sidecar["width"], sidecar["height"], video.shape[-1])
+    times = [t - start for t in sidecar["event_times"]]
+    score = oracle_score(video, fps, times, box, sidecar.get("event_durations"))
+    return torch.tensor([float(getattr(score, name)) for name in ORACLE_FIELDS], dtype=torch.float64)
+
+
+@torch.no_grad()
+def compute_feature(kind: str, clip: Clip, nets: Extractors, *, fps: float) -> torch.Tensor:
+    """One feature of one decoded clip (see the module table)."""
+    video, device = clip.video, nets.device
+    if kind == "fid":
+        frames = video[:, 1:].permute(1, 0, 2, 3)  # (f - 1, c, h, w)
+        return fid_features(nets.fid, frames, size=nets.fid_size)
+    if kind == "fvd":
+        return i3d_features(nets.i3d, video[None], num_frames=video.shape[1], device=device)[0]
+    if kind == "vision":
+        from asva.models.imagebind import preprocess_image  # noqa: PLC0415
+
+        pixels = preprocess_image(video.permute(1, 0, 2, 3), mode="squash")
+        return nets.imagebind.encode_image(pixels.to(device)).float().cpu()
+    if kind == "audio":
+        return nets.imagebind.encode_audio(clip.mel[None].to(device)).float().cpu()[0]
+    if kind == "phi":
+        from asva.models.sync import score_clips  # noqa: PLC0415
+
+        return score_clips(nets.sync, clip.mel[None], video[None]).float().cpu()[0]
+    if kind == "oracle":
+        return oracle_vector(video, clip.sidecar, clip.start, fps)
+    raise ValueError(f"unknown feature kind {kind!r}; expected one of {KINDS}")
+
+
+def clip_features(
+    kinds,
+    side: str,
+    source: dict,
+    load: Callable[[], Clip],
+    nets: Extractors,
+    cache: FeatureCache,
+    *,
+    fps: float,
+) -> dict[str, torch.Tensor]:
+    """The features `kinds` of one clip: from the cache where possible, else decoded once by `load()`.
+
+    `source` identifies the clip (file, start, decoding protocol) for the cache key.
+    """
+    out, paths = {}, {}
+    for kind in kinds:
+        network = nets.network_of(kind)
+        weights = ORACLE_VERSION if kind == "oracle" else nets.identity.get(network)
+        cacheable = weights is not None
+        key = {**source, "kind": kind, "weights": weights}
+        if kind == "fid":
+            key["fid_size"] = nets.fid_size
+        paths[kind] = cache.path(kind, side, key) if cacheable else None
+        value = cache.load(paths[kind])
+        if value is not None:
+            out[kind] = value
+    missing = [k for k in kinds if k not in out]
+    if missing:
+        clip = load()
+        for kind in missing:
+            out[kind] = compute_feature(kind, clip, nets, fps=fps)
+            cache.store(paths[kind], out[kind])
+    return out

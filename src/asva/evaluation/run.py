@@ -1,0 +1,283 @@
+"""Evaluate a generated set against the test clips: features, then every requested metric.
+
+    clips = match_generated(...)                       # via run_evaluation
+    result = run_evaluation(config, extractors)        # EvalResult: metrics, per-clip rows, info
+
+Metric values follow the paper's tables: FID and FVD as they are, IA, IT, RelSync and AlignSync
+x100 (mean and unbiased std over clips), the oracle's rates as fractions.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import torch
+from tqdm import tqdm
+
+from asva.data import AVSyncDataset
+from asva.metrics.clip_similarity import clip_scores, cosine_scores, frame_similarities, ia_it_metrics
+from asva.metrics.frechet import frechet_distance
+from asva.metrics.sync_scores import align_probs, mean_std, relsync
+
+from .features import (
+    ORACLE_FIELDS,
+    Clip,
+    Extractors,
+    FeatureCache,
+    clip_features,
+    load_generated_clip,
+    test_clip_from_item,
+)
+from .matching import EvalClip, match_generated
+
+METRICS = ("fid", "fvd", "ia", "it", "relsync", "alignsync", "oracle")
+AUDIO_METRICS = ("ia", "relsync", "alignsync")
+EVAL_STARTS = {1: "center", 3: "three"}
+IT_TEXTS = ("folder", "prompt")
+# feature kinds each metric needs, for (ground truth, generated) clips
+NEEDS = {
+    "fid": ({"fid"}, {"fid"}),
+    "fvd": ({"fvd"}, {"fvd"}),
+    "ia": (set(), {"vision", "audio"}),
+    "it": (set(), {"vision"}),
+    "relsync": ({"phi"}, {"phi"}),
+    "alignsync": ({"phi", "vision", "audio"}, {"phi", "vision", "audio"}),
+    "oracle": ({"oracle"}, {"oracle"}),
+}
+
+
+@dataclass
+class EvalConfig:
+    dataset: Path
+    generated: Path
+    metrics: tuple[str, ...] = ("fid", "fvd", "ia", "it", "relsync", "alignsync")
+    split: str = "test"
+    clips_per_video: int = 3
+    num_frames: int = 12
+    fps: float = 6.0
+    size: int = 256
+    it_text: str = "folder"  # the official IT text is the class folder name; "prompt": class_mapping.json
+    cache: Path | None = None
+    progress: bool = True
+
+    def __post_init__(self):
+        bad = [m for m in self.metrics if m not in METRICS]
+        if bad or not self.metrics:
+            raise ValueError(
+                f"unknown metric(s) {bad or '(none given)'}; expected some of {', '.join(METRICS)}"
+            )
+        if self.clips_per_video not in EVAL_STARTS:
+            raise ValueError(
+                f"clips per video must be 1 (centred clip) or 3 (the paper's protocol), "
+                f"got {self.clips_per_video}"
+            )
+        if self.it_text not in IT_TEXTS:
+            raise ValueError(f"it_text must be one of {IT_TEXTS}, got {self.it_text!r}")
+
+
+@dataclass
+class EvalResult:
+    metrics: dict[str, float]
+    rows: list[dict]
+    info: dict = field(default_factory=dict)
+
+
+def _kinds(metrics) -> tuple[set[str], set[str]]:
+    gt, gen = set(), set()
+    for m in metrics:
+        gt |= NEEDS[m][0]
+        gen |= NEEDS[m][1]
+    return gt, gen
+
+
+def collect_features(
+    config: EvalConfig, dataset: AVSyncDataset, clips: list[EvalClip], nets: Extractors, cache: FeatureCache
+) -> tuple[dict, dict]:
+    """{kind: [tensor per clip]} for the ground-truth and the generated clips, in evaluation order."""
+    gt_kinds, gen_kinds = _kinds(config.metrics)
+    need_audio = any(m in AUDIO_METRICS for m in config.metrics)
+    protocol = {"fps": config.fps, "num_frames": config.num_frames, "size": config.size}
+    gt = {k: [] for k in gt_kinds}
+    gen = {k: [] for k in gen_kinds}
+    for clip in tqdm(clips, desc="evaluate", unit="clip", disable=not config.progress):
+        _, start = dataset.clip_start(clip.index)
+        gt_file = dataset.root / "videos" / clip.video
+        sidecar_path = gt_file.with_suffix(".json")
+        sidecar = json.loads(sidecar_path.read_text()) if "oracle" in config.metrics else None
+        if gt_kinds:
+            source = {"file": _stat(gt_file), "start": start, **protocol, "sidecar": _stat(sidecar_path)}
+            feats = clip_features(
+                sorted(gt_kinds),
+                "gt",
+                source,
+                lambda c=clip: test_clip_from_item(dataset[c.index]),
+                nets,
+                cache,
+                fps=config.fps,
+            )
+            for k, v in feats.items():
+                gt[k].append(v)
+
+        def load_gen(c=clip, s=start, meta=sidecar) -> Clip:
+            out = load_generated_clip(
+                c.generated,
+                num_frames=config.num_frames,
+                fps=config.fps,
+                size=config.size,
+                need_audio=need_audio,
+            )
+            out.start, out.sidecar = s + out.start, meta  # frame 0 shows time s of the test video
+            return out
+
+        source = {
+            "file": _stat(clip.generated),
+            "gt_start": start,
+            **protocol,
+            "sidecar": _stat(sidecar_path),
+            "audio": need_audio,
+        }
+        for k, v in clip_features(
+            sorted(gen_kinds), "gen", source, load_gen, nets, cache, fps=config.fps
+        ).items():
+            gen[k].append(v)
+    return gt, gen
+
+
+def _stat(path: Path) -> str | None:
+    if not path.is_file():
+        return None
+    st = path.stat()
+    return f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
+
+
+def text_embeddings(nets: Extractors, texts: list[str]) -> torch.Tensor:
+    """(n, d) unit ImageBind text embeddings, each distinct text encoded once."""
+    from asva.models.imagebind import tokenize  # noqa: PLC0415
+
+    unique = sorted(set(texts))
+    with torch.no_grad():
+        emb = nets.imagebind.encode_text(tokenize(unique).to(nets.device)).float().cpu()
+    return emb[[unique.index(t) for t in texts]]
+
+
+def compute_metrics(
+    config: EvalConfig,
+    clips: list[EvalClip],
+    gt: dict,
+    gen: dict,
+    texts: torch.Tensor | None,
+    rows: list[dict],
+) -> dict[str, float]:
+    """Metric values from the features; fills the per-clip `rows` as it goes."""
+    out: dict[str, float] = {}
+    m = config.metrics
+    if "fid" in m:
+        out["FID"] = frechet_distance(torch.cat(gt["fid"]), torch.cat(gen["fid"]))
+    if "fvd" in m:
+        out["FVD"] = frechet_distance(torch.stack(gt["fvd"]), torch.stack(gen["fvd"]))
+    ia_sims = it_sims = None
+    if "vision" in gen:
+        vision = torch.stack(gen["vision"])  # (n, f, d)
+        if "audio" in gen:
+            ia_sims = frame_similarities(vision, torch.stack(gen["audio"]))  # (n, f)
+        if texts is not None:
+            it_sims = frame_similarities(vision, texts)
+    scores = ia_it_metrics(ia_sims if "ia" in m else None, it_sims if "it" in m else None)
+    out.update(scores)
+    for name, sims in (("IA", ia_sims), ("IT", it_sims)):
+        if sims is not None and name.lower() in m:
+            _put(rows, name, clip_scores(sims) * 100)
+    if "relsync" in m or "alignsync" in m:
+        gt_phi, gen_phi = torch.stack(gt["phi"]), torch.stack(gen["phi"])
+        rel = relsync(gt_phi, gen_phi)
+        _put(rows, "phi_gt", gt_phi)
+        _put(rows, "phi_gen", gen_phi)
+        if "relsync" in m:
+            out.update(zip(("RelSync_mean", "RelSync_std"), mean_std(rel, 100), strict=True))
+            _put(rows, "RelSync", rel * 100)
+        if "alignsync" in m:
+            gt_first = cosine_scores(torch.stack(gt["vision"])[:, 0], torch.stack(gt["audio"]))  # (n,)
+            align = align_probs(gt_first, ia_sims[:, 1:]) * rel
+            out.update(zip(("AlignSync_mean", "AlignSync_std"), mean_std(align, 100), strict=True))
+            _put(rows, "AlignSync", align * 100)
+    if "oracle" in m:
+        out.update(_oracle(rows, torch.stack(gen["oracle"]), torch.stack(gt["oracle"])))
+    return out
+
+
+def _oracle(rows: list[dict], gen: torch.Tensor, gt: torch.Tensor) -> dict[str, float]:
+    """Mean over clips of the oracle's hit rate (clips with visible events), false-motion rate and
+    correlation, for the generated clips and, as the reference, the test clips."""
+    out = {}
+    for side, values in (("", gen), ("_gt", gt)):
+        for j, name in enumerate(ORACLE_FIELDS[:3]):
+            col = values[:, j]
+            finite = col[~torch.isnan(col)]
+            out[f"Oracle_{name}{side}"] = finite.mean().item() if finite.numel() else math.nan
+            _put(rows, f"oracle_{name}{side}", col)
+    return out
+
+
+def _put(rows: list[dict], key: str, values: torch.Tensor) -> None:
+    for row, v in zip(rows, values.tolist(), strict=True):
+        row[key] = v
+
+
+def run_evaluation(config: EvalConfig, nets: Extractors) -> EvalResult:
+    """Match, extract (with the cache), and compute every metric of `config.metrics`."""
+    dataset = AVSyncDataset(
+        config.dataset,
+        config.split,
+        num_frames=config.num_frames,
+        fps=config.fps,
+        size=config.size,
+        mode="eval",
+        eval_starts=EVAL_STARTS[config.clips_per_video],
+    )
+    if "oracle" in config.metrics:
+        lacking = [
+            e.path
+            for e in dataset.entries
+            if not (dataset.root / "videos" / e.path).with_suffix(".json").is_file()
+        ]
+        if lacking:
+            raise ValueError(
+                f"the oracle metric needs the `asva synth` sidecar (.json) of every test video; "
+                f"{len(lacking)} lack one, e.g. {lacking[:3]}"
+            )
+    need_audio = any(m in AUDIO_METRICS for m in config.metrics)
+    clips = match_generated(
+        [e.path for e in dataset.entries],
+        config.generated,
+        clips_per_video=config.clips_per_video,
+        num_frames=config.num_frames,
+        fps=config.fps,
+        need_audio=need_audio,
+    )
+    cache = FeatureCache(config.cache)
+    gt, gen = collect_features(config, dataset, clips, nets, cache)
+    texts = None
+    if "it" in config.metrics:
+        words = [c.cls if config.it_text == "folder" else dataset.prompts[c.cls] for c in clips]
+        texts = text_embeddings(nets, words)
+    rows = [
+        {
+            "clip": c.name,
+            "video": c.video,
+            "class": c.cls,
+            "clip_index": c.clip_index,
+            "start": dataset.clip_start(c.index)[1],
+        }
+        for c in clips
+    ]
+    metrics = compute_metrics(config, clips, gt, gen, texts, rows)
+    info = {
+        "num_videos": len(dataset.entries),
+        "num_clips": len(clips),
+        "cache_hits": cache.hits,
+        "cache_misses": cache.misses,
+    }
+    return EvalResult(metrics=metrics, rows=rows, info=info)

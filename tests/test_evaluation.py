@@ -1,0 +1,332 @@
+"""asva.evaluation: FVD on a scripted stand-in I3D, matching and refusals, reports, `asva evaluate`."""
+
+from __future__ import annotations
+
+import csv
+import json
+import shutil
+
+import pytest
+import torch
+from torch import nn
+
+from asva.evaluation import (
+    EvalConfig,
+    Extractors,
+    MismatchError,
+    fvd,
+    generated_name,
+    i3d_features,
+    load_i3d,
+    match_generated,
+    preprocess_fvd_videos,
+    run_evaluation,
+)
+from asva.evaluation.cli import main as evaluate_main
+from asva.media import write_video
+
+SIZE = 64  # frame side the tests read clips at (the protocol's 256 works the same, slower)
+
+
+class TinyI3D(nn.Module):
+    """Stand-in with the I3D TorchScript call signature: (b, 3, f, h, w) in [-1, 1] -> (b, 4)."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv3d(3, 4, kernel_size=3, stride=(2, 8, 8))
+
+    def forward(
+        self, x: torch.Tensor, rescale: bool = False, resize: bool = False, return_features: bool = False
+    ) -> torch.Tensor:
+        return self.conv(x).mean(dim=(2, 3, 4))
+
+
+class TinyInception(nn.Module):
+    """Stand-in FID network: (n, 3, s, s) in [-1, 1] -> (n, 3) pooled features."""
+
+    def __init__(self):
+        super().__init__()
+        self.conv = nn.Conv2d(3, 3, kernel_size=5, stride=8)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return self.conv(x).mean(dim=(2, 3))
+
+
+def save_tiny_i3d(path):
+    torch.manual_seed(0)
+    torch.jit.save(torch.jit.script(TinyI3D().eval()), str(path))
+    return path
+
+
+def save_tiny_sync(path):
+    from asva.models.sync import SyncClassifier, SyncClassifierConfig, save_sync_classifier
+
+    torch.manual_seed(0)
+    return save_sync_classifier(SyncClassifier(SyncClassifierConfig.from_preset("tiny")).eval(), path)
+
+
+def random_clip(seed, frames=12, size=16):
+    g = torch.Generator().manual_seed(seed)
+    return torch.randint(0, 256, (3, frames, size, size), dtype=torch.uint8, generator=g)
+
+
+# ---------------------------------------------------------------- FVD
+
+
+def test_fvd_on_scripted_stand_in(tmp_path):
+    net = load_i3d(save_tiny_i3d(tmp_path / "i3d_torchscript.pt"))
+    videos = torch.stack([random_clip(i, size=40) for i in range(4)])
+    feats = i3d_features(net, videos, batch_size=3)
+    assert feats.shape == (4, 4) and feats.dtype == torch.float32
+    ref = TinyI3D()
+    ref.load_state_dict(net.state_dict())
+    torch.testing.assert_close(feats, ref(preprocess_fvd_videos(videos)).detach(), rtol=1e-5, atol=1e-6)
+    assert fvd(feats, feats) == pytest.approx(0.0, abs=1e-6)
+    assert fvd(feats, feats + 1.0) == pytest.approx(4.0, rel=1e-4)  # ||mu shift||^2 over 4 dims
+
+
+def test_fvd_preprocessing_protocol():
+    video = random_clip(1, size=40)[None]
+    x = preprocess_fvd_videos(video)
+    assert x.shape == (1, 3, 12, 224, 224)
+    assert -1.5 < x.min() < -0.5 and 0.5 < x.max() < 1.5  # [-1, 1] up to bicubic overshoot
+    with pytest.raises(ValueError, match="12 frames"):
+        preprocess_fvd_videos(random_clip(1, frames=8)[None])
+
+
+def test_load_i3d_errors(tmp_path):
+    with pytest.raises(ValueError, match="i3d_torchscript.pt.*no file"):
+        load_i3d(tmp_path / "nope.pt")
+    bad = tmp_path / "i3d_torchscript.pt"
+    bad.write_bytes(b"not torchscript")
+    with pytest.raises(ValueError, match="not a TorchScript file"):
+        load_i3d(bad)
+
+
+# ---------------------------------------------------------------- matching
+
+
+def write_clip(path, frames=12, fps=6.0, audio=True, seed=0):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    wave = torch.zeros(round(frames / fps * 16000)) if audio else None
+    write_video(path, random_clip(seed, frames), fps, audio=wave)
+
+
+def test_matching_accepts_the_expected_layout(tmp_path):
+    videos = ["dog/a.mp4", "cat/b.mp4"]
+    for v in videos:
+        for k in range(3):
+            write_clip(tmp_path / generated_name(v, k))
+    clips = match_generated(videos, tmp_path)
+    assert [c.name for c in clips] == [
+        "dog/a_clip-00.mp4",
+        "dog/a_clip-01.mp4",
+        "dog/a_clip-02.mp4",
+        "cat/b_clip-00.mp4",
+        "cat/b_clip-01.mp4",
+        "cat/b_clip-02.mp4",
+    ]
+    assert [c.index for c in clips] == list(range(6)) and clips[4].clip_index == 1 and clips[4].cls == "cat"
+    with pytest.raises(MismatchError) as info:  # one clip per video: clips 1 and 2 are extra
+        match_generated(videos, tmp_path, clips_per_video=1)
+    assert sorted(p.path for p in info.value.problems if p.kind == "extra") == [
+        "cat/b_clip-01.mp4",
+        "cat/b_clip-02.mp4",
+        "dog/a_clip-01.mp4",
+        "dog/a_clip-02.mp4",
+    ]
+
+
+def test_matching_refuses_with_every_problem(tmp_path):
+    videos = ["dog/a.mp4", "cat/b.mp4"]
+    write_clip(tmp_path / "dog/a_clip-00.mp4")
+    write_clip(tmp_path / "dog/a_clip-01.mp4", frames=8)  # wrong length
+    write_clip(tmp_path / "dog/a_clip-02.mp4", frames=48, fps=24.0)  # same 2 s at 24 fps: fine
+    write_clip(tmp_path / "cat/b_clip-00.mp4", audio=False)
+    (tmp_path / "cat/b_clip-01.mp4").write_bytes(b"garbage")
+    write_clip(tmp_path / "cat/b_clip-7.mp4")  # extra (and b_clip-02 missing)
+    (tmp_path / "cat/.b_clip-02.tmp.mp4").write_bytes(b"")  # an interrupted atomic write: ignored
+    with pytest.raises(MismatchError) as info:
+        match_generated(videos, tmp_path)
+    kinds = {(p.kind, p.path) for p in info.value.problems}
+    assert kinds == {
+        ("frames", "dog/a_clip-01.mp4"),
+        ("no-audio", "cat/b_clip-00.mp4"),
+        ("unreadable", "cat/b_clip-01.mp4"),
+        ("missing", "cat/b_clip-02.mp4"),
+        ("extra", "cat/b_clip-7.mp4"),
+    }
+    message = str(info.value)
+    assert "1 missing" in message and "cat/b_clip-02.mp4" in message and "expected 12" in message
+    # without audio metrics a silent clip is fine
+    with pytest.raises(MismatchError) as info:
+        match_generated(videos, tmp_path, need_audio=False)
+    assert "no-audio" not in {p.kind for p in info.value.problems}
+
+
+def test_matching_missing_folder(tmp_path):
+    with pytest.raises(ValueError, match="does not exist"):
+        match_generated(["dog/a.mp4"], tmp_path / "nope")
+
+
+# ---------------------------------------------------------------- end to end
+
+
+@pytest.fixture(scope="module")
+def bench(tmp_path_factory):
+    """A 2-class `asva synth` benchmark (2 test videos) and a generated set that copies the test
+    clips (frames and audio) in the layout `asva evaluate` expects."""
+    from asva.data import AVSyncDataset
+    from asva.synth.generate import SynthConfig, generate
+
+    root = tmp_path_factory.mktemp("bench")
+    data = root / "data"
+    generate(
+        SynthConfig(
+            out=data,
+            videos_per_class=2,
+            size=64,
+            classes=("bell", "bouncing_ball"),
+            test_fraction=0.5,
+            workers=1,
+        ),
+        progress=False,
+    )
+    test = AVSyncDataset(data, "test", mode="eval", eval_starts="three", size=SIZE)
+    gen = root / "generated"
+    for i in range(len(test)):
+        item = test[i]
+        frames = ((item["video"] + 1) * 127.5).round().to(torch.uint8)
+        write_video(gen / generated_name(item["path"], item["clip_index"]), frames, 6.0, audio=item["audio"])
+    weights = root / "weights"
+    weights.mkdir()
+    save_tiny_i3d(weights / "i3d_torchscript.pt")
+    save_tiny_sync(weights / "sync_classifier")
+    return {"data": data, "generated": gen, "weights": weights, "num_clips": len(test)}
+
+
+def run_cli(bench, out, *extra):
+    return evaluate_main(
+        [
+            "--dataset",
+            str(bench["data"]),
+            "--generated",
+            str(bench["generated"]),
+            "-o",
+            str(out),
+            "--size",
+            str(SIZE),
+            "--no-progress",
+            *extra,
+        ]
+    )
+
+
+def test_evaluate_cli_on_copies(bench, tmp_path, capsys):
+    out = tmp_path / "report"
+    assert run_cli(bench, out, "--metrics", "fvd,relsync,oracle", "--weights", str(bench["weights"])) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    m = report["metrics"]
+    # copies of the test clips (re-encoded once): RelSync ~ 50, FVD ~ 0, oracle as on the test clips
+    assert m["RelSync_mean"] == pytest.approx(50.0, abs=1.0)
+    assert 0 <= m["FVD"] < 1e-3
+    for name in ("hit_rate", "false_motion_rate", "correlation"):
+        assert m[f"Oracle_{name}"] == pytest.approx(m[f"Oracle_{name}_gt"], abs=0.15), name
+    assert m["Oracle_hit_rate_gt"] > 0.5
+    assert report["protocol"]["fid_size"] == 229 and "229 px" in report["protocol"]["fid_protocol"]
+    assert report["info"]["num_clips"] == bench["num_clips"] == 6
+    rows = list(csv.DictReader((out / "per_clip.csv").open()))
+    assert len(rows) == 6 and rows[0]["clip"].endswith("_clip-00.mp4")
+    assert {"RelSync", "phi_gt", "phi_gen", "oracle_hit_rate"} <= set(rows[0])
+    table = (out / "metrics.md").read_text()
+    assert "FID protocol" in table and "229 px" in table and "| RelSync |" in table and "| FVD |" in table
+    assert "FID protocol" in capsys.readouterr().out
+    # a second run reads every feature from the cache
+    assert run_cli(bench, out, "--metrics", "fvd,relsync,oracle", "--weights", str(bench["weights"])) == 0
+    again = json.loads((out / "metrics.json").read_text())
+    assert again["info"]["cache_misses"] == 0 and again["info"]["cache_hits"] > 0
+    assert again["metrics"] == pytest.approx(m, nan_ok=True)
+
+
+def test_evaluate_library_with_stand_in_nets(bench):
+    from asva.models.imagebind import ImageBind
+    from asva.models.sync import load_sync_classifier
+
+    torch.manual_seed(0)
+    nets = Extractors(
+        fid=TinyInception().eval(),
+        i3d=load_i3d(bench["weights"] / "i3d_torchscript.pt"),
+        imagebind=ImageBind("tiny").eval(),
+        sync=load_sync_classifier(bench["weights"] / "sync_classifier"),
+    )
+    config = EvalConfig(
+        bench["data"],
+        bench["generated"],
+        ("fid", "fvd", "ia", "it", "relsync", "alignsync"),
+        size=SIZE,
+        progress=False,
+    )
+    result = run_evaluation(config, nets)
+    m = result.metrics
+    assert set(m) == {
+        "FID",
+        "FVD",
+        "IA_mean",
+        "IA_std",
+        "IT_mean",
+        "IT_std",
+        "RelSync_mean",
+        "RelSync_std",
+        "AlignSync_mean",
+        "AlignSync_std",
+    }
+    assert 0 <= m["FID"] < 1e-2 and all(torch.isfinite(torch.tensor(v)) for v in m.values())
+    assert -100 <= m["IA_mean"] <= 100 and -100 <= m["IT_mean"] <= 100
+    # AlignSync = AlignProb x RelSync with AlignProb in (0, 1)
+    for row in result.rows:
+        assert 0 < row["AlignSync"] < row["RelSync"]
+
+
+def test_missing_weights_error_and_skip(bench, tmp_path, capsys):
+    out = tmp_path / "report"
+    # `asva` turns this ValueError into one line and exit code 2
+    with pytest.raises(
+        ValueError, match=r"metric FID needs the FID Inception weights .*pt_inception-2015-12-05"
+    ):
+        run_cli(bench, out, "--metrics", "fid,relsync", "--weights", str(bench["weights"]))
+    assert not (out / "metrics.json").exists()
+    assert (
+        run_cli(bench, out, "--metrics", "fid,relsync", "--weights", str(bench["weights"]), "--skip-missing")
+        == 0
+    )
+    report = json.loads((out / "metrics.json").read_text())
+    assert "FID" not in report["metrics"] and "RelSync_mean" in report["metrics"]
+    assert "pt_inception" in report["skipped"]["FID"]
+    assert "skipping FID" in capsys.readouterr().err
+    assert "| FID | skipped |" in (out / "metrics.md").read_text()
+
+
+def test_evaluate_refuses_a_mismatched_set_via_asva(bench, tmp_path, capsys):
+    from asva.cli import main as asva_main
+
+    gen = tmp_path / "generated"
+    shutil.copytree(bench["generated"], gen)
+    victim = sorted(gen.rglob("*_clip-01.mp4"))[0]
+    victim.unlink()
+    code = asva_main(
+        [
+            "evaluate",
+            "--dataset",
+            str(bench["data"]),
+            "--generated",
+            str(gen),
+            "-o",
+            str(tmp_path / "r"),
+            "--metrics",
+            "oracle",
+            "--no-progress",
+        ]
+    )
+    err = capsys.readouterr().err
+    assert code == 2 and "asva evaluate: error: generated set" in err
+    assert f"missing: {victim.relative_to(gen).as_posix()}" in err
