@@ -4,30 +4,31 @@
     cfg = load_preset("sd15")                     # the paper's model (SD1.5 inflated to video)
     cfg = load_preset("tiny", audio_dim=None)     # a variant is a preset plus overrides
 
-Presets are small JSON files `presets/<name>.json` (other models keep theirs in the same folder under
-a prefix such as `sync-`). `config_from_diffusers` reads the `config.json` of a Stable Diffusion
+Presets are small JSON files `presets/unet-<name>.json` (other models keep theirs in the same folder
+under their own prefix, `sync-`, `imagebind-`; see `asva.models.jsonconfig`).
+`config_from_diffusers` reads the `config.json` of a Stable Diffusion
 `unet/` folder or of an official AVSyncD checkpoint, so those folders need no preset.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass
-from pathlib import Path
+from typing import ClassVar
 
-PRESETS_DIR = Path(__file__).resolve().parent / "presets"
-# Presets of other models share PRESETS_DIR under these prefixes; they are not UNet presets.
-_FOREIGN_PREFIXES = ("sync-", "imagebind-")
+from asva.models.jsonconfig import JsonConfig, preset_names, read_preset
+
+_PREFIX = "unet-"
 
 
 @dataclass(frozen=True)
-class UNetConfig:
+class UNetConfig(JsonConfig):
     """Shape of the video UNet. The defaults are the paper's (`sd15` preset).
 
     `attention[i]` says whether down level i (and its mirrored up level) has transformers; the
     middle always has one. `audio_dim=None` builds no audio attention at all (the I2VD baseline).
     """
+
+    kind: ClassVar[str] = "UNet"
 
     in_channels: int = 4
     out_channels: int = 4
@@ -71,34 +72,18 @@ class UNetConfig:
         """Width of the timestep embedding (4x the first level, as in SD)."""
         return 4 * self.channels[0]
 
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> UNetConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown UNet config keys {unknown}; expected some of {sorted(known)}")
-        return cls(**data)
-
     def replace(self, **overrides) -> UNetConfig:
         return UNetConfig.from_dict({**self.to_dict(), **overrides})
 
 
 def list_presets() -> list[str]:
     """Names of the UNet presets (`sd15`, `tiny`, ...)."""
-    names = (p.stem for p in PRESETS_DIR.glob("*.json"))
-    return sorted(n for n in names if not n.startswith(_FOREIGN_PREFIXES))
+    return preset_names(_PREFIX)
 
 
 def load_preset(name: str, **overrides) -> UNetConfig:
     """The preset `name` with keyword `overrides` applied (a variant)."""
-    if name not in list_presets():
-        raise ValueError(f"unknown UNet preset {name!r}; expected one of {list_presets()}")
-    data = json.loads((PRESETS_DIR / f"{name}.json").read_text())
-    data.pop("description", None)
-    return UNetConfig.from_dict({**data, **overrides})
+    return UNetConfig.from_dict({**read_preset(_PREFIX, name, "UNet"), **overrides})
 
 
 # ---------------------------------------------------------------- diffusers-style configs

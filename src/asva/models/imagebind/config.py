@@ -7,13 +7,12 @@ overrides: `ImageBindConfig.from_preset("tiny", embed_dim=24, audio={"width": 24
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 import math
 from dataclasses import dataclass, field
-from pathlib import Path
+from typing import ClassVar
 
-PRESETS_DIR = Path(__file__).resolve().parents[1] / "presets"
+from asva.models.jsonconfig import JsonConfig, preset_names, read_preset
+
 _PREFIX = "imagebind-"
 
 
@@ -90,8 +89,10 @@ def _branch(cls, data):
 
 
 @dataclass(frozen=True)
-class ImageBindConfig:
+class ImageBindConfig(JsonConfig):
     """The three branches and the shared embedding size. Defaults: `imagebind_huge`."""
+
+    kind: ClassVar[str] = "ImageBind"
 
     embed_dim: int = 1024
     max_logit_scale: float = 100.0
@@ -106,25 +107,11 @@ class ImageBindConfig:
         if self.embed_dim < 1 or not math.isfinite(self.max_logit_scale):
             raise ValueError(f"bad embed_dim {self.embed_dim} / max_logit_scale {self.max_logit_scale}")
 
-    def to_dict(self) -> dict:
-        return dataclasses.asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict) -> ImageBindConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown ImageBind config keys {unknown}; expected some of {sorted(known)}")
-        return cls(**data)
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> ImageBindConfig:
         """A named preset; a branch override is a dict merged into that branch's settings."""
-        path = PRESETS_DIR / f"{_PREFIX}{name}.json"
-        if not path.is_file():
-            raise ValueError(f"unknown ImageBind preset {name!r}; expected one of {list_presets()}")
-        data = json.loads(path.read_text())
-        data.pop("description", None)
+        data = read_preset(_PREFIX, name, "ImageBind")
         for key, value in overrides.items():
             data[key] = {**data.get(key, {}), **value} if isinstance(value, dict) else value
         return cls.from_dict(data)
@@ -132,7 +119,7 @@ class ImageBindConfig:
 
 def list_presets() -> list[str]:
     """Names of the ImageBind presets (`huge`, `tiny`, ...)."""
-    return sorted(p.stem[len(_PREFIX):] for p in PRESETS_DIR.glob(f"{_PREFIX}*.json"))
+    return preset_names(_PREFIX)
 
 
 def resolve_config(config: ImageBindConfig | str) -> ImageBindConfig:

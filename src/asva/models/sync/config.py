@@ -5,21 +5,22 @@ a variant is a preset plus keyword overrides (`SyncClassifierConfig.from_preset(
 """
 from __future__ import annotations
 
-import dataclasses
-import json
 from dataclasses import dataclass
-from pathlib import Path
+from typing import ClassVar
 
-PRESETS_DIR = Path(__file__).resolve().parents[1] / "presets"
+from asva.models.jsonconfig import JsonConfig, preset_names, read_preset
+
 _PREFIX = "sync-"
 
 
 @dataclass(frozen=True)
-class SyncClassifierConfig:
+class SyncClassifierConfig(JsonConfig):
     """Shape of the classifier: audio CNN, R(2+1)D video network and MLP head.
 
     The defaults are the official ASVA classifier (`official` preset).
     """
+
+    kind: ClassVar[str] = "sync classifier"
 
     # audio CNN on a (b, 1, n_mels, mel_frames) log-mel
     audio_stem_channels: int = 64
@@ -67,29 +68,13 @@ class SyncClassifierConfig:
     def video_dim(self) -> int:
         return self.video_channels[-1]
 
-    def to_dict(self) -> dict:
-        return {k: list(v) if isinstance(v, tuple) else v for k, v in dataclasses.asdict(self).items()}
-
-    @classmethod
-    def from_dict(cls, data: dict) -> SyncClassifierConfig:
-        known = {f.name for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(
-                f"unknown sync classifier config keys {unknown}; expected some of {sorted(known)}"
-            )
-        return cls(**data)
 
     @classmethod
     def from_preset(cls, name: str, **overrides) -> SyncClassifierConfig:
-        path = PRESETS_DIR / f"{_PREFIX}{name}.json"
-        if not path.is_file():
-            raise ValueError(f"unknown sync classifier preset {name!r}; expected one of {list_presets()}")
-        data = json.loads(path.read_text())
-        data.pop("description", None)
+        data = read_preset(_PREFIX, name, "sync classifier")
         return cls.from_dict({**data, **overrides})
 
 
 def list_presets() -> list[str]:
     """Names of the sync classifier presets (`official`, `tiny`, ...)."""
-    return sorted(p.stem[len(_PREFIX):] for p in PRESETS_DIR.glob(f"{_PREFIX}*.json"))
+    return preset_names(_PREFIX)
