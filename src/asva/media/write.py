@@ -19,6 +19,10 @@ from asva.utils import atomic_path
 _AUDIO_CHUNK = 1024  # samples per AAC frame
 
 
+# crf 18 is visually lossless; "veryfast" encodes several times faster than the default "medium".
+_X264 = {"crf": "18", "preset": "veryfast"}
+
+
 def _check_frames(frames: torch.Tensor) -> np.ndarray:
     """Validate uint8 (3, f, h, w) frames and return them as a numpy (f, h, w, 3) array."""
     if not isinstance(frames, torch.Tensor) or frames.dtype != torch.uint8:
@@ -65,7 +69,8 @@ def write_video(
 ) -> Path:
     """Write uint8 frames (3, f, h, w) to an mp4 at `fps`, with optional mono audio (n,) as AAC.
 
-    Video is H.264 (libx264, crf 18) when available, else MPEG-4 Part 2; pixel format yuv420p.
+    Video is H.264 (libx264, crf 18, preset veryfast) when available, else MPEG-4 Part 2;
+    pixel format yuv420p.
     Odd heights / widths are padded by one repeated row / column. Audio samples are clipped to [-1, 1].
     """
     array = _even(_check_frames(frames))
@@ -78,7 +83,7 @@ def write_video(
     path = Path(path)
     with atomic_path(path) as tmp, av.open(str(tmp), mode="w", format="mp4") as container:
         codec = video_codec()
-        vstream = container.add_stream(codec, rate=rate, options={"crf": "18"} if codec == "libx264" else {})
+        vstream = container.add_stream(codec, rate=rate, options=_X264 if codec == "libx264" else {})
         vstream.height, vstream.width = array.shape[1:3]
         vstream.pix_fmt = "yuv420p"
         if codec == "mpeg4":
