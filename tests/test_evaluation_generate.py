@@ -1,0 +1,51 @@
+"""asva generate-eval: the layout `asva evaluate` expects, resumable, refusing mixed settings."""
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from asva.evaluation import match_generated
+from asva.evaluation.generate import MANIFEST
+from asva.evaluation.generate import main as generate_main
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory):
+    """A 2-video synth test split and a random tiny AVSyncD whose prompt table knows its classes."""
+    from asva.pipelines.build import random_pipeline
+    from asva.synth.generate import SynthConfig, generate
+
+    root = tmp_path_factory.mktemp("gen")
+    data = root / "data"
+    generate(SynthConfig(out=data, videos_per_class=2, size=64, classes=("bell", "bouncing_ball"),
+                         test_fraction=0.5, workers=1), progress=False)
+    prompts = tuple(json.loads((data / "class_mapping.json").read_text()).values())
+    random_pipeline("tiny", prompts=prompts).save_pretrained(root / "model")
+    return data, root / "model"
+
+
+def run(setup, out, *extra):
+    data, model = setup
+    return generate_main(["--dataset", str(data), "--model", str(model), "-o", str(out), "--size", "32",
+                          "--steps", "1", "--eta", "1", "--clips-per-video", "1", "--device", "cpu",
+                          "--no-progress", *extra])
+
+
+def test_generate_eval_is_resumable(setup, tmp_path, capsys):
+    out = tmp_path / "generated"
+    test_videos = (setup[0] / "test.txt").read_text().split()
+    assert run(setup, out, "--limit", "1") == 0
+    first = sorted(out.rglob("*.mp4"))
+    assert len(first) == 1 and "generating 1" in capsys.readouterr().err
+    stamp = first[0].stat().st_mtime_ns
+    assert run(setup, out) == 0  # only the missing clip
+    assert "1 of 2 clips" in capsys.readouterr().err and first[0].stat().st_mtime_ns == stamp
+    clips = match_generated(test_videos, out, clips_per_video=1)  # the layout evaluate reads
+    assert [c.name for c in clips] == [v.replace(".mp4", "_clip-00.mp4") for v in test_videos]
+    assert not list(out.rglob(".*"))  # no temporaries left
+    assert run(setup, out) == 0 and "generating 0" in capsys.readouterr().err
+    settings = json.loads((out / MANIFEST).read_text())
+    assert settings["steps"] == 1 and settings["eta"] == 1.0 and settings["clips_per_video"] == 1
+    with pytest.raises(ValueError, match=r"other settings \(seed: 0 -> 3\)"):
+        run(setup, out, "--seed", "3")
