@@ -16,6 +16,8 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "synth": ("asva.synth.cli", "write a procedurally generated audio-visual benchmark"),
     "info": ("asva.info", "describe a UNet preset or a converted model folder (parameter counts)"),
     "convert": ("asva.convert_cli", "official AVSyncD / SD1.5 / ImageBind / sync weights -> a model folder"),
+    "train-sync": ("asva.sync_train.cli", "train the audio-visual sync classifier on shifted clips"),
+    "eval-sync": ("asva.sync_train.eval_cli", "sync classifier A2V/V2A accuracy, P_sync, RelSync vs oracle"),
     "animate": ("asva.animate", "animate an image with an audio clip (mp4 with the audio, gif, frames)"),
     "evaluate": ("asva.evaluation.cli", "score generated clips: FID, FVD, IA, IT, RelSync, AlignSync, ..."),
     "generate-eval": ("asva.evaluation.generate", "generate the 3 clips per test video that evaluate scores"),
