@@ -293,14 +293,14 @@ def test_missing_weights_error_and_skip(bench, tmp_path, capsys):
     with pytest.raises(
         ValueError, match=r"metric FID needs the FID Inception weights .*pt_inception-2015-12-05"
     ):
-        run_cli(bench, out, "--metrics", "fid,relsync", "--weights", str(bench["weights"]))
+        run_cli(bench, out, "--metrics", "fid,oracle", "--weights", str(bench["weights"]))
     assert not (out / "metrics.json").exists()
     assert (
-        run_cli(bench, out, "--metrics", "fid,relsync", "--weights", str(bench["weights"]), "--skip-missing")
+        run_cli(bench, out, "--metrics", "fid,oracle", "--weights", str(bench["weights"]), "--skip-missing")
         == 0
     )
     report = json.loads((out / "metrics.json").read_text())
-    assert "FID" not in report["metrics"] and "RelSync_mean" in report["metrics"]
+    assert "FID" not in report["metrics"] and "Oracle_hit_rate" in report["metrics"]
     assert "pt_inception" in report["skipped"]["FID"]
     assert "skipping FID" in capsys.readouterr().err
     assert "| FID | skipped |" in (out / "metrics.md").read_text()
@@ -330,3 +330,19 @@ def test_evaluate_refuses_a_mismatched_set_via_asva(bench, tmp_path, capsys):
     err = capsys.readouterr().err
     assert code == 2 and "asva evaluate: error: generated set" in err
     assert f"missing: {victim.relative_to(gen).as_posix()}" in err
+
+
+def test_synthetic_generated_set_defaults(bench, tmp_path, capsys):
+    """--synthetic on a generated set: oracle + RelSync; without the shipped sync model, --skip-missing
+    still gives the oracle."""
+    from asva.evaluation.cli import shipped_sync_model
+
+    out = tmp_path / "synthetic"
+    assert run_cli(bench, out, "--synthetic", "--skip-missing") == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert "Oracle_hit_rate" in report["metrics"] and report["protocol"]["synthetic"] is True
+    assert ("RelSync_mean" in report["metrics"]) == (shipped_sync_model() is not None)
+    with pytest.raises(ValueError, match="needs --synthetic"):
+        run_cli(bench, out, "--model", "some-model")
+    with pytest.raises(ValueError, match="not both"):
+        run_cli(bench, out, "--synthetic", "--model", "some-model")

@@ -1,4 +1,5 @@
 """asva generate-eval: the layout `asva evaluate` expects, resumable, refusing mixed settings."""
+
 from __future__ import annotations
 
 import json
@@ -18,8 +19,17 @@ def setup(tmp_path_factory):
 
     root = tmp_path_factory.mktemp("gen")
     data = root / "data"
-    generate(SynthConfig(out=data, videos_per_class=2, size=64, classes=("bell", "bouncing_ball"),
-                         test_fraction=0.5, workers=1), progress=False)
+    generate(
+        SynthConfig(
+            out=data,
+            videos_per_class=2,
+            size=64,
+            classes=("bell", "bouncing_ball"),
+            test_fraction=0.5,
+            workers=1,
+        ),
+        progress=False,
+    )
     prompts = tuple(json.loads((data / "class_mapping.json").read_text()).values())
     random_pipeline("tiny", prompts=prompts).save_pretrained(root / "model")
     return data, root / "model"
@@ -27,9 +37,28 @@ def setup(tmp_path_factory):
 
 def run(setup, out, *extra):
     data, model = setup
-    return generate_main(["--dataset", str(data), "--model", str(model), "-o", str(out), "--size", "32",
-                          "--steps", "1", "--eta", "1", "--clips-per-video", "1", "--device", "cpu",
-                          "--no-progress", *extra])
+    return generate_main(
+        [
+            "--dataset",
+            str(data),
+            "--model",
+            str(model),
+            "-o",
+            str(out),
+            "--size",
+            "32",
+            "--steps",
+            "1",
+            "--eta",
+            "1",
+            "--clips-per-video",
+            "1",
+            "--device",
+            "cpu",
+            "--no-progress",
+            *extra,
+        ]
+    )
 
 
 def test_generate_eval_is_resumable(setup, tmp_path, capsys):
@@ -49,3 +78,44 @@ def test_generate_eval_is_resumable(setup, tmp_path, capsys):
     assert settings["steps"] == 1 and settings["eta"] == 1.0 and settings["clips_per_video"] == 1
     with pytest.raises(ValueError, match=r"other settings \(seed: 0 -> 3\)"):
         run(setup, out, "--seed", "3")
+
+
+def test_synthetic_table_reports(setup, tmp_path):
+    """`asva evaluate --synthetic --model M`: the training code's Table 1 rows as the three reports."""
+    pytest.importorskip("asva.evaluate_synthetic")
+    from asva.evaluation.cli import main as evaluate_main
+
+    data, model = setup
+    out = tmp_path / "table"
+    assert (
+        evaluate_main(
+            [
+                "--synthetic",
+                "--dataset",
+                str(data),
+                "--model",
+                str(model),
+                "-o",
+                str(out),
+                "--etas",
+                "1",
+                "--steps",
+                "1",
+                "--size",
+                "32",
+                "--limit",
+                "1",
+                "--batch-size",
+                "3",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["protocol"]["fid_protocol"].startswith("FID not computed")
+    assert {"Static/hit_rate", "AVSyncD (eta=1)/correlation"} <= set(report["metrics"])
+    assert report["metrics"]["Static/false_motion_rate"] == 0.0  # a still video never moves
+    rows = (out / "per_clip.csv").read_text().splitlines()
+    assert rows[0] == "method,clip,hit_rate,false_motion_rate,correlation" and len(rows) == 1 + 2 * 3
+    assert "FID not computed" in (out / "metrics.md").read_text()

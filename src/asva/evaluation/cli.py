@@ -7,6 +7,8 @@ Usage:
                   [--split test] [--size 256] [--it-text folder|prompt] [--cache DIR | --no-cache]
                   [--device cpu] [--no-progress]
     asva evaluate --synthetic --dataset DIR --generated DIR -o OUTDIR [same options]
+    asva evaluate --synthetic --dataset DIR --model M -o OUTDIR [--baseline I2VD_DIR] [--etas 1 4 8]
+                  [--steps 20] [--scheduler dpm] [--size 64] [--batch-size 16] [--limit N] [--seed 0]
 
 GENERATED must hold <class>/<stem>_clip-00.mp4 ... for every <class>/<stem>.mp4 of the dataset's
 test.txt (the layout `asva generate-eval` writes): clip k animates the first frame of the k-th of
@@ -17,7 +19,9 @@ carries. Missing, extra or wrongly sized files are refused with a list of what i
 i3d_torchscript.pt, imagebind_huge.pth, sync_classifier/); the --*-weights flags override single paths.
 A metric whose weights are missing is an error, or with --skip-missing is left out (and listed in the
 reports). --synthetic evaluates an `asva synth` benchmark: default metrics oracle and relsync, and the
-sync classifier defaults to the shipped `sync-synth-tiny`.
+sync classifier defaults to the shipped `sync-synth-tiny`. With --model instead of --generated it runs
+the paper's Table 1 in miniature (`asva.evaluate_synthetic`): Static, I2VD (--baseline) and AVSyncD at
+each --etas value, generated in memory and scored by the oracle.
 
 Writes OUTDIR/metrics.json, OUTDIR/per_clip.csv and OUTDIR/metrics.md, each stating the FID protocol
 (229 px: the official ASVA evaluation; 299 px: the common FID resolution). Features are cached under
@@ -48,7 +52,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument(
         "--dataset", type=Path, required=True, help="AVSync15-format dataset (videos/, test.txt, ...)"
     )
-    p.add_argument("--generated", type=Path, required=True, help="folder of generated clips")
+    p.add_argument("--generated", type=Path, help="folder of generated clips")
     p.add_argument(
         "-o", "--out", type=Path, required=True, help="folder for metrics.json, per_clip.csv, metrics.md"
     )
@@ -84,7 +88,7 @@ def build_parser() -> argparse.ArgumentParser:
         "--clips-per-video", type=int, default=3, choices=(1, 3), help="3 (the paper) or 1 (centred)"
     )
     p.add_argument("--split", default="test", help="list file of the dataset to evaluate on (default test)")
-    p.add_argument("--size", type=int, default=256, help="frame side the clips are read at (default 256)")
+    p.add_argument("--size", type=int, help="frame side the clips are read at (default 256; Table 1: 64)")
     p.add_argument(
         "--it-text",
         choices=("folder", "prompt"),
@@ -96,7 +100,28 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--no-cache", action="store_true", help="do not cache features")
     p.add_argument("--device", default="cpu", help="device for the metric networks (default cpu)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+    table = p.add_argument_group("synthetic Table 1 (--synthetic --model M)")
+    table.add_argument("--model", help="AVSyncD model folder or registered name (instead of --generated)")
+    table.add_argument("--baseline", help="I2VD model folder (trained without audio)")
+    table.add_argument("--etas", type=float, nargs="+", default=[1.0, 4.0, 8.0], help="audio guidance scales")
+    table.add_argument("--steps", type=int, default=20)
+    table.add_argument("--scheduler", default="dpm")
+    table.add_argument("--batch-size", type=int, default=16)
+    table.add_argument("--limit", type=int, help="only the first N test videos")
+    table.add_argument("--seed", type=int, default=0)
     return p
+
+
+def check_modes(args: argparse.Namespace) -> None:
+    """--generated (any dataset), or --synthetic --model (Table 1 in miniature), never both."""
+    if args.model is not None and not args.synthetic:
+        raise ValueError("--model runs the synthetic Table 1 and needs --synthetic (or give --generated DIR)")
+    if args.model is not None and args.generated is not None:
+        raise ValueError(
+            "give --generated DIR (score a generated set) or --model M (generate in memory), not both"
+        )
+    if args.model is None and args.generated is None:
+        raise ValueError("--generated DIR is required (or, with --synthetic, --model M)")
 
 
 def parse_metrics(text: str) -> tuple[str, ...]:
@@ -121,10 +146,21 @@ def shipped_sync_model() -> Path | None:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    check_modes(args)
+    if args.model is not None:
+        from .synthetic import synthetic_table  # noqa: PLC0415
+
+        return synthetic_table(args)
+    args.size = args.size or 256
+    return evaluate_generated(args)
+
+
+def evaluate_generated(args: argparse.Namespace) -> int:
+    """Score the --generated set against the dataset's test clips and write the three reports."""
     from .report import write_reports  # noqa: PLC0415
     from .weights import load_extractors, resolve_weights  # noqa: PLC0415
 
-    args = build_parser().parse_args(argv)
     metrics = parse_metrics(args.metrics or (SYNTHETIC_METRICS if args.synthetic else DEFAULT_METRICS))
     overrides = {
         "fid": args.fid_weights,

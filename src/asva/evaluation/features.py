@@ -7,6 +7,7 @@ Feature kinds (one tensor per clip and side, "gt" or "gen"):
 | `fid` | (f - 1, d) FID Inception features of frames 2..f (frame 1 is the conditioning image) | Inception |
 | `fvd` | (d,) I3D features of the f frames | I3D |
 | `vision` | (f, d) unit ImageBind vision embeddings of every frame | ImageBind |
+| `vision0` | (d,) the same for frame 1 only (AlignSync's ground-truth reference) | ImageBind |
 | `audio` | (d,) unit ImageBind audio embedding of the clip's audio | ImageBind |
 | `phi` | () the sync classifier's raw logit for (audio, frames) | sync classifier |
 | `oracle` | (5,) hit rate, false-motion rate, correlation, events, peaks | none (synth sidecars) |
@@ -38,7 +39,16 @@ from asva.utils import atomic_path
 from .fvd import i3d_features
 
 SAMPLE_RATE = 16000
-KINDS = ("fid", "fvd", "vision", "audio", "phi", "oracle")
+KINDS = ("fid", "fvd", "vision", "vision0", "audio", "phi", "oracle")
+# feature kind -> the network (weights) it comes from; the oracle needs none
+NETWORK_OF = {
+    "fid": "fid",
+    "fvd": "i3d",
+    "vision": "imagebind",
+    "vision0": "imagebind",
+    "audio": "imagebind",
+    "phi": "sync",
+}
 ORACLE_FIELDS = ("hit_rate", "false_motion_rate", "correlation", "num_events", "num_peaks")
 ORACLE_VERSION = "oracle-1"
 
@@ -68,9 +78,7 @@ class Extractors:
     device: str | torch.device = "cpu"
 
     def network_of(self, kind: str) -> str | None:
-        return {"fid": "fid", "fvd": "i3d", "vision": "imagebind", "audio": "imagebind", "phi": "sync"}.get(
-            kind
-        )
+        return NETWORK_OF.get(kind)
 
 
 def file_identity(path: str | os.PathLike) -> str:
@@ -170,11 +178,12 @@ def compute_feature(kind: str, clip: Clip, nets: Extractors, *, fps: float) -> t
         return fid_features(nets.fid, frames, size=nets.fid_size)
     if kind == "fvd":
         return i3d_features(nets.i3d, video[None], num_frames=video.shape[1], device=device)[0]
-    if kind == "vision":
+    if kind in ("vision", "vision0"):
         from asva.models.imagebind import preprocess_image  # noqa: PLC0415
 
-        pixels = preprocess_image(video.permute(1, 0, 2, 3), mode="squash")
-        return nets.imagebind.encode_image(pixels.to(device)).float().cpu()
+        frames = video.permute(1, 0, 2, 3)[: 1 if kind == "vision0" else None]  # (f, c, h, w)
+        emb = nets.imagebind.encode_image(preprocess_image(frames, mode="squash").to(device)).float().cpu()
+        return emb[0] if kind == "vision0" else emb
     if kind == "audio":
         return nets.imagebind.encode_audio(clip.mel[None].to(device)).float().cpu()[0]
     if kind == "phi":

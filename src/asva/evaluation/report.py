@@ -36,7 +36,9 @@ _ROWS = (
 )
 
 
-def fid_protocol(size: int) -> str:
+def fid_protocol(size: int | None) -> str:
+    if size is None:
+        return "FID not computed"
     if size == ASVA_FID_SIZE:
         return f"{size} px (the official ASVA evaluation; comparable with the paper)"
     return f"{size} px (not the paper's 229-px protocol; not comparable with its FID)"
@@ -98,14 +100,16 @@ def write_reports(
     inputs: dict | None = None,
     skipped: dict | None = None,
     info: dict | None = None,
+    markdown: str | None = None,
 ) -> list[Path]:
     """Write metrics.json, per_clip.csv and metrics.md into `out`; returns their paths.
 
-    `protocol` must hold fid_size, clips_per_video, num_clips, num_frames, fps and frame_size.
+    `protocol` must hold fid_size (None: FID not computed), clips_per_video, num_clips, num_frames, fps
+    and frame_size; `markdown` replaces the standard table (the synthetic Table 1 has its own).
     """
     out = Path(out)
     out.mkdir(parents=True, exist_ok=True)
-    protocol = {**protocol, "fid_protocol": fid_protocol(protocol["fid_size"]), "units": UNITS}
+    protocol = {"fid_protocol": fid_protocol(protocol["fid_size"]), "units": UNITS, **protocol}
     document = {
         "metrics": metrics,
         "protocol": protocol,
@@ -118,5 +122,5 @@ def write_reports(
         tmp.write_text(json.dumps(_json_safe(document), indent=2) + "\n")
     write_csv(paths[1], rows)
     with atomic_path(paths[2]) as tmp:
-        tmp.write_text(markdown_table(metrics, protocol, skipped))
+        tmp.write_text(markdown if markdown is not None else markdown_table(metrics, protocol, skipped))
     return paths

@@ -44,7 +44,7 @@ NEEDS = {
     "ia": (set(), {"vision", "audio"}),
     "it": (set(), {"vision"}),
     "relsync": ({"phi"}, {"phi"}),
-    "alignsync": ({"phi", "vision", "audio"}, {"phi", "vision", "audio"}),
+    "alignsync": ({"phi", "vision0", "audio"}, {"phi", "vision", "audio"}),
     "oracle": ({"oracle"}, {"oracle"}),
 }
 
@@ -199,7 +199,7 @@ def compute_metrics(
             out.update(zip(("RelSync_mean", "RelSync_std"), mean_std(rel, 100), strict=True))
             _put(rows, "RelSync", rel * 100)
         if "alignsync" in m:
-            gt_first = cosine_scores(torch.stack(gt["vision"])[:, 0], torch.stack(gt["audio"]))  # (n,)
+            gt_first = cosine_scores(torch.stack(gt["vision0"]), torch.stack(gt["audio"]))  # (n,)
             align = align_probs(gt_first, ia_sims[:, 1:]) * rel
             out.update(zip(("AlignSync_mean", "AlignSync_std"), mean_std(align, 100), strict=True))
             _put(rows, "AlignSync", align * 100)
