@@ -1,0 +1,113 @@
+"""asva train: config presets and overrides, the batch plan, one-step training, export, I2VD, NaN stop."""
+from __future__ import annotations
+
+import json
+
+import pytest
+import torch
+from safetensors.torch import load_file
+
+from asva.train import cli
+from asva.train.checkpoint import list_checkpoints, read_training_info
+from asva.train.config import list_presets, load_config, parse_override
+from asva.train.data import BatchPlan
+
+TINY = ["data.size=32", "model.prompt_length=8", "train.batch_size=2", "train.threads=1",
+        "train.warmup_steps=0", "log.progress=false", "log.every=1", "validation.every=0",
+        "log.tensorboard=false"]
+
+
+@pytest.fixture(scope="session")
+def synth_data(tmp_path_factory):
+    from asva.synth.generate import SynthConfig, generate
+
+    root = tmp_path_factory.mktemp("synth")
+    generate(SynthConfig(root, videos_per_class=3, size=32, classes=("drum", "bell"), workers=1,
+                         test_fraction=0.34), progress=False)
+    return root
+
+
+def test_presets_and_overrides():
+    assert {"avsync15-sd15", "synth-tiny"} <= set(list_presets())
+    paper = load_config("avsync15-sd15")
+    t = paper.train
+    assert (t.lr, t.weight_decay, t.grad_clip, t.batch_size, t.null_audio_prob) == (1e-4, 1e-2, 1.0, 64, 0.2)
+    assert t.lr_schedule == "constant" and t.mixed_precision == "fp16" and t.gradient_checkpointing
+    assert (paper.data.num_frames, paper.data.fps, paper.data.size) == (12, 6.0, 256)
+    assert paper.model.trainable == "adapter" and not paper.model.train_audio_encoder
+    d = paper.diffusion
+    assert (d.beta_start, d.beta_end, d.beta_schedule, d.prediction_type) == (
+        0.00085, 0.012, "scaled_linear", "epsilon")
+    cfg = load_config("synth-tiny", ["train.lr=3e-4", "model.audio=false", "data.root=some/dir"])
+    assert cfg.train.lr == 3e-4 and cfg.model.audio is False and cfg.data.root == "some/dir"
+    assert parse_override("train.betas=[0.9, 0.99]") == ("train", "betas", [0.9, 0.99])
+    for bad in (["train.nope=1"], ["nosection.lr=1"], ["train.lr"], ["train.mixed_precision=fp8"]):
+        with pytest.raises(ValueError):
+            load_config("synth-tiny", bad)
+    with pytest.raises(ValueError, match="neither a preset"):
+        load_config("no-such-preset")
+
+
+def test_batch_plan_splits_global_batches_across_ranks():
+    whole = BatchPlan(20, 4, seed=3)
+    ranks = [BatchPlan(20, 4, seed=3, rank=r, world=2) for r in range(2)]
+    for step in range(12):  # crosses epoch boundaries (5 steps per epoch)
+        assert ranks[0].indices(step) + ranks[1].indices(step) == whole.indices(step)
+    epoch0 = sum((whole.indices(s) for s in range(5)), [])
+    assert sorted(epoch0) == list(range(20))  # each item once per epoch
+    assert whole.indices(0) != whole.indices(5)  # a new permutation each epoch
+    with pytest.raises(ValueError, match="divisible"):
+        BatchPlan(20, 3, seed=0, world=2)
+
+
+def test_one_step_trains_and_exports_a_loadable_model(synth_data, tmp_path):
+    out = tmp_path / "run"
+    code = cli.main(["--config", "synth-tiny", "--data", str(synth_data), "--output", str(out),
+                     "train.max_steps=1", "checkpoint.every=1", *TINY])
+    assert code == 0
+    rows = (out / "metrics.csv").read_text().splitlines()
+    assert rows[0].startswith("step,loss") and rows[1].startswith("1,")
+    assert [p.name for p in list_checkpoints(out)] == ["step-0000001"]
+    info = read_training_info(out / "model")
+    assert info["steps"] == 1 and "asva train --config synth-tiny" in info["command"]
+    from asva.pipelines.build import load_pipeline
+
+    pipe = load_pipeline(out / "model")
+    assert type(pipe.vae).__name__ == "PatchAutoencoder" and pipe.unet.unet_config.audio_dim == 32
+    assert sorted(pipe.prompt_table.names) == ["bell ringing", "drum"]
+    # the exported UNet holds the trained weights of the checkpoint
+    trained = load_file(str(list_checkpoints(out)[0] / "trainable.safetensors"))
+    weight = trained["unet.input_conv.spatial.weight"]
+    torch.testing.assert_close(pipe.unet.model.input_conv.spatial.weight, weight)
+
+
+def test_i2vd_baseline_trains_without_audio(synth_data, tmp_path):
+    out = tmp_path / "i2vd"
+    assert cli.main(["--config", "synth-tiny", "--data", str(synth_data), "--output", str(out),
+                     "train.max_steps=1", "model.audio=false", *TINY]) == 0
+    config = json.loads((out / "model" / "unet" / "config.json").read_text())
+    assert config["audio_dim"] is None
+    names = load_file(str(list_checkpoints(out)[-1] / "trainable.safetensors")).keys()
+    assert names and not any("audio" in n for n in names)
+
+
+def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(synth_data, tmp_path, monkeypatch, capsys):
+    from asva.train import model as train_model
+
+    calls = {"n": 0}
+    forward = train_model.DiffusionLoss.forward
+
+    def poisoned(self, *args):
+        calls["n"] += 1
+        loss = forward(self, *args)
+        return loss * float("nan") if calls["n"] == 3 else loss
+
+    monkeypatch.setattr(train_model.DiffusionLoss, "forward", poisoned)
+    out = tmp_path / "nan"
+    code = cli.main(["--config", "synth-tiny", "--data", str(synth_data), "--output", str(out),
+                     "train.max_steps=5", "checkpoint.every=2", *TINY])
+    assert code == 1
+    err = capsys.readouterr().err
+    assert "non-finite loss nan at step 3" in err and "step-0000002" in err
+    assert [p.name for p in list_checkpoints(out)] == ["step-0000002"]
+    assert not (out / "model").exists()
