@@ -111,3 +111,31 @@ def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(synth_data, tm
     assert "non-finite loss nan at step 3" in err and "step-0000002" in err
     assert [p.name for p in list_checkpoints(out)] == ["step-0000002"]
     assert not (out / "model").exists()
+
+
+def test_patch_autoencoder_lossless_fit_and_round_trip(tmp_path):
+    from asva.models.autoencoder import PatchAutoencoder
+
+    g = torch.Generator().manual_seed(0)
+    x = torch.rand(3, 3, 32, 32, generator=g) * 2 - 1
+    full = PatchAutoencoder(factor=8)  # all 192 components: the identity code
+    z = full.encode(x).latent_dist.sample()
+    assert z.shape == (3, 192, 4, 4) and full.config.block_out_channels == [3, 12, 48, 192]
+    torch.testing.assert_close(full.decode(z).sample, x)
+    smooth = torch.nn.functional.interpolate(x, scale_factor=0.25).repeat_interleave(4, -1)
+    smooth = smooth.repeat_interleave(4, -2)
+    ae = PatchAutoencoder(factor=8, latent_channels=16)
+    fit = ae.fit(smooth)  # 4x4-constant images: 12 numbers per 8x8 block, so 16 components are exact
+    assert fit["psnr"] > 60 and fit["scaling_factor"] == ae.config.scaling_factor
+    scaled = ae.encode(smooth).latent_dist.mode() * ae.config.scaling_factor  # what the pipeline does
+    assert float(scaled.std()) == pytest.approx(1.0, rel=0.05)
+    ae.save_pretrained(tmp_path / "vae")
+    back = PatchAutoencoder.from_pretrained(tmp_path / "vae")
+    torch.testing.assert_close(back(smooth), ae(smooth))
+    assert back.config.scaling_factor == ae.config.scaling_factor
+    with pytest.raises(ValueError, match="multiples of 8"):
+        ae.encode(torch.zeros(1, 3, 30, 32))
+    with pytest.raises(ValueError, match="latent_channels must be in 1..192"):
+        PatchAutoencoder(factor=8, latent_channels=500)
+    with pytest.raises(ValueError, match="power of two"):
+        PatchAutoencoder(factor=6)

@@ -130,3 +130,24 @@ def read_training_info(folder: str | Path) -> dict | None:
     """The `training.json` of a model folder (how it was trained), or None if it has none."""
     path = Path(folder) / TRAINING_INFO
     return json.loads(path.read_text()) if path.is_file() else None
+
+
+def describe_training(folder: str | Path) -> list[str]:
+    """Lines for `asva info --model DIR`: how the model in `folder` was trained ([] if unknown)."""
+    info = read_training_info(folder)
+    if info is None:
+        return []
+    cfg = info.get("config", {})
+    data, train = cfg.get("data", {}), cfg.get("train", {})
+    lines = [f"trained: {info.get('steps')} steps of batch {info.get('batch_size')} "
+             f"on {info.get('processes', 1)} process(es), {info.get('wall_time_s')} s wall time, "
+             f"final loss {info.get('final_loss')}",
+             f"training data: {info.get('data_description') or info.get('data')} "
+             f"({data.get('num_frames')} frames at {data.get('fps')} fps, {data.get('size')} px)",
+             f"optimizer: AdamW lr {train.get('lr')}, weight decay {train.get('weight_decay')}, "
+             f"null audio p={train.get('null_audio_prob')}"]
+    if info.get("command"):
+        lines.append(f"command: {info['command']}")
+    if info.get("note"):
+        lines.append(f"note: {info['note']}")
+    return lines
