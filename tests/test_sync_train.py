@@ -255,3 +255,32 @@ def test_eval_sync_p_sync_of_a_pair(synth_root, tmp_path, capsys):
 def test_eval_sync_bad_options_exit_2(argv, capsys):
     assert cli.main(["eval-sync", *argv]) == 2
     assert "asva eval-sync: error:" in capsys.readouterr().err
+
+
+# ---------------------------------------------------------------- RelSync vs oracle
+
+
+def test_standins_and_relsync_oracle_agreement(synth_root, tmp_path, capsys):
+    gen = tmp_path / "gen"
+    assert cli.main(["eval-sync", "--make-standins", str(gen), "--data", str(synth_root), "--split", "train",
+                     "--limit", "2"]) == 0
+    clips = sorted(gen.rglob("*.mp4"))
+    assert len(clips) == 2 * 5 and all(c.with_suffix(".json").is_file() for c in clips)
+    model_dir = _tiny_model_dir(tmp_path)
+    out = tmp_path / "agree.json"
+    assert cli.main(["eval-sync", "--relsync-oracle", str(gen), "--data", str(synth_root), "--model",
+                     str(model_dir), "--output", str(out), "--no-progress"]) == 0
+    assert "Spearman(RelSync, oracle correlation)" in capsys.readouterr().out
+    result = json.loads(out.read_text())
+    assert result["num_clips"] == 10 and -1.0 <= result["spearman"] <= 1.0
+    by = result["by_variant"]
+    assert by["gt"]["oracle_mean"] > by["static"]["oracle_mean"] + 0.2  # the oracle sees the stand-ins right
+    assert by["gt"]["relsync_mean"] == pytest.approx(0.5, abs=0.05)  # the gt re-encoded: phi_gen ~ phi_gt
+
+
+def test_spearman_skips_undefined_values():
+    from asva.sync_train.agreement import spearman
+
+    rho, n = spearman([0.1, 0.2, 0.3, 0.4], [1.0, float("nan"), 3.0, 4.0])
+    assert rho == pytest.approx(1.0) and n == 3
+    assert math.isnan(spearman([0.1, 0.2], [1.0, 2.0])[0])
