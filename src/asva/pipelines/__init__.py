@@ -1,1 +1,27 @@
-"""asva.pipelines."""
+"""asva.pipelines: AVSyncD sampling (see docs/pipeline.md).
+
+    from asva.pipelines import AVSyncDPipeline, load_pipeline, random_pipeline, make_scheduler
+"""
+from __future__ import annotations
+
+import importlib
+
+_EXPORTS = {
+    "AVSyncDPipeline": "asva.pipelines.avsyncd",
+    "AnimationOutput": "asva.pipelines.avsyncd",
+    "AVSyncDUNet": "asva.pipelines.components",
+    "AVSyncDAudioEncoder": "asva.pipelines.components",
+    "PromptTable": "asva.pipelines.prompts",
+    "GuidedDenoiser": "asva.pipelines.guidance",
+    "make_scheduler": "asva.pipelines.schedulers",
+    "load_pipeline": "asva.pipelines.build",
+    "random_pipeline": "asva.pipelines.build",
+}
+__all__ = sorted(_EXPORTS)
+
+
+def __getattr__(name: str):
+    """Import on first use, so `import asva.pipelines.schedulers` stays light."""
+    if name not in _EXPORTS:
+        raise AttributeError(f"module 'asva.pipelines' has no attribute {name!r}")
+    return getattr(importlib.import_module(_EXPORTS[name]), name)
