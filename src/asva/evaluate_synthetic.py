@@ -27,6 +27,7 @@ import torch
 from tqdm import tqdm
 
 from asva.metrics.oracle import load_sidecar, oracle_score, scale_box
+from asva.train.validation import without_audio_if_needed
 
 SCORES = ("hit_rate", "false_motion_rate", "correlation")
 
@@ -107,10 +108,8 @@ def load_model(model: str | Path, scheduler: str | None = None):
     pipe = load_pipeline(path)
     if scheduler:
         pipe.scheduler = make_scheduler(scheduler, pipe.scheduler.config)
-    if pipe.unet.unet_config.audio_dim is None:  # I2VD: the UNet takes no audio tokens
-        pipe.denoiser = lambda sample, t, text, audio, mask: pipe.unet(sample, t, text)
     pipe.set_progress_bar_config(disable=True)
-    return pipe
+    return without_audio_if_needed(pipe)  # I2VD: the UNet takes no audio tokens
 
 
 @torch.no_grad()

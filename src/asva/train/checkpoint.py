@@ -110,15 +110,12 @@ def load_checkpoint(path: Path, module, optimizer, lr_scheduler) -> dict:
     return json.loads((path / "state.json").read_text())
 
 
-def export_model(folder: Path, components, scheduler_name: str, info: dict) -> Path:
-    """Write an `AVSyncDPipeline` folder (save_pretrained) plus `training.json`, atomically."""
-    from asva.pipelines.avsyncd import AVSyncDPipeline
-    from asva.pipelines.components import AVSyncDUNet
-    from asva.pipelines.schedulers import make_scheduler
+def export_model(folder: Path, components, scheduler, info: dict) -> Path:
+    """Write an `AVSyncDPipeline` folder (save_pretrained) plus `training.json`, atomically;
+    `scheduler` (on the run's training schedule) becomes the folder's default sampler."""
+    from asva.train.validation import in_memory_pipeline
 
-    pipe = AVSyncDPipeline(vae=components.vae, unet=AVSyncDUNet.wrap(components.unet),
-                           audio_encoder=components.audio_encoder, scheduler=make_scheduler(scheduler_name),
-                           prompt_table=components.prompt_table)
+    pipe = in_memory_pipeline(components, scheduler)
     folder = Path(folder)
     with atomic_path(folder, is_dir=True) as tmp:
         pipe.save_pretrained(tmp)

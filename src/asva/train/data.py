@@ -96,8 +96,15 @@ class BatchSource:
 
     def __init__(self, dataset: AVSyncDataset, plan: BatchPlan, *, cached: bool, workers: int):
         self.dataset, self.plan = dataset, plan
-        self.cache = CachedClips(dataset) if cached else None
+        self.cached, self._cache = cached, None
         self.workers = workers
+
+    @property
+    def cache(self) -> CachedClips | None:
+        """The decoded videos, decoded on first use (a run resumed at its last step never needs them)."""
+        if self.cached and self._cache is None:
+            self._cache = CachedClips(self.dataset)
+        return self._cache
 
     def _load(self, step: int) -> list[dict]:
         epoch = self.plan.epoch_of(step)

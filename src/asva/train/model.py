@@ -8,6 +8,7 @@ to the training frames and random class-prompt encodings). `DiffusionLoss` is th
 """
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from dataclasses import dataclass, field
 
@@ -114,8 +115,18 @@ def encode_video(vae: nn.Module, video: torch.Tensor) -> torch.Tensor:
     return rearrange(z, "(b f) c h w -> b c f h w", b=b)
 
 
+PREDICTION_TYPES = ("epsilon", "v_prediction")
+
+
+def sampling_scheduler(name: str, cfg: DiffusionConfig):
+    """Sampler `name` on the run's training schedule (betas and prediction type)."""
+    from asva.pipelines.schedulers import make_scheduler
+
+    return make_scheduler(name, dataclasses.asdict(cfg))
+
+
 class DiffusionLoss(nn.Module):
-    """Epsilon-prediction loss of the video UNet on frames 2..f; frame 1 stays the clean latent.
+    """Epsilon- (or v-) prediction loss of the video UNet on frames 2..f; frame 1 stays the clean latent.
 
     forward(latents (b, c, f, h, w), text (b, n, d), mel (b, 1, 128, 204) or None, drop_audio (b,)
     bool, noise (b, c, f, h, w), timesteps (b,)) -> scalar loss. Dropped samples get the null audio
@@ -127,6 +138,10 @@ class DiffusionLoss(nn.Module):
         self.unet = unet
         self.audio_encoder = audio_encoder if unet.config.audio_dim is not None else None
         self.register_buffer("alphas_cumprod", scheduler.alphas_cumprod.clone(), persistent=False)
+        self.prediction_type = scheduler.config.prediction_type
+        if self.prediction_type not in PREDICTION_TYPES:
+            raise ValueError(f"diffusion.prediction_type must be one of {PREDICTION_TYPES}, "
+                             f"got {self.prediction_type!r}")
 
     def add_noise(self, latents: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
         a = self.alphas_cumprod.to(latents.device)[timesteps].to(latents.dtype).view(-1, 1, 1, 1, 1)
@@ -143,11 +158,19 @@ class DiffusionLoss(nn.Module):
                 tokens = torch.where(drop.view(-1, 1, 1), null, tokens)
         return tokens
 
+    def target(self, latents: torch.Tensor, noise: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        """epsilon: the noise; v_prediction: sqrt(a) * noise - sqrt(1 - a) * latents."""
+        if self.prediction_type == "epsilon":
+            return noise
+        a = self.alphas_cumprod.to(latents.device)[timesteps].to(latents.dtype).view(-1, 1, 1, 1, 1)
+        return a.sqrt() * noise - (1 - a).sqrt() * latents
+
     def forward(self, latents, text, mel, drop_audio, noise, timesteps) -> torch.Tensor:
         noisy = self.add_noise(latents, noise, timesteps)
         audio = mask = None
         if self.audio_encoder is not None:
             audio = self.audio_tokens(mel, drop_audio)
             mask = audio_token_mask(latents.shape[2]).to(latents.device)
-        eps = self.unet(noisy, timesteps, text, audio, mask)
-        return F.mse_loss(eps[:, :, 1:].float(), noise[:, :, 1:].float())
+        pred = self.unet(noisy, timesteps, text, audio, mask)
+        target = self.target(latents, noise, timesteps)
+        return F.mse_loss(pred[:, :, 1:].float(), target[:, :, 1:].float())

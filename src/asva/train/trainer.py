@@ -32,6 +32,7 @@ from asva.train.model import (
     build_components,
     encode_video,
     noise_scheduler,
+    sampling_scheduler,
     select_trainable,
 )
 from asva.train.validation import fit_autoencoder, write_validation
@@ -229,7 +230,8 @@ class _Run:
                 "batch_size": self.config.train.batch_size, "processes": self.acc.num_processes,
                 "wall_time_s": round(seconds, 1), "final_loss": _last_loss(self.output / "metrics.csv"),
                 "config": self.config.to_dict()}
-        return ckpt.export_model(self.output / "model", self.parts, self.config.export.scheduler, info)
+        scheduler = sampling_scheduler(self.config.export.scheduler, self.config.diffusion)
+        return ckpt.export_model(self.output / "model", self.parts, scheduler, info)
 
 
 class _MetricLog:

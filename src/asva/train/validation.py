@@ -24,16 +24,22 @@ def fit_autoencoder(vae, source, *, max_frames: int = 4096) -> dict | None:
     return vae.fit(images)
 
 
-def in_memory_pipeline(components, scheduler_name: str):
-    """An `AVSyncDPipeline` sharing the run's modules (no copies)."""
+def in_memory_pipeline(components, scheduler):
+    """An `AVSyncDPipeline` sharing the run's modules (no copies), sampling with `scheduler`."""
     from asva.pipelines.avsyncd import AVSyncDPipeline
     from asva.pipelines.components import AVSyncDUNet
-    from asva.pipelines.schedulers import make_scheduler
 
     pipe = AVSyncDPipeline(vae=components.vae, unet=AVSyncDUNet.wrap(components.unet),
-                           audio_encoder=components.audio_encoder, scheduler=make_scheduler(scheduler_name),
+                           audio_encoder=components.audio_encoder, scheduler=scheduler,
                            prompt_table=components.prompt_table)
     pipe.set_progress_bar_config(disable=True)
+    return without_audio_if_needed(pipe)
+
+
+def without_audio_if_needed(pipe):
+    """An I2VD UNet (no audio attention) takes no audio tokens: call it without them."""
+    if pipe.unet.unet_config.audio_dim is None:
+        pipe.denoiser = lambda sample, t, text, audio, mask: pipe.unet(sample, t, text)
     return pipe
 
 
@@ -47,7 +53,9 @@ def write_validation(components, config, folder: Path, root: Path) -> list[Path]
     v, d = config.validation, config.data
     split = v.split if (Path(root) / f"{v.split}.txt").is_file() else d.split
     dataset = AVSyncDataset(root, split, num_frames=d.num_frames, fps=d.fps, size=d.size, mode="eval")
-    pipe = in_memory_pipeline(components, v.scheduler)
+    from asva.train.model import sampling_scheduler
+
+    pipe = in_memory_pipeline(components, sampling_scheduler(v.scheduler, config.diffusion))
     written = []
     for i in range(min(v.num_clips, len(dataset))):
         item = dataset[i]
