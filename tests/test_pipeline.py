@@ -205,6 +205,11 @@ def test_schedulers():
     pndm = make_scheduler("pndm")
     assert pndm.config.beta_start == 0.00085 and pndm.config.beta_schedule == "scaled_linear"
     assert pndm.config.skip_prk_steps and pndm.config.num_train_timesteps == 1000
+    saved = {"prediction_type": "v_prediction", "beta_end": 0.02, "timestep_spacing": "leading"}
+    for name in scheduler_names():  # a model's training schedule carries over, the sampler's settings do not
+        switched = make_scheduler(name, saved).config
+        assert switched.prediction_type == "v_prediction" and switched.beta_end == 0.02
+        assert switched.timestep_spacing == ("leading" if name == "pndm" else "trailing")
     with pytest.raises(ValueError, match="unknown scheduler 'euler'"):
         make_scheduler("euler")
     image, audio = inputs()
@@ -272,3 +277,27 @@ def test_load_pipeline_reads_an_asva_convert_folder(tmp_path):
                                run(pipe, image, audio, output_type="latent").videos)
     with pytest.raises(ValueError, match="not a model folder"):
         load_pipeline(tmp_path / "unet")
+
+
+def test_image_only_unet_ignores_audio_guidance(tmp_path):
+    """The I2VD baseline (audio_dim=None): the audio only sets the length; eta has nothing to guide."""
+    from asva.models.config import load_preset
+    from asva.pipelines.components import AVSyncDUNet
+
+    base = tiny_pipeline()
+    torch.manual_seed(0)
+    unet = AVSyncDUNet(load_preset("tiny", audio_dim=None).to_dict())
+    pipe = AVSyncDPipeline(vae=base.vae, unet=unet, audio_encoder=None, scheduler=base.scheduler,
+                           prompt_table=base.prompt_table)
+    pipe.set_progress_bar_config(disable=True)
+    assert not pipe.hears_audio and base.hears_audio
+    image, audio = inputs(seconds=2.5)
+    batches = _count_calls(pipe)
+    guided = run(pipe, image, audio, output_type="latent")
+    assert set(batches) == {1} and guided.videos.shape[2] == 15
+    torch.testing.assert_close(guided.videos, run(pipe, image, audio, output_type="latent",
+                                                  audio_guidance_scale=1.0).videos)
+    assert run(pipe, image, audio, text_guidance_scale=2.0).videos.shape[2] == 15
+    pipe.save_pretrained(tmp_path / "i2vd")
+    loaded = AVSyncDPipeline.from_pretrained(tmp_path / "i2vd")
+    assert loaded.audio_encoder is None and not loaded.hears_audio

@@ -19,7 +19,7 @@ from diffusers.utils.torch_utils import randn_tensor
 from einops import rearrange, repeat
 
 from asva.pipelines.components import AVSyncDAudioEncoder, AVSyncDUNet
-from asva.pipelines.guidance import Conditions, GuidedDenoiser
+from asva.pipelines.guidance import Conditions, GuidedDenoiser, check_scales
 from asva.pipelines.long_audio import frame_count, join_windows, plan_windows, resample_frames
 from asva.pipelines.prompts import PromptTable
 
@@ -46,9 +46,9 @@ class AVSyncDPipeline(DiffusionPipeline):
     """
 
     model_cpu_offload_seq = "text_encoder->audio_encoder->unet->vae"
-    _optional_components = ["text_encoder", "tokenizer", "prompt_table"]
+    _optional_components = ["audio_encoder", "text_encoder", "tokenizer", "prompt_table"]
 
-    def __init__(self, vae: AutoencoderKL, unet: AVSyncDUNet, audio_encoder: AVSyncDAudioEncoder,
+    def __init__(self, vae: AutoencoderKL, unet: AVSyncDUNet, audio_encoder: AVSyncDAudioEncoder | None,
                  scheduler: SchedulerMixin,
                  text_encoder=None, tokenizer=None, prompt_table: PromptTable | None = None,
                  frames_per_window: int = 12, window_fps: float = 6.0):
@@ -66,6 +66,11 @@ class AVSyncDPipeline(DiffusionPipeline):
     def size_multiple(self) -> int:
         """Image sides must be multiples of this: the VAE and UNet downsampling combined."""
         return self.vae_scale_factor * 2 ** (len(self.unet.unet_config.channels) - 1)
+
+    @property
+    def hears_audio(self) -> bool:
+        """False for an image-only UNet (the I2VD baseline, `audio_dim=None`): audio sets only the length."""
+        return self.unet.unet_config.audio_dim is not None
 
     @property
     def window_seconds(self) -> float:
@@ -139,7 +144,7 @@ class AVSyncDPipeline(DiffusionPipeline):
 
     # ---------------------------------------------------------------- denoising
     def denoiser(self, sample, t, text, audio, mask) -> torch.Tensor:
-        """The UNet as a plain callable: noise prediction (b, c, f, h, w)."""
+        """The UNet as a plain callable: noise prediction (b, c, f, h, w); audio and mask may be None."""
         return self.unet(sample, t, text, audio, mask)
 
     def denoise_window(self, first: torch.Tensor, conditions: Conditions, guided: GuidedDenoiser,
@@ -224,15 +229,17 @@ class AVSyncDPipeline(DiffusionPipeline):
             raise ValueError(f"audio of {seconds:.3f} s is shorter than one frame at {fps} fps")
         num_frames = frame_count(seconds, self.config.window_fps)
         starts = plan_windows(num_frames, self.config.frames_per_window)
-        guided = GuidedDenoiser(self.denoiser, audio_scale=audio_guidance_scale,
-                                text_scale=text_guidance_scale, batched=batched_guidance)
+        check_scales(audio_scale=audio_guidance_scale, text_scale=text_guidance_scale)
+        audio_scale = audio_guidance_scale if self.hears_audio else 1.0  # nothing to guide without audio
+        guided = GuidedDenoiser(self.denoiser, audio_scale=audio_scale, text_scale=text_guidance_scale,
+                                batched=batched_guidance)
         batch = image.shape[0]
         prompts = [prompt] * batch if isinstance(prompt, str) else prompt
         # 1. Encode the prompt (repeated per frame) and the null audio
         text, null_text = self.encode_prompt(prompts, batch, use_table=use_prompt_table,
                                              need_null=text_guidance_scale != 1.0)
         text, null_text = (None if x is None else self._per_frame(x) for x in (text, null_text))
-        null_audio = self.null_audio(batch) if audio_guidance_scale != 1.0 else None
+        null_audio = self.null_audio(batch) if audio_scale != 1.0 else None
         # 2. Encode the image: the first frame's latent, kept clean at every step
         first = self.encode_image(image).to(self.unet.device, self.unet.dtype)
         # 3. Denoise frames 2..12 of each window, chaining windows on their shared frame
@@ -240,7 +247,8 @@ class AVSyncDPipeline(DiffusionPipeline):
         windows = []
         with self.progress_bar(total=len(starts) * len(self.scheduler.timesteps)) as bar:
             for start in starts:
-                tokens, mask = self.encode_audio(self._audio_window(audio, start))
+                tokens, mask = self.encode_audio(self._audio_window(audio, start)) if self.hears_audio \
+                    else (None, None)
                 conditions = Conditions(text=text, audio=tokens, mask=mask,
                                         null_audio=tokens if null_audio is None else null_audio,
                                         null_text=null_text)

@@ -27,14 +27,22 @@ class Conditions:
     """Per-frame conditions of one clip batch, conditional and null versions.
 
     text / null_text: (b, f, n, d); audio / null_audio: (b, f, m, c); mask: (b, f, m) bool, True = attend.
-    The null audio uses the same mask as the audio. `null_text` is only needed for text guidance.
+    The null audio uses the same mask as the audio. `null_text` is only needed for text guidance. For an
+    image-only model audio, null_audio and mask are None (and audio guidance must be off).
     """
 
     text: torch.Tensor
-    audio: torch.Tensor
-    null_audio: torch.Tensor
-    mask: torch.Tensor
+    audio: torch.Tensor | None
+    null_audio: torch.Tensor | None
+    mask: torch.Tensor | None
     null_text: torch.Tensor | None = None
+
+
+def check_scales(**scales: float) -> None:
+    """Guidance scales must be >= 0 (0 = the null branch alone, 1 = no guidance)."""
+    for name, value in scales.items():
+        if not value >= 0:  # also rejects NaN
+            raise ValueError(f"{name} must be >= 0, got {value}")
 
 
 class GuidedDenoiser:
@@ -42,9 +50,7 @@ class GuidedDenoiser:
 
     def __init__(self, model: Denoiser, *, audio_scale: float = 4.0, text_scale: float = 1.0,
                  batched: bool = True):
-        for name, value in (("audio_scale", audio_scale), ("text_scale", text_scale)):
-            if not value >= 0:  # also rejects NaN
-                raise ValueError(f"{name} must be >= 0, got {value}")
+        check_scales(audio_scale=audio_scale, text_scale=text_scale)
         self.model = model
         self.audio_scale = float(audio_scale)
         self.text_scale = float(text_scale)
@@ -59,6 +65,8 @@ class GuidedDenoiser:
         """The (text, audio) pair of every branch this guidance needs, by name."""
         branches = {"text_audio": (c.text, c.audio)}
         if self.audio_scale != 1.0:
+            if c.audio is None:
+                raise ValueError("audio guidance (audio_scale != 1) needs audio: this model takes none")
             branches["text"] = (c.text, c.null_audio)
         if self.text_scale != 1.0:
             if c.null_text is None:
@@ -71,12 +79,13 @@ class GuidedDenoiser:
         if not self.batched or len(pairs) == 1:
             return [self.model(sample, t, text, audio, mask) for text, audio in pairs]
         k = len(pairs)
+        audio = None if pairs[0][1] is None else torch.cat([audio for _, audio in pairs])
         eps = self.model(
             torch.cat([sample] * k),
             t,
             torch.cat([text for text, _ in pairs]),
-            torch.cat([audio for _, audio in pairs]),
-            torch.cat([mask] * k),
+            audio,
+            None if mask is None else torch.cat([mask] * k),
         )
         return list(eps.chunk(k))
 
