@@ -301,3 +301,26 @@ def test_image_only_unet_ignores_audio_guidance(tmp_path):
     pipe.save_pretrained(tmp_path / "i2vd")
     loaded = AVSyncDPipeline.from_pretrained(tmp_path / "i2vd")
     assert loaded.audio_encoder is None and not loaded.hears_audio
+
+
+def test_patch_autoencoder_and_v_prediction_round_trip(tmp_path):
+    """What `asva train` exports for CPU models: a PatchAutoencoder vae and a v-prediction schedule."""
+    from asva.models.autoencoder import PatchAutoencoder
+    from asva.models.config import load_preset
+    from asva.pipelines.components import AVSyncDUNet
+
+    base = tiny_pipeline()
+    torch.manual_seed(0)
+    pipe = AVSyncDPipeline(vae=PatchAutoencoder(factor=8, latent_channels=16),
+                           unet=AVSyncDUNet(load_preset("tiny", in_channels=16, out_channels=16,
+                                                        audio_dim=32).to_dict()),
+                           audio_encoder=base.audio_encoder, prompt_table=base.prompt_table,
+                           scheduler=make_scheduler("ddim", {"prediction_type": "v_prediction"}))
+    pipe.set_progress_bar_config(disable=True)
+    image, audio = inputs()
+    before = run(pipe, image, audio)
+    pipe.save_pretrained(tmp_path / "model")
+    loaded = AVSyncDPipeline.from_pretrained(tmp_path / "model")
+    loaded.set_progress_bar_config(disable=True)
+    assert loaded.scheduler.config.prediction_type == "v_prediction"
+    assert torch.equal(run(loaded, image, audio).videos, before.videos)

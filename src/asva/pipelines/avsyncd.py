@@ -13,7 +13,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 import torch
-from diffusers import AutoencoderKL, DiffusionPipeline, SchedulerMixin
+from diffusers import DiffusionPipeline, ModelMixin, SchedulerMixin
 from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 from einops import rearrange, repeat
@@ -40,7 +40,8 @@ class AnimationOutput(BaseOutput):
 class AVSyncDPipeline(DiffusionPipeline):
     """AVSyncD image-to-video diffusion conditioned on audio (and a text/class prompt).
 
-    Components: `vae` (diffusers AutoencoderKL), `unet` (`AVSyncDUNet`, the 3-D UNet), `audio_encoder`
+    Components: `vae` (diffusers AutoencoderKL, or a ModelMixin with its interface such as
+    `asva.models.autoencoder.PatchAutoencoder`), `unet` (`AVSyncDUNet`, the 3-D UNet), `audio_encoder`
     (`AVSyncDAudioEncoder`, ImageBind's audio tokens), `scheduler`, and for the prompt either
     `text_encoder` + `tokenizer` (CLIP) or `prompt_table` (precomputed class encodings), or both.
     """
@@ -48,7 +49,7 @@ class AVSyncDPipeline(DiffusionPipeline):
     model_cpu_offload_seq = "text_encoder->audio_encoder->unet->vae"
     _optional_components = ["audio_encoder", "text_encoder", "tokenizer", "prompt_table"]
 
-    def __init__(self, vae: AutoencoderKL, unet: AVSyncDUNet, audio_encoder: AVSyncDAudioEncoder | None,
+    def __init__(self, vae: ModelMixin, unet: AVSyncDUNet, audio_encoder: AVSyncDAudioEncoder | None,
                  scheduler: SchedulerMixin,
                  text_encoder=None, tokenizer=None, prompt_table: PromptTable | None = None,
                  frames_per_window: int = 12, window_fps: float = 6.0):
