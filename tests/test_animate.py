@@ -164,3 +164,21 @@ def test_default_model_is_the_bundled_one(monkeypatch, tmp_path):
     if not registry.is_model_folder(folder):
         with pytest.raises(ValueError, match="'asva-synth-tiny' is not installed"):
             registry.resolve_model(registry.DEFAULT_MODEL)
+
+
+def test_size_and_scheduler_default_to_the_model_folder(model_dir, media, tmp_path):
+    """An `asva train` export carries training.json (its frame size) and its own default sampler."""
+    import json
+    import shutil
+
+    from asva.animate import build_parser, load_model
+
+    folder = tmp_path / "trained"
+    shutil.copytree(model_dir, folder)
+    (folder / "training.json").write_text(json.dumps({"config": {"data": {"size": 48}}}))
+    cpu = torch.device("cpu")
+    pipe, size = load_model(build_parser().parse_args(["--model", str(folder), "--quiet"]), cpu)
+    assert size == 48 and type(pipe.scheduler).__name__ == "PNDMScheduler"
+    args = ["--model", str(folder), "--scheduler", "dpm", "--size", "32", "--quiet"]
+    pipe, size = load_model(build_parser().parse_args(args), cpu)
+    assert size == 32 and pipe.scheduler.config.algorithm_type == "dpmsolver++"

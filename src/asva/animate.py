@@ -4,7 +4,7 @@ Usage:
     asva animate --image IMG --audio AUD [--prompt TEXT | --class NAME] -o OUT.mp4
                  [--gif OUT.gif] [--frames DIR] [--model NAME_OR_DIR] [--eta 4] [--text-scale 1]
                  [--steps 50] [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--device auto|cpu|cuda|mps]
-                 [--dtype float32|bfloat16|float16] [--fps 6] [--size 256] [--sequential-cfg] [--quiet]
+                 [--dtype float32|bfloat16|float16] [--fps 6] [--size N] [--sequential-cfg] [--quiet]
     asva animate --batch LIST.csv [same model and sampling options]
 
 The video lasts as long as the audio (whole frames; audio longer than 2 s is generated in 2-s
@@ -12,7 +12,9 @@ windows chained on their shared frame) and the mp4 carries the input audio, trim
 --prompt is free text for models with a text encoder (or a class name of models without one);
 --class looks the name up in the model's class prompt table. --model is a registered name (see
 `asva.models.registry`; default: the bundled model) or a model folder. --eta is the audio guidance
-scale (1 = no guidance), --text-scale the text guidance scale.
+scale (1 = no guidance), --text-scale the text guidance scale. --scheduler defaults to the model
+folder's own sampler and --size to the size the model was trained at (its training.json, the
+registry, else 256).
 
 --batch reads a CSV with the header `image,audio,prompt,out` (relative paths are relative to the CSV),
 loads the model once, animates every row, reports and skips bad rows, and prints a summary; the exit
@@ -23,6 +25,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
+import json
 import sys
 import time
 from dataclasses import dataclass
@@ -62,12 +65,13 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eta", type=float, default=4.0, help="audio guidance scale (default 4; 1 = none)")
     p.add_argument("--text-scale", type=float, default=1.0, help="text guidance scale (default 1 = none)")
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"denoising steps ({DEFAULT_STEPS})")
-    p.add_argument("--scheduler", choices=scheduler_names(), default=DEFAULT_SCHEDULER)
+    p.add_argument("--scheduler", choices=scheduler_names(),
+                   help=f"sampler (default: the model folder's own; {DEFAULT_SCHEDULER} for converted ones)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:i] or mps")
     p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
     p.add_argument("--fps", type=float, default=6.0, help="output frame rate (the model runs at 6)")
-    p.add_argument("--size", type=int, help="frame side in pixels (default: the model's, 256)")
+    p.add_argument("--size", type=int, help="frame side in pixels (default: the model's training size)")
     p.add_argument("--sequential-cfg", action="store_true", help="guidance branches one by one (less memory)")
     p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
     return p
@@ -146,10 +150,21 @@ def load_model(args: argparse.Namespace, device: torch.device):
     with _quiet_loading(args.quiet):
         pipe = load_pipeline(folder, dtype=dtype)
     pipe = pipe.to(device)
-    pipe.scheduler = make_scheduler(args.scheduler, pipe.scheduler.config)
+    if args.scheduler is not None:
+        pipe.scheduler = make_scheduler(args.scheduler, pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=args.quiet, leave=False)
-    size = args.size or (MODELS[args.model].size if args.model in MODELS else 256)
-    return pipe, size
+    registered = MODELS[args.model].size if args.model in MODELS else 256
+    return pipe, args.size or training_size(folder) or registered
+
+
+def training_size(folder: Path) -> int | None:
+    """The frame size a model was trained at, from the `training.json` that `asva train` exports."""
+    path = Path(folder) / "training.json"
+    try:
+        size = json.loads(path.read_text())["config"]["data"]["size"]
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    return int(size) if isinstance(size, int) and size > 0 else None
 
 
 @contextlib.contextmanager

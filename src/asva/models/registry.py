@@ -51,7 +51,7 @@ class ReleasedModel:
 MODELS: dict[str, ReleasedModel] = {m.name: m for m in (
     ReleasedModel(
         "asva-synth-tiny", "a tiny AVSyncD trained on asva's synthetic benchmark (CPU-friendly)",
-        folder="synth-tiny", bundled=True,
+        folder="synth-tiny", bundled=True, size=64,
         obtain="it ships inside the asva package once trained (`asva train` on `asva synth` data); "
                "reinstall asva, or train one and pass its folder to --model",
     ),
