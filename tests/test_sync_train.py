@@ -284,3 +284,13 @@ def test_spearman_skips_undefined_values():
     rho, n = spearman([0.1, 0.2, 0.3, 0.4], [1.0, float("nan"), 3.0, 4.0])
     assert rho == pytest.approx(1.0) and n == 3
     assert math.isnan(spearman([0.1, 0.2], [1.0, 2.0])[0])
+
+
+def test_bundled_sync_synth_tiny_loads_and_is_small():
+    from asva.sync_train.evaluate import resolve_sync_model
+
+    folder = resolve_sync_model("sync-synth-tiny")
+    assert (folder / "model.safetensors").stat().st_size < 15 * 2**20
+    assert json.loads((folder / "training.json").read_text())["evaluation"]["num_videos"] > 0
+    model = load_sync_classifier(folder)
+    assert model.config.num_frames == 12 and model.config.mel_frames == 204
