@@ -139,3 +139,27 @@ def test_patch_autoencoder_lossless_fit_and_round_trip(tmp_path):
         PatchAutoencoder(factor=8, latent_channels=500)
     with pytest.raises(ValueError, match="power of two"):
         PatchAutoencoder(factor=6)
+
+
+def test_synthetic_table_runs_static_i2vd_and_avsyncd(synth_data, tmp_path):
+    from asva.evaluate_synthetic import format_table, main, merge
+
+    runs = {}
+    for name, extra in (("avsyncd", []), ("i2vd", ["model.audio=false"])):
+        runs[name] = tmp_path / name
+        assert cli.main(["--config", "synth-tiny", "--data", str(synth_data), "--output", str(runs[name]),
+                         "train.max_steps=1", *TINY, *extra]) == 0
+    shards = []
+    for k in range(2):
+        shards.append(tmp_path / f"shard{k}.json")
+        assert main(["--dataset", str(synth_data), "--model", str(runs["avsyncd"] / "model"), "--baseline",
+                     str(runs["i2vd"] / "model"), "--etas", "1", "4", "--steps", "1", "--size", "32",
+                     "--shard", f"{k}/2", "--json", str(shards[-1]), "--no-progress"]) == 0
+    results = merge(shards)
+    assert [r.name for r in results] == ["Real clips (reference)", "Static", "I2VD", "AVSyncD (eta=1)",
+                                         "AVSyncD (eta=4)"]
+    clips = 3 * len((synth_data / "test.txt").read_text().split())
+    assert all(len(r.scores["correlation"]) == clips for r in results)
+    static = results[1].summary()
+    assert static["hit_rate"][0] == 0 and static["correlation"][0] == 0  # a still video never moves
+    assert "| I2VD |" in format_table(results)

@@ -3,15 +3,16 @@
 Usage:
     python -m asva.evaluate_synthetic --dataset DIR --model DIR_OR_NAME [--baseline I2VD_DIR]
         [--etas 1 4 8] [--steps 20] [--scheduler dpm] [--size 64] [--batch-size 16] [--limit N]
-        [--seed 0] [--json OUT.json] [--no-progress]
+        [--seed 0] [--shard K/N] [--json OUT.json] [--no-progress]
+    python -m asva.evaluate_synthetic --merge shard0.json shard1.json
 
 For every video of the dataset's test.txt and each of its three evaluation clips (starts
 k * (duration - 2) / 2), every method animates the clip's first frame with the clip's 2 s of audio and
 its class prompt; the frames are scored in memory (no video encoding) with the oracle synchrony score
-(`asva.metrics.oracle`) against the clip's ground-truth events and sounding-object box. Methods:
-Static (the first frame repeated), I2VD (the baseline model without audio, if given) and AVSyncD at
-each audio guidance scale eta. Prints mean and 95% interval (normal approximation, over clips) of
-hit rate, false-motion rate and motion/event correlation.
+(`asva.metrics.oracle`) against the clip's ground-truth events and sounding-object box.
+Methods: the real clips (the score's ceiling), Static (the first frame repeated), I2VD (the baseline
+model without audio, if given) and AVSyncD at each audio guidance scale eta. Prints the mean and 95%
+interval (normal approximation, over clips) of hit rate, false-motion rate and motion/event correlation.
 """
 from __future__ import annotations
 
@@ -40,6 +41,7 @@ class Clip:
     meta: dict  # the synth sidecar
     start: float
     size: int
+    video: torch.Tensor  # (3, f, h, w) uint8: the real clip
 
 
 @dataclass
@@ -60,24 +62,28 @@ class MethodResult:
         return out
 
 
-def load_clips(root: str | Path, *, size: int = 64, split: str = "test",
-               limit: int | None = None) -> list[Clip]:
+def load_clips(root: str | Path, *, size: int = 64, split: str = "test", limit: int | None = None,
+               shard: tuple[int, int] = (0, 1)) -> list[Clip]:
     """The three evaluation clips of each test video; with `limit`, of `limit` videos spread evenly
-    over the list (so every class keeps its share)."""
+    over the list (so every class keeps its share); `shard=(k, n)` keeps every n-th of those from k."""
     from asva.data import AVSyncDataset
 
     dataset = AVSyncDataset(root, split, size=size, mode="eval", eval_starts="three")
     videos = len(dataset) // 3
     chosen = range(videos) if limit is None or limit >= videos else \
         sorted({round(i * videos / limit) for i in range(limit)})
+    k, n = shard
+    if not 0 <= k < n:
+        raise ValueError(f"shard must be K/N with 0 <= K < N, got {k}/{n}")
+    chosen = list(chosen)[k::n]
     clips = []
     for i in (3 * v + k for v in chosen for k in range(3)):
         item = dataset[i]
         if item["sidecar"] is None:
             raise ValueError(f"{item['path']} has no sidecar: --dataset must be an `asva synth` benchmark")
-        image = ((item["video"][:, 0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        video = ((item["video"] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
         meta = load_sidecar(item["sidecar"])
-        clips.append(Clip(image, item["audio"], item["prompt"], meta, item["start"], size))
+        clips.append(Clip(video[:, 0], item["audio"], item["prompt"], meta, item["start"], size, video))
     return clips
 
 
@@ -140,10 +146,11 @@ def run_method(name: str, clips: list[Clip], make_videos) -> MethodResult:
 def evaluate_synthetic(root: str | Path, model: str | Path, *, baseline: str | Path | None = None,
                        etas=(1.0, 4.0, 8.0), steps: int = 20, scheduler: str | None = "dpm", size: int = 64,
                        batch_size: int = 16, limit: int | None = None, seed: int = 0,
-                       progress: bool = True) -> list[MethodResult]:
+                       shard: tuple[int, int] = (0, 1), progress: bool = True) -> list[MethodResult]:
     """Table 1 rows: Static, I2VD (if `baseline`), AVSyncD at each eta, scored by the oracle."""
-    clips = load_clips(root, size=size, limit=limit)
-    results = [run_method("Static", clips, lambda: static_videos(clips))]
+    clips = load_clips(root, size=size, limit=limit, shard=shard)
+    results = [run_method("Real clips (reference)", clips, lambda: [c.video for c in clips]),
+               run_method("Static", clips, lambda: static_videos(clips))]
     kw = {"steps": steps, "batch_size": batch_size, "seed": seed, "progress": progress}
     if baseline is not None:
         pipe = load_model(baseline, scheduler)
@@ -166,11 +173,23 @@ def format_table(results: list[MethodResult]) -> str:
     return "\n".join(lines)
 
 
-def main(argv: list[str] | None = None) -> int:
+def merge(files: list[Path]) -> list[MethodResult]:
+    """Combine the per-clip scores of `--json` files written by shards of one evaluation."""
+    merged: dict[str, MethodResult] = {}
+    for path in files:
+        for row in json.loads(Path(path).read_text()):
+            result = merged.setdefault(row["method"], MethodResult(row["method"], {k: [] for k in SCORES}))
+            for key in SCORES:
+                result.scores[key].extend(row["scores"][key])
+            result.seconds += row["seconds"]
+    return list(merged.values())
+
+
+def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="python -m asva.evaluate_synthetic",
                                 description=__doc__.split("\n\n")[0])
-    p.add_argument("--dataset", required=True, help="an `asva synth` benchmark folder")
-    p.add_argument("--model", required=True, help="AVSyncD model folder or registered name")
+    p.add_argument("--dataset", help="an `asva synth` benchmark folder")
+    p.add_argument("--model", help="AVSyncD model folder or registered name")
     p.add_argument("--baseline", help="I2VD model folder (trained with model.audio=false)")
     p.add_argument("--etas", type=float, nargs="+", default=[1.0, 4.0, 8.0])
     p.add_argument("--steps", type=int, default=20)
@@ -178,14 +197,26 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--size", type=int, default=64)
     p.add_argument("--batch-size", type=int, default=16)
     p.add_argument("--limit", type=int, help="only N test videos, spread evenly over test.txt")
+    p.add_argument("--shard", default="0/1", help="K/N: every N-th video from the K-th (parallel runs)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--json", type=Path, help="also write the per-clip scores and summaries here")
+    p.add_argument("--merge", type=Path, nargs="+", help="print the table of these --json files, combined")
     p.add_argument("--no-progress", action="store_true")
-    args = p.parse_args(argv)
+    return p
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    if args.merge:
+        print(format_table(merge(args.merge)))
+        return 0
+    if not args.dataset or not args.model:
+        raise ValueError("--dataset and --model are required (or --merge FILES)")
+    k, _, n = args.shard.partition("/")
     results = evaluate_synthetic(args.dataset, args.model, baseline=args.baseline, etas=args.etas,
                                  steps=args.steps, scheduler=args.scheduler, size=args.size,
                                  batch_size=args.batch_size, limit=args.limit, seed=args.seed,
-                                 progress=not args.no_progress)
+                                 shard=(int(k), int(n or 1)), progress=not args.no_progress)
     print(format_table(results))
     if args.json:
         from asva.utils import atomic_path
