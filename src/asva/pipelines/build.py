@@ -18,6 +18,7 @@ from diffusers import AutoencoderKL
 from torch import nn
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
+import asva.models.autoencoder  # noqa: F401  (diffusers resolves model_index.json classes among imported modules)
 from asva.models.config import load_preset
 from asva.models.imagebind.config import ImageBindConfig
 from asva.models.imagebind.tokenizer import clip_vocabulary
