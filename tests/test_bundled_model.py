@@ -33,3 +33,15 @@ def test_bad_option_for_the_main_job_exits_2(tmp_path):
     done = subprocess.run(cmd, capture_output=True, text=True, timeout=300)
     assert done.returncode == 2 and "--threads" in done.stderr
     assert not list(tmp_path.iterdir())
+
+
+def test_info_lists_the_bundled_model_and_how_it_was_trained(capsys):
+    from asva import info
+
+    assert info.main([]) == 0
+    out = capsys.readouterr().out
+    assert "bundled model asva-synth-tiny" in out
+    assert "command: asva train --config synth-tiny" in out and "steps of batch" in out
+    assert info.main(["--model", "asva-synth-tiny"]) == 0
+    out = capsys.readouterr().out
+    assert "unet:" in out and "training:" in out and "audio_encoder" in out

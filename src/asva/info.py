@@ -4,7 +4,9 @@ Usage:
     asva info                               list the UNet presets
     asva info --preset sd15                 parameter counts of a preset (built on the meta device)
     asva info --preset tiny --set audio_dim=null --set num_heads=4     a variant
-    asva info --model DIR                   a folder written by `asva convert`
+    asva info --model DIR|NAME              a model folder (`asva convert`, `asva train`) or registry name
+
+Without options it also lists the models that ship inside asva, with how they were trained.
 
 Counts: total, trainable (the temporal + audio adapter, by part) and frozen (Stable Diffusion's UNet).
 """
@@ -19,9 +21,12 @@ import torch
 
 from asva.models.adapter import parameter_counts
 from asva.models.config import UNetConfig, list_presets, load_preset
+from asva.models.registry import MODELS, list_models, resolve_model
 from asva.models.unet3d import VideoUNet
+from asva.train.checkpoint import describe_training
 
 MANIFEST = "asva_model.json"
+PIPELINE_INDEX = "model_index.json"
 
 
 def _override(text: str) -> tuple[str, object]:
@@ -53,21 +58,41 @@ def describe_config(config: UNetConfig) -> list[str]:
 
 
 def describe_model(folder: Path) -> list[str]:
-    manifest = folder / MANIFEST
-    if not manifest.is_file():
-        raise ValueError(f"{folder} is not a model folder written by `asva convert` (no {MANIFEST})")
-    info = json.loads(manifest.read_text())
+    """Components, sources, UNet sizes and (for trained models) how the folder's model was trained."""
+    lines = [f"model folder {folder}"]
+    if (folder / MANIFEST).is_file():  # written by `asva convert`
+        info = json.loads((folder / MANIFEST).read_text())
+        lines += [f"  {name:<13} {sub}/" for name, sub in info.get("components", {}).items()]
+        lines += [f"  {key} from {value}" for key, value in info.get("sources", {}).items()]
+    elif (folder / PIPELINE_INDEX).is_file():  # a saved pipeline (`asva train` exports these)
+        index = json.loads((folder / PIPELINE_INDEX).read_text())
+        lines += [f"  {name:<13} {spec[1]}" for name, spec in index.items()
+                  if isinstance(spec, list) and spec[0] is not None]
+    else:
+        raise ValueError(f"{folder} is not a model folder: expected {MANIFEST} or {PIPELINE_INDEX}")
     config = json.loads((folder / "unet" / "config.json").read_text())
     config.pop("format", None)
-    lines = [f"model folder {folder}"]
-    lines += [f"  {name:<13} {sub}/" for name, sub in info.get("components", {}).items()]
-    lines += [f"  {key} from {value}" for key, value in info.get("sources", {}).items()]
-    return lines + ["unet:", *describe_config(UNetConfig.from_dict(config))]
+    lines += ["unet:", *describe_config(UNetConfig.from_dict(config))]
+    trained = describe_training(folder)
+    return lines + (["training:", *(f"  {line}" for line in trained)] if trained else [])
 
 
 def bundled_models() -> list[str]:
-    """Released weights registered with this package (none yet: users bring local files)."""
-    return ["bundled models: none registered; convert official weights with `asva convert`"]
+    """The models that ship inside asva, each with how it was trained."""
+    lines = []
+    for name in list_models():
+        model = MODELS[name]
+        if not model.bundled:
+            continue
+        lines.append(f"bundled model {name}: {model.description}")
+        try:
+            folder = resolve_model(name)
+        except ValueError as err:
+            lines.append(f"  not installed: {err}")
+            continue
+        lines += [f"  {line}" for line in [f"folder {folder}", *describe_training(folder)]]
+    others = ", ".join(n for n in list_models() if not MODELS[n].bundled)
+    return lines + [f"released models (bring the weights; see `asva animate --model NAME`): {others}"]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -76,7 +101,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--preset", help=f"a UNet preset: {', '.join(list_presets())}")
     parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a field")
-    parser.add_argument("--model", type=Path, help="a folder written by `asva convert`")
+    parser.add_argument("--model", help="a model folder or a registry name")
     args = parser.parse_args(argv)
     if args.set and not args.preset:
         raise ValueError("--set needs --preset")
@@ -85,7 +110,7 @@ def main(argv: list[str] | None = None) -> int:
         config = load_preset(args.preset, **dict(_override(s) for s in args.set))
         lines += [f"UNet preset {args.preset}:", *describe_config(config)]
     if args.model:
-        lines += describe_model(args.model)
+        lines += describe_model(resolve_model(args.model))
     if not lines:
         lines = [f"UNet presets: {', '.join(list_presets())}", *bundled_models()]
     print("\n".join(lines))
