@@ -42,3 +42,26 @@ def synth_weights(golden):
     finally:
         sys.path.remove(str(golden))
     return synth_weights
+
+
+@pytest.fixture
+def one_thread():
+    """The CPU is shared; one intra-op thread is faster than two fighting over it for tiny models."""
+    import torch
+
+    before = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(before)
+
+
+@pytest.fixture(scope="session")
+def tiny_synth(tmp_path_factory) -> Path:
+    """A read-only 2-class `asva synth` dataset at 64 px: one train and one test video per class."""
+    from asva.synth.generate import SynthConfig, generate
+
+    data = tmp_path_factory.mktemp("tiny_synth") / "data"
+    config = SynthConfig(out=data, videos_per_class=2, size=64, classes=("bell", "bouncing_ball"),
+                         test_fraction=0.5, workers=1)
+    generate(config, progress=False)
+    return data

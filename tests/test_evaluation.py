@@ -173,25 +173,13 @@ def test_matching_missing_folder(tmp_path):
 
 
 @pytest.fixture(scope="module")
-def bench(tmp_path_factory):
+def bench(tmp_path_factory, tiny_synth):
     """A 2-class `asva synth` benchmark (2 test videos) and a generated set that copies the test
     clips (frames and audio) in the layout `asva evaluate` expects."""
     from asva.data import AVSyncDataset
-    from asva.synth.generate import SynthConfig, generate
 
     root = tmp_path_factory.mktemp("bench")
-    data = root / "data"
-    generate(
-        SynthConfig(
-            out=data,
-            videos_per_class=2,
-            size=64,
-            classes=("bell", "bouncing_ball"),
-            test_fraction=0.5,
-            workers=1,
-        ),
-        progress=False,
-    )
+    data = tiny_synth
     test = AVSyncDataset(data, "test", mode="eval", eval_starts="three", size=SIZE)
     gen = root / "generated"
     for i in range(len(test)):

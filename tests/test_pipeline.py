@@ -14,13 +14,7 @@ from asva.pipelines.schedulers import make_scheduler, scheduler_names
 SR = 16000
 
 
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """The CPU is shared; one intra-op thread is faster than two fighting over it for tiny models."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def tiny_pipeline(seed: int = 0, scheduler: str = "pndm", text: str = "table") -> AVSyncDPipeline:
