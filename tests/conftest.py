@@ -44,9 +44,13 @@ def synth_weights(golden):
     return synth_weights
 
 
-@pytest.fixture
+@pytest.fixture(scope="module")
 def one_thread():
-    """The CPU is shared; one intra-op thread is faster than two fighting over it for tiny models."""
+    """The CPU is shared; one intra-op thread is faster than two fighting over it for tiny models.
+
+    Module-scoped, so a module that uses it (`pytestmark = pytest.mark.usefixtures("one_thread")`)
+    builds its module fixtures with one thread too.
+    """
     import torch
 
     before = torch.get_num_threads()

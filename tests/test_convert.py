@@ -14,13 +14,7 @@ from asva.models.checkpoint import StateDictMismatch, apply_renames, read_state_
 from asva.models.config import load_preset
 from asva.models.convert import check_sd15_matches, load_avsyncd, load_sd15, load_unet, save_unet
 
-
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")

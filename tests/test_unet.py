@@ -16,13 +16,7 @@ from asva.models.unet3d import VideoUNet
 F, H = 4, 8
 
 
-@pytest.fixture(autouse=True, scope="module")
-def one_thread():
-    """Tiny tensors: one thread avoids oversubscribing the shared cores (10-50x slower otherwise)."""
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
+pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 def _inputs(cfg: UNetConfig, b: int = 2, f: int = F, seed: int = 0):
