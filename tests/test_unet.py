@@ -261,3 +261,43 @@ def test_distinct_frames_differ_from_sd_only_by_the_cross_frame_groupnorm(sd_and
 
         monkeypatch.setattr(torch.nn.GroupNorm, "forward", per_frame)
         torch.testing.assert_close(video(frames, 500, text, audio)[:, :, 0], expected, rtol=0, atol=2e-5)
+
+
+def test_first_frame_lookups_switch_off_per_layer_kind():
+    """Table 2a's variants: the flags reach every FrameMix / first-frame attention and change the output;
+    with both off and no temporal attention, frame 0 no longer influences the other frames."""
+    from asva.models.attention import FirstFrameAttention
+    from asva.models.layers import FrameMix
+
+    torch.manual_seed(0)
+    full = VideoUNet(load_preset("tiny")).eval()
+    _randomise_adapter(full)
+    sample, t, text, audio = _inputs(full.config)
+    variants = {}
+    for conv, attn in ((True, True), (True, False), (False, False)):
+        model = VideoUNet(load_preset("tiny", first_frame_conv=conv, first_frame_attention=attn)).eval()
+        model.load_state_dict(full.state_dict())  # the flags change no weight shape
+        assert {m.use_first_frame for m in model.modules() if isinstance(m, FrameMix)} == {conv}
+        assert {m.use_first_frame for m in model.modules() if isinstance(m, FirstFrameAttention)} == {attn}
+        with torch.no_grad():
+            variants[conv, attn] = model(sample, t, text, audio)
+    assert (variants[True, True] - variants[True, False]).abs().max() > 1e-4
+    assert (variants[True, False] - variants[False, False]).abs().max() > 1e-4
+
+    # layer by layer: switched off, no layer reads frame 0 for the other frames
+    mix = FrameMix(8)
+    torch.nn.init.normal_(mix.proj.weight)
+    mix.use_first_frame = False
+    attn = FirstFrameAttention(8, 2)
+    attn.use_first_frame = False
+    video = torch.randn(1, 8, 4, 3, 3)
+    changed = video.clone()
+    changed[:, :, 0] = torch.randn(1, 8, 3, 3)  # not a shift: LayerNorm would remove it
+    with torch.no_grad():
+        torch.testing.assert_close(mix(video)[:, :, 2:], mix(changed)[:, :, 2:], rtol=0, atol=0)
+        tokens = rearrange(video, "b c f h w -> (b f) (h w) c")
+        tokens_changed = rearrange(changed, "b c f h w -> (b f) (h w) c")
+        torch.testing.assert_close(attn(tokens, 4)[1:], attn(tokens_changed, 4)[1:], rtol=0, atol=0)
+        mix.use_first_frame = attn.use_first_frame = True
+        assert (mix(video)[:, :, 2:] - mix(changed)[:, :, 2:]).abs().max() > 1e-3
+        assert (attn(tokens, 4)[1:] - attn(tokens_changed, 4)[1:]).abs().max() > 1e-3

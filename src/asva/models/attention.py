@@ -58,10 +58,17 @@ class _PreNormAttention(nn.Module):
 
 
 class FirstFrameAttention(_PreNormAttention):
-    """x + attn(norm(x) of every frame -> norm(x) of frame 0). Equals self-attention on frame 0."""
+    """x + attn(norm(x) of every frame -> norm(x) of frame 0). Equals self-attention on frame 0.
+
+    With `use_first_frame` False (the Table 2a ablation) it is plain self-attention within each frame.
+    """
+
+    use_first_frame = True
 
     def forward(self, x: torch.Tensor, num_frames: int) -> torch.Tensor:
         h = self.norm(x)
+        if not self.use_first_frame:
+            return x + self.attn(h)
         queries = rearrange(h, "(b f) n c -> b (f n) c", f=num_frames)  # all frames share the keys
         anchor = rearrange(h, "(b f) n c -> b f n c", f=num_frames)[:, 0]  # (b, n, c)
         out = self.attn(queries, anchor)

@@ -43,6 +43,10 @@ class UNetConfig(JsonConfig):
     flip_sin_to_cos: bool = True
     freq_shift: float = 0.0
     downsample_padding: int = 1
+    # the image conditioning of the paper's Table 2a: the inflated convolutions' temporal layer and the
+    # spatial attention look up frame 0 (True, AVSyncD) or only the frame itself and its predecessor
+    first_frame_conv: bool = True
+    first_frame_attention: bool = True
     # what the model was trained on; informational (any frame count / even latent size runs)
     sample_size: int = 64
     num_frames: int = 12

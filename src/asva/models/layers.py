@@ -56,6 +56,8 @@ class FrameMix(nn.Module):
     """First-frame temporal layer: x[t] += W [x[0], x[max(t-1, 0)], x[t]] + b at every pixel.
 
     Zero-initialised, so a fresh layer is the identity and the inflated model equals the 2-D one.
+    With `use_first_frame` False (the Table 2a ablation) the x[0] slot is zeros: the layer only sees
+    the frame and its predecessor, and the weights keep their shape.
     """
 
     def __init__(self, channels: int):
@@ -63,11 +65,12 @@ class FrameMix(nn.Module):
         self.proj = nn.Linear(3 * channels, channels)
         nn.init.zeros_(self.proj.weight)
         nn.init.zeros_(self.proj.bias)
+        self.use_first_frame = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         f = x.shape[2]
         x = rearrange(x, "b c f h w -> b f h w c")
-        first = x[:, :1].expand_as(x)
+        first = x[:, :1].expand_as(x) if self.use_first_frame else torch.zeros_like(x)
         previous = torch.cat([x[:, :1], x[:, : f - 1]], dim=1)
         x = x + self.proj(torch.cat([first, previous, x], dim=-1))
         return rearrange(x, "b f h w c -> b c f h w")

@@ -23,9 +23,10 @@ from einops import rearrange, repeat
 from torch import nn
 
 from . import adapter
+from .attention import FirstFrameAttention
 from .blocks import DownStage, MidStage, UpStage
 from .config import UNetConfig
-from .layers import EmbeddingMLP, InflatedConv, sinusoidal_embedding
+from .layers import EmbeddingMLP, FrameMix, InflatedConv, sinusoidal_embedding
 from .resnet import ResBlock
 from .transformer import Conditioning, VideoTransformer
 
@@ -71,6 +72,15 @@ class VideoUNet(nn.Module):
         self.out_norm = nn.GroupNorm(c.norm_groups, c.channels[0], eps=c.norm_eps)
         self.out_conv = InflatedConv(c.channels[0], c.out_channels, 3, padding=1)
         adapter.reset_adapter(self)
+        self._set_first_frame_lookups()
+
+    def _set_first_frame_lookups(self) -> None:
+        """Table 2a's switches: which layers see frame 0 (`first_frame_conv`, `first_frame_attention`)."""
+        for module in self.modules():
+            if isinstance(module, FrameMix):
+                module.use_first_frame = self.config.first_frame_conv
+            elif isinstance(module, FirstFrameAttention):
+                module.use_first_frame = self.config.first_frame_attention
 
     # ------------------------------------------------------------------ forward
     def forward(
