@@ -49,6 +49,15 @@ def build_parser() -> argparse.ArgumentParser:
         description=__doc__.split("\n\n")[0],
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
+    _add_input_options(p)
+    _add_weight_options(p)
+    _add_reading_options(p)
+    _add_table1_options(p)
+    return p
+
+
+def _add_input_options(p: argparse.ArgumentParser) -> None:
+    """What to score, where the reports go, and which metrics."""
     p.add_argument(
         "--dataset", type=Path, required=True, help="AVSync15-format dataset (videos/, test.txt, ...)"
     )
@@ -66,6 +75,10 @@ def build_parser() -> argparse.ArgumentParser:
         help=f"comma-separated subset of {','.join(METRICS)} "
         f"(default {DEFAULT_METRICS}; with --synthetic {SYNTHETIC_METRICS})",
     )
+
+
+def _add_weight_options(p: argparse.ArgumentParser) -> None:
+    """The metric networks' weights and the FID protocol."""
     p.add_argument("--weights", type=Path, help="folder with the metric weights under their expected names")
     p.add_argument(
         "--fid-weights", type=Path, help="FID Inception .pth (pt_inception-2015-12-05-6726825d.pth)"
@@ -84,6 +97,10 @@ def build_parser() -> argparse.ArgumentParser:
         help="FID resize: 229 = the official ASVA evaluation (default), 299 = the usual FID",
     )
     p.add_argument("--skip-missing", action="store_true", help="leave out metrics whose weights are missing")
+
+
+def _add_reading_options(p: argparse.ArgumentParser) -> None:
+    """How the clips are read, the feature cache, the device and the progress bar."""
     p.add_argument(
         "--clips-per-video", type=int, default=3, choices=(1, 3), help="3 (the paper) or 1 (centred)"
     )
@@ -100,6 +117,10 @@ def build_parser() -> argparse.ArgumentParser:
     cache.add_argument("--no-cache", action="store_true", help="do not cache features")
     p.add_argument("--device", default="cpu", help="device for the metric networks (default cpu)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
+
+
+def _add_table1_options(p: argparse.ArgumentParser) -> None:
+    """--synthetic --model M: generate in memory and score (the paper's Table 1 in miniature)."""
     table = p.add_argument_group("synthetic Table 1 (--synthetic --model M)")
     table.add_argument("--model", help="AVSyncD model folder or registered name (instead of --generated)")
     table.add_argument("--baseline", help="I2VD model folder (trained without audio)")
@@ -109,7 +130,6 @@ def build_parser() -> argparse.ArgumentParser:
     table.add_argument("--batch-size", type=int, default=16)
     table.add_argument("--limit", type=int, help="only the first N test videos")
     table.add_argument("--seed", type=int, default=0)
-    return p
 
 
 def check_modes(args: argparse.Namespace) -> None:
@@ -162,6 +182,42 @@ def evaluate_generated(args: argparse.Namespace) -> int:
     from .weights import load_extractors, resolve_weights  # noqa: PLC0415
 
     metrics = parse_metrics(args.metrics or (SYNTHETIC_METRICS if args.synthetic else DEFAULT_METRICS))
+    overrides = weight_overrides(args)
+    paths, kept, skipped = resolve_weights(metrics, args.weights, overrides, skip_missing=args.skip_missing)
+    for label, why in skipped.items():
+        print(f"asva evaluate: skipping {label}: {why}", file=sys.stderr)
+    if not kept:
+        raise ValueError(
+            f"no metric left to compute: every requested metric lacks its weights ({', '.join(skipped)})"
+        )
+    config = eval_config(args, tuple(kept))
+    nets = load_extractors(
+        paths, kept, fid_size=args.fid_size, device=args.device, imagebind_config=args.imagebind_config
+    )
+    result = run_evaluation(config, nets)
+    inputs = {
+        "dataset": str(args.dataset),
+        "generated": str(args.generated),
+        "weights": {n: str(p) for n, p in paths.items()},
+        "metrics": list(kept),
+    }
+    files = write_reports(
+        args.out,
+        result.metrics,
+        result.rows,
+        report_protocol(args, config, len(result.rows)),
+        inputs=inputs,
+        skipped=skipped,
+        info=result.info,
+    )
+    print((args.out / "metrics.md").read_text(), end="")
+    print(f"wrote {', '.join(str(f) for f in files)}")
+    return 0
+
+
+def weight_overrides(args: argparse.Namespace) -> dict[str, Path | None]:
+    """Single weight paths given on the command line; --synthetic defaults the sync classifier to
+    the shipped one unless --sync-weights or WEIGHTS/sync_classifier is there."""
     overrides = {
         "fid": args.fid_weights,
         "i3d": args.i3d_weights,
@@ -174,33 +230,30 @@ def evaluate_generated(args: argparse.Namespace) -> int:
         and not (args.weights and (args.weights / "sync_classifier").exists())
     ):
         overrides["sync"] = shipped_sync_model()
-    paths, kept, skipped = resolve_weights(metrics, args.weights, overrides, skip_missing=args.skip_missing)
-    for label, why in skipped.items():
-        print(f"asva evaluate: skipping {label}: {why}", file=sys.stderr)
-    if not kept:
-        raise ValueError(
-            f"no metric left to compute: every requested metric lacks its weights ({', '.join(skipped)})"
-        )
-    cache = None if args.no_cache else (args.cache or args.out / "cache")
-    config = EvalConfig(
+    return overrides
+
+
+def eval_config(args: argparse.Namespace, metrics: tuple[str, ...]) -> EvalConfig:
+    """The evaluation of the --generated set, computing `metrics`."""
+    return EvalConfig(
         dataset=args.dataset,
         generated=args.generated,
-        metrics=tuple(kept),
+        metrics=metrics,
         split=args.split,
         clips_per_video=args.clips_per_video,
         size=args.size,
         it_text=args.it_text,
-        cache=cache,
+        cache=None if args.no_cache else (args.cache or args.out / "cache"),
         progress=not args.no_progress,
     )
-    nets = load_extractors(
-        paths, kept, fid_size=args.fid_size, device=args.device, imagebind_config=args.imagebind_config
-    )
-    result = run_evaluation(config, nets)
-    protocol = {
+
+
+def report_protocol(args: argparse.Namespace, config: EvalConfig, num_clips: int) -> dict:
+    """How the scores were measured, as stated in every report."""
+    return {
         "fid_size": args.fid_size,
         "clips_per_video": config.clips_per_video,
-        "num_clips": len(result.rows),
+        "num_clips": num_clips,
         "num_frames": config.num_frames,
         "fps": config.fps,
         "frame_size": config.size,
@@ -208,18 +261,6 @@ def evaluate_generated(args: argparse.Namespace) -> int:
         "it_text": config.it_text,
         "synthetic": args.synthetic,
     }
-    inputs = {
-        "dataset": str(args.dataset),
-        "generated": str(args.generated),
-        "weights": {n: str(p) for n, p in paths.items()},
-        "metrics": list(kept),
-    }
-    files = write_reports(
-        args.out, result.metrics, result.rows, protocol, inputs=inputs, skipped=skipped, info=result.info
-    )
-    print((args.out / "metrics.md").read_text(), end="")
-    print(f"wrote {', '.join(str(f) for f in files)}")
-    return 0
 
 
 if __name__ == "__main__":

@@ -25,9 +25,9 @@ from torch.utils.data import DataLoader
 from tqdm import tqdm
 
 from asva.models.sync import SyncClassifier, SyncClassifierConfig, save_sync_classifier
+from asva.train import checkpoint as ckpt
 from asva.utils import atomic_path
 
-from .checkpoints import list_checkpoints, load_checkpoint, resolve_resume, save_checkpoint
 from .data import SampleStream, ShiftedClipConfig, ShiftedClipDataset
 from .loss import contrastive_sync_loss, pair_logits
 
@@ -144,9 +144,9 @@ def train_sync(cfg: SyncTrainConfig, accelerator=None, *, command: str | None = 
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
     start_step, elapsed = 0, 0.0
-    folder = resolve_resume(out, cfg.resume)
+    folder = ckpt.ACCELERATE_CHECKPOINTS.resolve(cfg.resume, out)
     if folder is not None:
-        state = load_checkpoint(accelerator, folder)
+        state = ckpt.load_accelerate_checkpoint(accelerator, folder)
         start_step, elapsed = int(state["step"]), float(state.get("seconds", 0.0))
         if start_step > cfg.steps:
             raise ValueError(f"checkpoint {folder} is at step {start_step}, past --steps {cfg.steps}")
@@ -192,11 +192,11 @@ def _run_steps(cfg, accelerator, model, optimizer, scheduler, dataset, start_ste
                 log.add({**last, "seconds": round(elapsed, 2)})
                 log.flush()
             if step % cfg.checkpoint_every == 0 or step == cfg.steps:
-                save_checkpoint(accelerator, cfg.output, step, keep=cfg.keep_checkpoints,
-                                extra={"seconds": elapsed})
+                ckpt.save_accelerate_checkpoint(accelerator, cfg.output, step, keep=cfg.keep_checkpoints,
+                                                extra={"seconds": elapsed})
                 tick = time.perf_counter()  # checkpoint time is not training time
     finally:
         bar.close()
-    if "step" not in last and list_checkpoints(cfg.output):
-        last["step"] = list_checkpoints(cfg.output)[-1][0]
+    if "step" not in last and (found := ckpt.ACCELERATE_CHECKPOINTS.find(cfg.output)):
+        last["step"] = ckpt.ACCELERATE_CHECKPOINTS.step_of(found[-1])
     return last
