@@ -66,6 +66,61 @@ def test_tiny_forward_shapes_and_gradients(tiny):
     assert all(p.grad is not None for p in tiny.parameters())
 
 
+def test_time_binned_correlation_variant():
+    """The shipped synthetic classifier keeps time: 12 bins in both embeddings, no temporal stride,
+    and phi is a bin-by-bin audio-video correlation, so moving the audio in time changes phi."""
+    torch.manual_seed(0)
+    model = SyncClassifier(SyncClassifierConfig.from_preset("synth")).eval()
+    c = model.config
+    assert (c.temporal_bins, c.head, c.temporal_strides) == (12, "correlation", (1, 1, 1, 1))
+    mel, video = _inputs()
+    frames = preprocess_sync_video(video, c.frame_size)
+    stages = model.video_encoder.stage_outputs(frames)
+    assert [s.shape[2] for s in stages] == [12] * 5  # no temporal stride anywhere
+    assert model.audio_encoder(mel).shape == (2, c.audio_channels[-1] * 12)
+    assert model.video_encoder(frames).shape == (2, c.video_channels[-1] * 12)
+    with torch.no_grad():
+        phi = model(mel, frames)
+        early, late = torch.full_like(mel, -1.0), torch.full_like(mel, -1.0)
+        early[..., 20:30], late[..., 150:160] = 3.0, 3.0  # one burst of sound, early or late
+        profiles = [model.audio_encoder(m).view(2, -1, 12).sum(dim=1) for m in (early, late)]  # (b, bins)
+        # the head is a sum over bins: bins hand-checked against the formula
+        a = model.audio_encoder(mel).view(2, -1, 12).transpose(1, 2)
+        v = model.video_encoder(frames).view(2, -1, 12).transpose(1, 2)
+        head = model.head
+        expected = (head.audio_proj(a) * head.video_proj(v)).sum(dim=(1, 2)) * head.scale
+    torch.testing.assert_close(phi, expected)
+    # the embedding says when the sound is: its strongest bin follows the burst
+    assert (profiles[0].argmax(dim=1) < 6).all() and (profiles[1].argmax(dim=1) >= 6).all()
+    with pytest.raises(ValueError, match="head must be one of"):
+        SyncClassifierConfig(head="bilinear")
+    with pytest.raises(ValueError, match="video_temporal_strides"):
+        SyncClassifierConfig(video_temporal_strides=(1, 1))
+    with pytest.raises(ValueError, match="temporal_bins"):
+        SyncClassifierConfig(temporal_bins=0)
+
+
+def test_official_pooling_is_unchanged_by_the_new_options(tiny):
+    """temporal_bins=1 and video_temporal_strides=None are the official mean pooling and strides."""
+    same = SyncClassifier(SyncClassifierConfig.from_preset("tiny", temporal_bins=1,
+                                                           video_temporal_strides=(1, 2, 2, 2))).eval()
+    same.load_state_dict(tiny.state_dict())
+    mel, video = _inputs()
+    with torch.no_grad():
+        phi, official = score_clips(same, mel, video), score_clips(tiny, mel, video)
+    torch.testing.assert_close(phi, official, rtol=0, atol=0)
+
+
+def test_sync_cli_overrides_parse_tuples_none_and_strings():
+    from asva.sync_train.cli import parse_overrides
+
+    assert parse_overrides(["video_temporal_strides=1,1,2,2", "head=correlation", "temporal_bins=6"]) == {
+        "video_temporal_strides": (1, 1, 2, 2), "head": "correlation", "temporal_bins": 6}
+    assert parse_overrides(["video_temporal_strides=none"]) == {"video_temporal_strides": None}
+    with pytest.raises(ValueError, match="temporal_bins expects int"):
+        parse_overrides(["temporal_bins=many"])
+
+
 def test_score_pairs_matches_forward(tiny):
     mel, video = _inputs()
     frames = preprocess_sync_video(video, 32)

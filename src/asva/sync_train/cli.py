@@ -70,7 +70,9 @@ def parse_overrides(items: list[str]) -> dict:
             raise ValueError(f"--set {item!r}: expected KEY=VALUE with KEY one of {sorted(fields)}")
         default = getattr(SyncClassifierConfig(), key)
         try:
-            if isinstance(default, tuple):
+            if value.lower() == "none" and default is None:
+                out[key] = None
+            elif isinstance(default, tuple) or "tuple" in str(fields[key].type):
                 out[key] = tuple(int(v) for v in value.split(","))
             else:
                 out[key] = type(default)(value)

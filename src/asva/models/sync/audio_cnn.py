@@ -1,14 +1,15 @@
 """Audio branch of the sync classifier: a plain 2-D CNN over the log-mel spectrogram.
 
 Stem conv 7x7/2 + BN + ReLU, then blocks of two 3x3 conv + BN + ReLU with **no skip
-connection** (as in the official classifier), then the mean over frequency and time.
+connection** (as in the official classifier), then the mean over frequency and time (or, with
+`temporal_bins` > 1, over frequency and within each of that many time bins).
 """
 from __future__ import annotations
 
 import torch
 from torch import nn
 
-from .config import SyncClassifierConfig
+from .config import SyncClassifierConfig, pool_time_bins
 
 
 class ConvBlock2d(nn.Module):
@@ -44,6 +45,7 @@ class AudioCNN(nn.Module):
     def __init__(self, config: SyncClassifierConfig) -> None:
         super().__init__()
         self.stem = AudioStem(config.audio_stem_channels)
+        self.temporal_bins = config.temporal_bins
         widths = (config.audio_stem_channels, *config.audio_channels)
         self.blocks = nn.ModuleList(
             ConvBlock2d(c_in, c_out, stride)
@@ -61,7 +63,9 @@ class AudioCNN(nn.Module):
         x = self.stem(self._check(mel))
         for block in self.blocks:
             x = block(x)
-        return x.mean(dim=(2, 3))  # (b, c, n, t) -> (b, c)
+        if self.temporal_bins == 1:
+            return x.mean(dim=(2, 3))  # (b, c, n, t) -> (b, c), the official pooling
+        return pool_time_bins(x.mean(dim=2), self.temporal_bins)
 
     @staticmethod
     def _check(mel: torch.Tensor) -> torch.Tensor:

@@ -8,9 +8,13 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
+import torch
+import torch.nn.functional as F
+
 from asva.models.jsonconfig import JsonConfig, preset_names, read_preset
 
 _PREFIX = "sync-"
+HEADS = ("mlp", "correlation")
 
 
 @dataclass(frozen=True)
@@ -31,7 +35,17 @@ class SyncClassifierConfig(JsonConfig):
     video_channels: tuple[int, ...] = (64, 128, 256, 512)
     video_strides: tuple[int, ...] = (1, 2, 2, 2)
     video_blocks_per_stage: int = 2
-    # MLP head on cat([audio, video]) -> hidden ... -> 1
+    # the temporal stride of each stage; None: the same as video_strides (official: time 12 -> 6 -> 3 -> 2)
+    video_temporal_strides: tuple[int, ...] | None = None
+    # 1 (official): both embeddings are means over time, so they cannot say *when* something happens in
+    # the 2 s; k > 1: the time axis is averaged into k equal bins, kept in order and flattened (c * k
+    # values), which lets a small classifier trained briefly compare event times directly
+    temporal_bins: int = 1
+    # "mlp" (official): MLP on cat([audio, video]) -> hidden ... -> 1. "correlation": each time bin's
+    # audio and video features are projected to head_hidden[0] values and phi is the sum over bins of
+    # their dot products / sqrt(head_hidden[0]) — a pure audio-video interaction, which a small model
+    # learns in a few hundred CPU steps where the MLP stays at chance (docs/sync_training.md)
+    head: str = "mlp"
     head_hidden: tuple[int, ...] = (512, 256)
     head_dropout: float = 0.0
     # input geometry (the evaluation protocol: 2 s of audio, 12 frames at 6 fps)
@@ -41,7 +55,9 @@ class SyncClassifierConfig(JsonConfig):
     frame_size: int = 224
 
     def __post_init__(self) -> None:
-        for name in ("audio_channels", "audio_strides", "video_channels", "video_strides", "head_hidden"):
+        names = ("audio_channels", "audio_strides", "video_channels", "video_strides",
+                 "video_temporal_strides", "head_hidden")
+        for name in names:
             value = getattr(self, name)
             if isinstance(value, list):  # JSON gives lists; keep the dataclass hashable
                 object.__setattr__(self, name, tuple(value))
@@ -55,18 +71,34 @@ class SyncClassifierConfig(JsonConfig):
                 f"video_channels {self.video_channels} and video_strides {self.video_strides} "
                 "must have the same length"
             )
+        t_strides = self.video_temporal_strides
+        if t_strides is not None and len(t_strides) != len(self.video_strides):
+            raise ValueError(
+                f"video_temporal_strides {self.video_temporal_strides} needs one stride per stage "
+                f"of video_strides {self.video_strides}"
+            )
+        if self.head not in HEADS:
+            raise ValueError(f"head must be one of {HEADS}, got {self.head!r}")
+        if self.head == "correlation" and not self.head_hidden:
+            raise ValueError("the correlation head needs head_hidden=(projection width,)")
+        if self.temporal_bins < 1:
+            raise ValueError(f"temporal_bins must be >= 1, got {self.temporal_bins}")
         if self.video_blocks_per_stage < 1:
             raise ValueError(f"video_blocks_per_stage must be >= 1, got {self.video_blocks_per_stage}")
         if not 0.0 <= self.head_dropout < 1.0:
             raise ValueError(f"head_dropout must be in [0, 1), got {self.head_dropout}")
 
     @property
+    def temporal_strides(self) -> tuple[int, ...]:
+        return self.video_strides if self.video_temporal_strides is None else self.video_temporal_strides
+
+    @property
     def audio_dim(self) -> int:
-        return self.audio_channels[-1]
+        return self.audio_channels[-1] * self.temporal_bins
 
     @property
     def video_dim(self) -> int:
-        return self.video_channels[-1]
+        return self.video_channels[-1] * self.temporal_bins
 
 
     @classmethod
@@ -78,3 +110,8 @@ class SyncClassifierConfig(JsonConfig):
 def list_presets() -> list[str]:
     """Names of the sync classifier presets (`official`, `tiny`, ...)."""
     return preset_names(_PREFIX)
+
+
+def pool_time_bins(features: torch.Tensor, bins: int) -> torch.Tensor:
+    """(b, c, t) -> (b, c * bins): the mean within `bins` equal time bins, channel-major."""
+    return F.adaptive_avg_pool1d(features, bins).flatten(1)

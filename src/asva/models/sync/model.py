@@ -6,6 +6,7 @@ AlignSync (`asva.metrics.sync_scores`) exponentiate it directly.
 from __future__ import annotations
 
 import torch
+from einops import rearrange
 from torch import nn
 
 from .audio_cnn import AudioCNN
@@ -33,6 +34,23 @@ class SyncHead(nn.Module):
         return self.out(x)[:, 0]
 
 
+class CorrelationHead(nn.Module):
+    """phi = sum over time bins t of <A a_t, V v_t> / sqrt(d): audio and video compared bin by bin."""
+
+    def __init__(self, config: SyncClassifierConfig) -> None:
+        super().__init__()
+        self.bins = config.temporal_bins
+        width = config.head_hidden[0]
+        self.audio_proj = nn.Linear(config.audio_channels[-1], width)
+        self.video_proj = nn.Linear(config.video_channels[-1], width)
+        self.scale = width**-0.5
+
+    def forward(self, audio_emb: torch.Tensor, video_emb: torch.Tensor) -> torch.Tensor:
+        audio = rearrange(audio_emb, "b (c t) -> b t c", t=self.bins)  # `pool_time_bins` is channel-major
+        video = rearrange(video_emb, "b (c t) -> b t c", t=self.bins)
+        return (self.audio_proj(audio) * self.video_proj(video)).sum(dim=(1, 2)) * self.scale
+
+
 class SyncClassifier(nn.Module):
     """phi = head(audio_encoder(mel), video_encoder(frames)).
 
@@ -45,7 +63,7 @@ class SyncClassifier(nn.Module):
         self.config = config or SyncClassifierConfig()
         self.audio_encoder = AudioCNN(self.config)
         self.video_encoder = R2Plus1DNet(self.config)
-        self.head = SyncHead(self.config)
+        self.head = SyncHead(self.config) if self.config.head == "mlp" else CorrelationHead(self.config)
 
     def forward(self, mel: torch.Tensor, frames: torch.Tensor) -> torch.Tensor:
         if mel.shape[0] != frames.shape[0]:

@@ -9,20 +9,23 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import SyncClassifierConfig
+from .config import SyncClassifierConfig, pool_time_bins
 
 
 class R2Plus1DBlock(nn.Module):
     """Two (1,3,3) spatial + (3,1,1) temporal conv pairs; out = relu(BN(main + shortcut))."""
 
-    def __init__(self, in_channels: int, out_channels: int, stride: int) -> None:
+    def __init__(
+        self, in_channels: int, out_channels: int, stride: int, temporal_stride: int | None = None
+    ) -> None:
         super().__init__()
+        t_stride = stride if temporal_stride is None else temporal_stride
         self.spatial1 = nn.Conv3d(
             in_channels, out_channels, (1, 3, 3), stride=(1, stride, stride), padding=(0, 1, 1), bias=False
         )
         self.norm1 = nn.BatchNorm3d(out_channels)
         self.temporal1 = nn.Conv3d(
-            out_channels, out_channels, (3, 1, 1), stride=(stride, 1, 1), padding=(1, 0, 0), bias=False
+            out_channels, out_channels, (3, 1, 1), stride=(t_stride, 1, 1), padding=(1, 0, 0), bias=False
         )
         self.norm2 = nn.BatchNorm3d(out_channels)
         self.spatial2 = nn.Conv3d(out_channels, out_channels, (1, 3, 3), padding=(0, 1, 1), bias=False)
@@ -30,8 +33,8 @@ class R2Plus1DBlock(nn.Module):
         self.temporal2 = nn.Conv3d(out_channels, out_channels, (3, 1, 1), padding=(1, 0, 0), bias=False)
         self.out_norm = nn.BatchNorm3d(out_channels)
         self.shortcut = (
-            nn.Conv3d(in_channels, out_channels, 1, stride=stride, bias=False)
-            if in_channels != out_channels or stride != 1
+            nn.Conv3d(in_channels, out_channels, 1, stride=(t_stride, stride, stride), bias=False)
+            if in_channels != out_channels or stride != 1 or t_stride != 1
             else None
         )
         self.act = nn.ReLU()
@@ -66,9 +69,11 @@ class R2Plus1DNet(nn.Module):
         super().__init__()
         self.stem = VideoStem(config.video_stem_channels)
         widths = (config.video_stem_channels, *config.video_channels)
+        self.temporal_bins = config.temporal_bins
         self.stages = nn.ModuleList()
-        for c_in, c_out, stride in zip(widths[:-1], widths[1:], config.video_strides, strict=True):
-            blocks = [R2Plus1DBlock(c_in, c_out, stride)]
+        stages = zip(widths[:-1], widths[1:], config.video_strides, config.temporal_strides, strict=True)
+        for c_in, c_out, stride, t_stride in stages:
+            blocks = [R2Plus1DBlock(c_in, c_out, stride, t_stride)]
             blocks += [R2Plus1DBlock(c_out, c_out, 1) for _ in range(config.video_blocks_per_stage - 1)]
             self.stages.append(nn.Sequential(*blocks))
 
@@ -83,7 +88,9 @@ class R2Plus1DNet(nn.Module):
         x = self.stem(self._check(video))
         for stage in self.stages:
             x = stage(x)
-        return x.mean(dim=(2, 3, 4))  # (b, c, f, h, w) -> (b, c)
+        if self.temporal_bins == 1:
+            return x.mean(dim=(2, 3, 4))  # (b, c, f, h, w) -> (b, c), the official pooling
+        return pool_time_bins(x.mean(dim=(3, 4)), self.temporal_bins)
 
     @staticmethod
     def _check(video: torch.Tensor) -> torch.Tensor:
