@@ -3,7 +3,8 @@
 Usage:
     python -m asva.evaluate_synthetic --dataset DIR --model DIR_OR_NAME [--baseline I2VD_DIR]
         [--etas 1 4 8] [--steps 20] [--scheduler dpm] [--size 64] [--batch-size 16] [--limit N]
-        [--seed 0] [--shard K/N] [--json OUT.json] [--no-progress]
+        [--seed 0] [--shard K/N] [--sync-model NAME|DIR|none] [--label NAME] [--no-reference]
+        [--json OUT.json] [--no-progress]
     python -m asva.evaluate_synthetic --merge shard0.json shard1.json
 
 For every video of the dataset's test.txt and each of its three evaluation clips (starts
@@ -11,8 +12,19 @@ k * (duration - 2) / 2), every method animates the clip's first frame with the c
 its class prompt; the frames are scored in memory (no video encoding) with the oracle synchrony score
 (`asva.metrics.oracle`) against the clip's ground-truth events and sounding-object box.
 Methods: the real clips (the score's ceiling), Static (the first frame repeated), I2VD (the baseline
-model without audio, if given) and AVSyncD at each audio guidance scale eta. Prints the mean and 95%
-interval (normal approximation, over clips) of hit rate, false-motion rate and motion/event correlation.
+model without audio, if given) and AVSyncD at each audio guidance scale eta (rows named
+"<label> (eta=E)", label "AVSyncD" unless --label; --no-reference leaves out the Real and Static rows so
+tables of several models can be concatenated). Prints the mean and 95% interval (normal approximation,
+over clips) of hit rate, false-motion rate, motion/event correlation and RelSync.
+
+RelSync (paper eq. 2, `asva.metrics.sync_scores.relsync`) = exp(phi_gen) / (exp(phi_gt) + exp(phi_gen)),
+phi the sync classifier's logit (--sync-model, default the shipped `sync-synth-tiny`; `none` drops the
+column) of the clip's audio with the method's 12 frames (phi_gen) or with the real clip's 12 frames
+(phi_gt). The audio is the clip's own 2 s waveform held in memory (mel via `asva.media.waveform_to_mel`
++ `normalize_mel`; no mp4 round trip, unlike `asva evaluate --generated`), and the frames go through
+`asva.models.sync.score_clips` (the classifier's own frame size). The real clips' RelSync is 0.5 by
+definition; it is computed anyway, as a check. After the table: the Spearman rank correlation between
+per-clip RelSync and per-clip oracle correlation over all generated clips (I2VD and AVSyncD rows).
 """
 from __future__ import annotations
 
@@ -28,9 +40,14 @@ import torch
 from tqdm import tqdm
 
 from asva.metrics.oracle import load_sidecar, oracle_score, scale_box
+from asva.sync_train.evaluate import DEFAULT_SYNC_MODEL
 from asva.train.validation import without_audio_if_needed
 
 SCORES = ("hit_rate", "false_motion_rate", "correlation")
+SYNC_SCORE = "relsync"
+ALL_SCORES = (*SCORES, SYNC_SCORE)
+REAL, STATIC = "Real clips (reference)", "Static"
+SAMPLE_RATE = 16000
 
 
 @dataclass
@@ -49,12 +66,14 @@ class MethodResult:
     name: str
     scores: dict[str, list[float]] = field(default_factory=dict)
     seconds: float = 0.0
+    generated: bool = True  # False for the reference rows (Real, Static): left out of the agreement
 
     def summary(self) -> dict[str, tuple[float, float, int]]:
-        """score -> (mean, 95% half-interval, number of clips with a defined value)."""
+        """score -> (mean, 95% half-interval, number of clips with a defined value), for the scores
+        this result has (RelSync only when a sync classifier was used)."""
         out = {}
-        for key in SCORES:
-            values = [v for v in self.scores.get(key, []) if not math.isnan(v)]
+        for key in (k for k in ALL_SCORES if k in self.scores):
+            values = [v for v in self.scores[key] if not math.isnan(v)]
             n = len(values)
             mean = sum(values) / n if n else float("nan")
             var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else float("nan")
@@ -132,13 +151,67 @@ def generate(pipe, clips: list[Clip], *, eta: float, steps: int, batch_size: int
     return videos
 
 
-def run_method(name: str, clips: list[Clip], make_videos) -> MethodResult:
+def load_sync(sync_model) -> torch.nn.Module | None:
+    """The sync classifier behind RelSync: a bundled name (`asva eval-sync`'s resolution), a folder or
+    file, an already loaded classifier, or None / "none" (no RelSync)."""
+    if sync_model is None or (isinstance(sync_model, str) and sync_model.lower() == "none"):
+        return None
+    if isinstance(sync_model, torch.nn.Module):
+        return sync_model.eval()
+    from asva.sync_train.evaluate import load_sync_model  # noqa: PLC0415
+
+    return load_sync_model(sync_model).eval()
+
+
+@dataclass
+class SyncScorer:
+    """RelSync of a method's clips: phi_gen against phi_gt, the real clips' phi with the same audio."""
+
+    model: torch.nn.Module
+    mels: torch.Tensor  # (n, 1, 128, 204): the clips' own audio
+    phi_gt: torch.Tensor  # (n,)
+    batch_size: int = 16
+
+    @classmethod
+    def build(cls, model: torch.nn.Module, clips: list[Clip], batch_size: int = 16) -> SyncScorer:
+        from asva.media import normalize_mel, waveform_to_mel  # noqa: PLC0415
+
+        if batch_size < 1:
+            raise ValueError(f"batch_size must be >= 1, got {batch_size}")
+        mels = torch.stack([normalize_mel(waveform_to_mel(c.audio, sample_rate=SAMPLE_RATE)) for c in clips])
+        scorer = cls(model, mels, torch.empty(0), batch_size)
+        scorer.phi_gt = scorer.phi([c.video for c in clips])
+        return scorer
+
+    def phi(self, videos: list[torch.Tensor]) -> torch.Tensor:
+        """(n,) logits of (clip audio, video) for each clip, in the same batches every time (so the real
+        clips' own RelSync is exactly 0.5)."""
+        from asva.models.sync import score_clips  # noqa: PLC0415
+
+        if len(videos) != len(self.mels):
+            raise ValueError(f"expected one video per clip ({len(self.mels)}), got {len(videos)}")
+        b = self.batch_size
+        phis = [score_clips(self.model, self.mels[i:i + b], torch.stack(videos[i:i + b])).float().cpu()
+                for i in range(0, len(videos), b)]
+        return torch.cat(phis)
+
+    def relsync(self, videos: list[torch.Tensor]) -> list[float]:
+        from asva.metrics.sync_scores import relsync  # noqa: PLC0415
+
+        return relsync(self.phi_gt, self.phi(videos)).tolist()
+
+
+def run_method(name: str, clips: list[Clip], make_videos, sync: SyncScorer | None = None, *,
+               generated: bool = True) -> MethodResult:
+    """Generate with `make_videos()` and score each clip with the oracle (and RelSync, given `sync`)."""
     began = time.perf_counter()
     videos = make_videos()
-    result = MethodResult(name, {key: [] for key in SCORES})
+    result = MethodResult(name, {key: [] for key in SCORES}, generated=generated)
     for video, clip in zip(videos, clips, strict=True):
         for key, value in score(video, clip).items():
             result.scores[key].append(value)
+    if sync is not None:
+        result.scores[SYNC_SCORE] = sync.relsync(videos)
     result.seconds = time.perf_counter() - began
     return result
 
@@ -146,42 +219,92 @@ def run_method(name: str, clips: list[Clip], make_videos) -> MethodResult:
 def evaluate_synthetic(root: str | Path, model: str | Path, *, baseline: str | Path | None = None,
                        etas=(1.0, 4.0, 8.0), steps: int = 20, scheduler: str | None = "dpm", size: int = 64,
                        batch_size: int = 16, limit: int | None = None, seed: int = 0,
-                       shard: tuple[int, int] = (0, 1), progress: bool = True) -> list[MethodResult]:
-    """Table 1 rows: Static, I2VD (if `baseline`), AVSyncD at each eta, scored by the oracle."""
+                       shard: tuple[int, int] = (0, 1), progress: bool = True,
+                       sync_model=DEFAULT_SYNC_MODEL, label: str = "AVSyncD",
+                       reference: bool = True) -> list[MethodResult]:
+    """Table 1 rows: Real and Static (if `reference`), I2VD (if `baseline`), `label` at each eta, scored
+    by the oracle and, unless `sync_model` is None, by RelSync (see the module docstring)."""
+    if not label or not label.strip():
+        raise ValueError(f"label must name the model's rows, got {label!r}")
     clips = load_clips(root, size=size, limit=limit, shard=shard)
-    results = [run_method("Real clips (reference)", clips, lambda: [c.video for c in clips]),
-               run_method("Static", clips, lambda: static_videos(clips))]
+    classifier = load_sync(sync_model)
+    sync = SyncScorer.build(classifier, clips, batch_size) if classifier is not None else None
+    results = []
+    if reference:
+        results += [run_method(REAL, clips, lambda: [c.video for c in clips], sync, generated=False),
+                    run_method(STATIC, clips, lambda: static_videos(clips), sync, generated=False)]
     kw = {"steps": steps, "batch_size": batch_size, "seed": seed, "progress": progress}
     if baseline is not None:
         pipe = load_model(baseline, scheduler)
-        results.append(run_method("I2VD", clips, lambda: generate(pipe, clips, eta=1.0, desc="I2VD", **kw)))
+        results.append(run_method("I2VD", clips, lambda: generate(pipe, clips, eta=1.0, desc="I2VD", **kw),
+                                  sync))
     pipe = load_model(model, scheduler)
     for eta in etas:
-        name = f"AVSyncD (eta={eta:g})"
+        name = f"{label} (eta={eta:g})"
         results.append(run_method(name, clips, lambda eta=eta, name=name: generate(pipe, clips, eta=eta,
-                                                                                  desc=name, **kw)))
+                                                                                  desc=name, **kw), sync))
     return results
 
 
+def agreement(results: list[MethodResult], oracle_key: str = "correlation") -> dict | None:
+    """Spearman rank correlation between per-clip RelSync and the per-clip oracle `oracle_key` over all
+    generated clips (the rows with `generated`), or None without RelSync or generated rows."""
+    from asva.sync_train.agreement import spearman  # noqa: PLC0415
+
+    rows = [r for r in results if r.generated and SYNC_SCORE in r.scores]
+    if not rows:
+        return None
+    rho, n = spearman([v for r in rows for v in r.scores[SYNC_SCORE]],
+                      [v for r in rows for v in r.scores[oracle_key]])
+    return {"spearman": rho, "num_clips": n, "oracle_key": oracle_key, "methods": [r.name for r in rows]}
+
+
+def format_agreement(found: dict | None) -> str:
+    if found is None:
+        return "RelSync vs oracle: no generated clips with RelSync"
+    return (f"RelSync vs oracle {found['oracle_key']}: Spearman rho = {found['spearman']:.3f} over "
+            f"{found['num_clips']} generated clips ({', '.join(found['methods'])})")
+
+
 def format_table(results: list[MethodResult]) -> str:
-    head = "| method | clips | hit rate (up) | false-motion rate (down) | correlation (up) | seconds |"
-    lines = [head, "|---|---|---|---|---|---|"]
+    keys = [k for k in ALL_SCORES if any(k in r.scores for r in results)]
+    titles = {"hit_rate": "hit rate (up)", "false_motion_rate": "false-motion rate (down)",
+              "correlation": "correlation (up)", SYNC_SCORE: "RelSync (up)"}
+    lines = ["| method | clips | " + " | ".join(titles[k] for k in keys) + " | seconds |",
+             "|---|---|" + "---|" * len(keys) + "---|"]
     for r in results:
         s = r.summary()
-        cells = [f"{s[k][0]:.3f} +- {s[k][1]:.3f}" for k in SCORES]
+        cells = [f"{s[k][0]:.3f} +- {s[k][1]:.3f}" if k in s else "-" for k in keys]
         lines.append(f"| {r.name} | {s['correlation'][2]} | " + " | ".join(cells) + f" | {r.seconds:.0f} |")
     return "\n".join(lines)
 
 
+def to_json(results: list[MethodResult], found: dict | None) -> dict:
+    methods = [{"method": r.name, "generated": r.generated, "summary": r.summary(), "scores": r.scores,
+                "seconds": r.seconds} for r in results]
+    return {"methods": methods, "agreement": found}
+
+
 def merge(files: list[Path]) -> list[MethodResult]:
-    """Combine the per-clip scores of `--json` files written by shards of one evaluation."""
+    """Combine the per-clip scores of `--json` files written by shards of one evaluation. Files of older
+    versions (a bare list of methods, no RelSync) merge too: a score a file lacks counts as absent (nan)
+    for its clips, and a score no file has is left out."""
     merged: dict[str, MethodResult] = {}
     for path in files:
-        for row in json.loads(Path(path).read_text()):
-            result = merged.setdefault(row["method"], MethodResult(row["method"], {k: [] for k in SCORES}))
-            for key in SCORES:
-                result.scores[key].extend(row["scores"][key])
+        data = json.loads(Path(path).read_text())
+        for row in data["methods"] if isinstance(data, dict) else data:
+            name = row["method"]
+            generated = row.get("generated", name not in (REAL, STATIC))
+            result = merged.setdefault(name, MethodResult(name, {k: [] for k in ALL_SCORES}, 0.0, generated))
+            num = len(row["scores"]["correlation"])
+            for key in ALL_SCORES:
+                values = row["scores"].get(key)
+                result.scores[key].extend([math.nan] * num if values is None else
+                                          [math.nan if v is None else v for v in values])
             result.seconds += row["seconds"]
+    for result in merged.values():
+        result.scores = {k: v for k, v in result.scores.items()
+                         if k in SCORES or not all(math.isnan(x) for x in v)}
     return list(merged.values())
 
 
@@ -199,6 +322,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only N test videos, spread evenly over test.txt")
     p.add_argument("--shard", default="0/1", help="K/N: every N-th video from the K-th (parallel runs)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--sync-model", default=DEFAULT_SYNC_MODEL,
+                   help=f"sync classifier for RelSync: bundled name, folder or file, or none "
+                        f"(default {DEFAULT_SYNC_MODEL})")
+    p.add_argument("--label", default="AVSyncD", help="name of the model's rows: LABEL (eta=E)")
+    p.add_argument("--no-reference", action="store_true", help="leave out the Real clips and Static rows")
     p.add_argument("--json", type=Path, help="also write the per-clip scores and summaries here")
     p.add_argument("--merge", type=Path, nargs="+", help="print the table of these --json files, combined")
     p.add_argument("--no-progress", action="store_true")
@@ -208,7 +336,9 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     if args.merge:
-        print(format_table(merge(args.merge)))
+        results = merge(args.merge)
+        print(format_table(results))
+        print(format_agreement(agreement(results)))
         return 0
     if not args.dataset or not args.model:
         raise ValueError("--dataset and --model are required (or --merge FILES)")
@@ -216,15 +346,18 @@ def main(argv: list[str] | None = None) -> int:
     results = evaluate_synthetic(args.dataset, args.model, baseline=args.baseline, etas=args.etas,
                                  steps=args.steps, scheduler=args.scheduler, size=args.size,
                                  batch_size=args.batch_size, limit=args.limit, seed=args.seed,
-                                 shard=(int(k), int(n or 1)), progress=not args.no_progress)
+                                 shard=(int(k), int(n or 1)), progress=not args.no_progress,
+                                 sync_model=args.sync_model, label=args.label,
+                                 reference=not args.no_reference)
+    found = agreement(results)
     print(format_table(results))
+    if found is not None:
+        print(format_agreement(found))
     if args.json:
         from asva.utils import atomic_path
 
-        data = [{"method": r.name, "summary": r.summary(), "scores": r.scores, "seconds": r.seconds}
-                for r in results]
         with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(data, indent=1) + "\n")
+            tmp.write_text(json.dumps(to_json(results, found), indent=1) + "\n")
     return 0
 
 

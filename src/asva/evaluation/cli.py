@@ -9,6 +9,7 @@ Usage:
     asva evaluate --synthetic --dataset DIR --generated DIR -o OUTDIR [same options]
     asva evaluate --synthetic --dataset DIR --model M -o OUTDIR [--baseline I2VD_DIR] [--etas 1 4 8]
                   [--steps 20] [--scheduler dpm] [--size 64] [--batch-size 16] [--limit N] [--seed 0]
+                  [--sync-model NAME|DIR|none] [--label NAME] [--no-reference]
 
 GENERATED must hold <class>/<stem>_clip-00.mp4 ... for every <class>/<stem>.mp4 of the dataset's
 test.txt (the layout `asva generate-eval` writes): clip k animates the first frame of the k-th of
@@ -21,7 +22,10 @@ A metric whose weights are missing is an error, or with --skip-missing is left o
 reports). --synthetic evaluates an `asva synth` benchmark: default metrics oracle and relsync, and the
 sync classifier defaults to the shipped `sync-synth-tiny`. With --model instead of --generated it runs
 the paper's Table 1 in miniature (`asva.evaluate_synthetic`): Static, I2VD (--baseline) and AVSyncD at
-each --etas value, generated in memory and scored by the oracle.
+each --etas value, generated in memory and scored by the oracle and by RelSync (--sync-model, default
+`sync-synth-tiny`, `none` to leave RelSync out; the audio is each clip's own waveform in memory),
+with the Spearman correlation of per-clip RelSync and oracle correlation over the generated clips.
+--label names the model's rows (default AVSyncD); --no-reference leaves out the Real and Static rows.
 
 Writes OUTDIR/metrics.json, OUTDIR/per_clip.csv and OUTDIR/metrics.md, each stating the FID protocol
 (229 px: the official ASVA evaluation; 299 px: the common FID resolution). Features are cached under
@@ -128,8 +132,14 @@ def _add_table1_options(p: argparse.ArgumentParser) -> None:
     table.add_argument("--steps", type=int, default=20)
     table.add_argument("--scheduler", default="dpm")
     table.add_argument("--batch-size", type=int, default=16)
-    table.add_argument("--limit", type=int, help="only the first N test videos")
+    table.add_argument("--limit", type=int, help="only N test videos, spread evenly over test.txt")
     table.add_argument("--seed", type=int, default=0)
+    table.add_argument(
+        "--sync-model",
+        help=f"sync classifier for RelSync: bundled name, folder or file, or none (default {SHIPPED_SYNC})",
+    )
+    table.add_argument("--label", default="AVSyncD", help="name of the model's rows: LABEL (eta=E)")
+    table.add_argument("--no-reference", action="store_true", help="leave out the Real clips and Static rows")
 
 
 def check_modes(args: argparse.Namespace) -> None:
@@ -142,6 +152,14 @@ def check_modes(args: argparse.Namespace) -> None:
         )
     if args.model is None and args.generated is None:
         raise ValueError("--generated DIR is required (or, with --synthetic, --model M)")
+    table_only = {
+        "--sync-model": args.sync_model is not None,
+        "--label": args.label != "AVSyncD",
+        "--no-reference": args.no_reference,
+    }
+    if args.model is None and any(table_only.values()):
+        given = ", ".join(k for k, v in table_only.items() if v)
+        raise ValueError(f"{given}: only for --synthetic --model M (--generated takes --sync-weights)")
 
 
 def parse_metrics(text: str) -> tuple[str, ...]:

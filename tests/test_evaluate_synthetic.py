@@ -1,0 +1,163 @@
+"""Table 1 in miniature with RelSync: the sync-classifier column, the RelSync/oracle agreement, labels,
+reference rows and merging of old-format shard files."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+import torch
+
+from asva.evaluate_synthetic import (
+    REAL,
+    STATIC,
+    agreement,
+    evaluate_synthetic,
+    format_table,
+    main,
+    merge,
+)
+
+pytestmark = pytest.mark.usefixtures("one_thread")
+
+
+@pytest.fixture(scope="module")
+def setup(tmp_path_factory, tiny_synth, one_thread):
+    """The 2-video synth test split, a random tiny AVSyncD and a random tiny sync classifier on disk."""
+    from asva.models.sync import SyncClassifier, SyncClassifierConfig, save_sync_classifier
+    from asva.pipelines.build import random_pipeline
+
+    root = tmp_path_factory.mktemp("table1")
+    prompts = tuple(json.loads((tiny_synth / "class_mapping.json").read_text()).values())
+    random_pipeline("tiny", prompts=prompts).save_pretrained(root / "model")
+    torch.manual_seed(0)
+    classifier = SyncClassifier(SyncClassifierConfig.from_preset("tiny"))
+    with torch.no_grad():  # a random head's logit barely depends on its input: sharpen it
+        for name, p in classifier.head.named_parameters():
+            if name.endswith("weight"):
+                p.mul_(20)
+    sync = save_sync_classifier(classifier, root / "sync")
+    return tiny_synth, root / "model", sync
+
+
+def table(setup, **kw):
+    data, model, sync = setup
+    options = {"etas": (1.0, 4.0), "steps": 1, "size": 32, "batch_size": 6, "progress": False,
+               "sync_model": sync, **kw}
+    return evaluate_synthetic(data, model, **options)
+
+
+@pytest.fixture(scope="module")
+def results(setup):
+    return table(setup)
+
+
+def test_relsync_column_and_agreement(results):
+    assert [r.name for r in results] == [REAL, STATIC, "AVSyncD (eta=1)", "AVSyncD (eta=4)"]
+    clips = 6  # 2 test videos x 3 clips
+    assert all(len(r.scores["relsync"]) == clips for r in results)
+    assert results[0].scores["relsync"] == [0.5] * clips  # the real clips against themselves
+    others = [v for r in results[1:] for v in r.scores["relsync"]]
+    assert all(0 < v < 1 for v in others) and max(abs(v - 0.5) for v in others) > 0.005
+    mean, half, n = results[2].summary()["relsync"]
+    assert n == clips and 0 < mean < 1 and math.isfinite(half)
+    found = agreement(results)
+    assert found["methods"] == ["AVSyncD (eta=1)", "AVSyncD (eta=4)"]  # no Real, no Static
+    assert math.isfinite(found["spearman"]) and -1 <= found["spearman"] <= 1
+    assert 3 <= found["num_clips"] <= 2 * clips
+    text = format_table(results)
+    assert "RelSync (up)" in text.splitlines()[0] and "| 0.500 +- 0.000 |" in text.splitlines()[2]
+
+
+def test_label_no_reference_and_no_sync_model(setup):
+    rows = table(setup, etas=(4.0,), limit=1, label="first-frame off", reference=False, sync_model="none")
+    assert [r.name for r in rows] == ["first-frame off (eta=4)"]
+    assert "relsync" not in rows[0].scores and "relsync" not in rows[0].summary()
+    assert agreement(rows) is None and "RelSync" not in format_table(rows)
+    with pytest.raises(ValueError, match="label"):
+        table(setup, label=" ")
+
+
+def test_cli_json_and_merge_of_old_files(setup, results, tmp_path, capsys):
+    data, model, sync = setup
+    out = tmp_path / "new.json"
+    assert main(["--dataset", str(data), "--model", str(model), "--etas", "1", "--steps", "1", "--size", "32",
+                 "--limit", "1", "--sync-model", str(sync), "--label", "variant", "--json", str(out),
+                 "--no-progress"]) == 0
+    assert "RelSync vs oracle correlation: Spearman rho =" in capsys.readouterr().out
+    new = json.loads(out.read_text())
+    assert [m["method"] for m in new["methods"]] == [REAL, STATIC, "variant (eta=1)"]
+    assert new["agreement"]["num_clips"] == 3 and new["agreement"]["methods"] == ["variant (eta=1)"]
+    # a shard written before RelSync: a bare list of methods without relsync or generated
+    old = tmp_path / "old.json"
+    old.write_text(json.dumps([{"method": r.name, "scores": {k: r.scores[k] for k in
+                                ("hit_rate", "false_motion_rate", "correlation")}, "seconds": 1.0}
+                               for r in results]))
+    alone = merge([old])
+    assert all("relsync" not in r.scores for r in alone) and "RelSync" not in format_table(alone)
+    assert [r.generated for r in alone] == [False, False, True, True]
+    both = merge([old, out])
+    names = [r.name for r in both]
+    assert names == [REAL, STATIC, "AVSyncD (eta=1)", "AVSyncD (eta=4)", "variant (eta=1)"]
+    real = both[0]
+    assert len(real.scores["relsync"]) == len(real.scores["correlation"]) == 9  # 6 old (nan) + 3 new
+    assert real.summary()["relsync"] == (0.5, 0.0, 3)
+    assert agreement(both)["methods"] == ["variant (eta=1)"]  # the old rows have no RelSync left
+    assert main(["--merge", str(old), str(out)]) == 0
+    assert "| variant (eta=1) | 3 |" in capsys.readouterr().out
+
+
+def test_cli_refuses_missing_sync_model(setup):
+    data, model, _ = setup
+    with pytest.raises(ValueError, match="no-such-classifier"):
+        main(["--dataset", str(data), "--model", str(model), "--sync-model", "no-such-classifier",
+              "--etas", "1", "--steps", "1", "--size", "32", "--limit", "1", "--no-progress"])
+
+
+def test_evaluate_command_reports_relsync(setup, tmp_path):
+    """`asva evaluate --synthetic --model M` with the new options: the reports carry RelSync and the
+    agreement; `--sync-model none` drops them; the options are refused without --model."""
+    from asva.evaluation.cli import main as evaluate_main
+
+    data, model, sync = setup
+    base = ["--synthetic", "--dataset", str(data), "--model", str(model), "--etas", "1", "--steps", "1",
+            "--size", "32", "--limit", "1", "--no-progress"]
+    out = tmp_path / "with"
+    options = ["--sync-model", str(sync), "--label", "v2", "--no-reference"]
+    assert evaluate_main([*base, "-o", str(out), *options]) == 0
+    metrics = json.loads((out / "metrics.json").read_text())["metrics"]
+    assert 0 < metrics["v2 (eta=1)/relsync"] < 1 and metrics["v2 (eta=1)/relsync_clips"] == 3
+    report = json.loads((out / "metrics.json").read_text())
+    assert report["metrics"]["agreement/clips"] == 3 and "agreement/spearman" in report["metrics"]
+    assert report["protocol"]["sync_model"] == str(sync) and not report["protocol"]["reference_rows"]
+    rows = (out / "per_clip.csv").read_text().splitlines()
+    assert rows[0] == "method,clip,hit_rate,false_motion_rate,correlation,relsync"
+    assert [r.split(",")[0] for r in rows[1:]] == ["v2 (eta=1)"] * 3
+    assert "Spearman rho" in (out / "metrics.md").read_text()
+    out = tmp_path / "without"
+    assert evaluate_main([*base, "-o", str(out), "--sync-model", "none"]) == 0
+    report = json.loads((out / "metrics.json").read_text())
+    assert not any("relsync" in k or k.startswith("agreement/") for k in report["metrics"])
+    assert "relsync" not in (out / "per_clip.csv").read_text().splitlines()[0]
+    with pytest.raises(ValueError, match="not both"):
+        evaluate_main([*base, "-o", str(out), "--sync-model", "none", "--sync-weights", str(sync)])
+    with pytest.raises(ValueError, match="--label: only for --synthetic --model"):
+        evaluate_main(["--synthetic", "--dataset", str(data), "--generated", str(tmp_path), "-o", str(out),
+                       "--label", "v2"])
+
+
+def test_relsync_is_exp_phi_gen_over_both(setup, results):
+    """Static's RelSync of one clip, recomputed by hand from the classifier's logits."""
+    from asva.evaluate_synthetic import load_clips, static_videos
+    from asva.media import normalize_mel, waveform_to_mel
+    from asva.models.sync import load_sync_classifier, score_clips
+
+    data, _, sync = setup
+    clip = load_clips(data, size=32)[4]
+    model = load_sync_classifier(sync)
+    mel = normalize_mel(waveform_to_mel(clip.audio, sample_rate=16000))[None]
+    phi_gt = score_clips(model, mel, clip.video[None]).item()
+    phi_gen = score_clips(model, mel, static_videos([clip])[0][None]).item()
+    expected = math.exp(phi_gen) / (math.exp(phi_gt) + math.exp(phi_gen))
+    assert results[1].scores["relsync"][4] == pytest.approx(expected, rel=1e-4)
