@@ -2,13 +2,15 @@
 
 Usage:
     python benchmarks/bench_train.py [--steps 3] [--threads 2] [--only synth-tiny|avsync15-sd15]
-        [--sd15-size 256] [--sd15-frames 12]
+        [--sd15-size 256] [--sd15-frames 12] [--checkpointing both|on|off] [--memory-limit GIB]
 
 Figures: `synth-tiny` (batch 8, the bundled model's settings) and `avsync15-sd15` at batch 1 (random
 weights: SD1.5-size UNet with the adapter trainable, ImageBind-huge audio branch frozen), each with
 gradient checkpointing off and on. A training step here is the trainer's own `DiffusionLoss` forward,
 backward, gradient clipping and AdamW update on random frames and audio (no data loading), run in a
 fresh process per figure so the peak resident memory (ru_maxrss) belongs to that figure alone.
+`--memory-limit` caps each child's address space (RLIMIT_AS), so a figure that does not fit fails
+with an allocation error instead of driving the machine into swap or the OOM killer.
 """
 from __future__ import annotations
 
@@ -71,6 +73,14 @@ def measure(preset: str, batch: int, size: int, frames: int, checkpointing: bool
             "trainable": sum(p.numel() for p in params), "total": sum(p.numel() for p in module.parameters())}
 
 
+def _limit(gib: float | None):
+    """A preexec_fn capping the child's address space at `gib` GiB (None: no cap)."""
+    if gib is None:
+        return None
+    cap = int(gib * 2**30)
+    return lambda: resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--steps", type=int, default=3)
@@ -78,6 +88,8 @@ def main() -> None:
     p.add_argument("--only", choices=sorted(FIGURES))
     p.add_argument("--sd15-size", type=int, default=256)
     p.add_argument("--sd15-frames", type=int, default=12)
+    p.add_argument("--checkpointing", choices=("both", "on", "off"), default="both")
+    p.add_argument("--memory-limit", type=float, help="GiB of address space per figure (RLIMIT_AS)")
     p.add_argument("--child", help=argparse.SUPPRESS)
     args = p.parse_args()
     if args.child:
@@ -87,11 +99,11 @@ def main() -> None:
         fig = FIGURES[preset]
         size = args.sd15_size if preset == "avsync15-sd15" else fig["size"]
         frames = args.sd15_frames if preset == "avsync15-sd15" else 12
-        for ckpt in (False, True):
+        for ckpt in {"both": (False, True), "on": (True,), "off": (False,)}[args.checkpointing]:
             job = {"preset": preset, "batch": fig["batch"], "size": size, "frames": frames,
                    "checkpointing": ckpt, "steps": args.steps, "threads": args.threads}
             done = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)],
-                                  capture_output=True, text=True)
+                                  capture_output=True, text=True, preexec_fn=_limit(args.memory_limit))
             label = (f"{preset} batch {fig['batch']} {frames}x{size}px grad-ckpt {'on' if ckpt else 'off'} "
                      f"({args.threads} threads)")
             if done.returncode:
