@@ -93,14 +93,18 @@ def fake_clip(video) -> Clip:
 
 
 def test_target_record_ratio_follows_the_moving_object():
-    video = moving_in((20, 20, 30, 30))  # only the silent gun moves
+    video = torch.zeros(3, 12, 32, 32, dtype=torch.uint8)
+    video[:, 3:, 20:30, 20:30] = 255  # only the silent gun moves, once, at the event (0.5 s: frame 3)
     clip = fake_clip(video)
     own = app.target_record(video, clip, 0, clip, swapped=False)
-    assert own["target_class"] == "drum" and own["target_motion"] == 0.0 and own["other_motion"] == 1.0
-    assert own["log_ratio"] == pytest.approx(math.log(app.EPS / (1 + app.EPS)))
+    assert own["target_class"] == "drum" and own["target_motion"] == 0.0
+    assert own["other_motion"] == pytest.approx(1 / 11)
+    assert own["log_ratio"] == pytest.approx(math.log(app.EPS / (1 / 11 + app.EPS)))
     assert own["target_moves_more"] == 0
     swap = app.target_record(video, clip, 0, clip, swapped=True)
     assert swap["target_class"] == "gun" and swap["log_ratio"] > 0 and swap["target_moves_more"] == 1
+    assert swap["correlation"] == own["other_correlation"] > 0.9  # the gun's box, against the same events
+    assert own["correlation"] == 0  # the drum's box never moves
 
 
 def test_selection_and_pairing_are_deterministic(apps_data):
@@ -143,6 +147,7 @@ def test_cli_runs_end_to_end_and_writes_json(apps_data, apps_model, tmp_path, ca
     real, own, swap = data["target"]
     assert [len(r["clips"]) for r in data["target"]] == [3, 3, 3]
     assert real["summary"]["log_ratio"][0] > 0  # in the real clips the sounding drum moves more
+    assert real["summary"]["correlation"][0] > real["summary"]["other_correlation"][0]
     assert {c["target_class"] for c in swap["clips"]} == {"gun"}
     assert {c["driver"] for c in swap["clips"]} == {"gun/gun_0001.mp4"}
     real_b, own_b, cross_b = data["cross"]

@@ -13,10 +13,10 @@ A. Target object. Every evaluation clip (three per video, as `asva.evaluate_synt
    object's box ("other"), the boxes' overlap excluded. Reported: both energies, their ratio (the
    geometric mean of per-clip ratios (target + EPS) / (other + EPS), with a 95% interval), the
    fraction of clips where the target moves more, and the oracle correlation of the target box's
-   motion with the driving audio's events. Rows: the real clips (reference) and AVSyncD; then the
-   swap: the same first frame driven by the audio and prompt of a clip of the silent object's class
-   (the first video of the split whose sounding object has that class, same clip index), where the
-   target is the formerly silent object.
+   and of the other box's motion with the driving audio's events (is synchronous motion localized?).
+   Rows: the real clips (reference) and AVSyncD; then the swap: the same first frame driven by the
+   audio and prompt of a clip of the silent object's class (the first video of the split whose
+   sounding object has that class, same clip index), where the target is the formerly silent object.
 B. Cross-class sound. `--limit` single-object videos (spread evenly over the split, 3 clips each)
    are animated with (i) their own audio and (ii) the audio of a clip of the next class in sorted
    order (chosen as above); the prompt stays the image's own. The motion inside the object's box is
@@ -187,7 +187,8 @@ def target_record(video, clip: Clip, k: int, driving: Clip, *, swapped: bool) ->
     return {"video": clip.meta["file"], "clip_index": k, "start": clip.start, "target_class": target["class"],
             "other_class": other["class"], "driver": driving.meta["file"], "driver_start": driving.start,
             "target_motion": t, "other_motion": o, "log_ratio": math.log((t + EPS) / (o + EPS)),
-            "target_moves_more": float(t > o), "correlation": correlation(video, t_box, driving)}
+            "target_moves_more": float(t > o), "correlation": correlation(video, t_box, driving),
+            "other_correlation": correlation(video, o_box, driving)}
 
 
 def cross_record(video, clip: Clip, k: int, driving: Clip, other_audio: Clip) -> dict:
@@ -284,20 +285,22 @@ def evaluate_applications(root: str | Path, model: str | Path = DEFAULT_MODEL, *
 
 # ----------------------------------------------------------------------------- reports
 
-TARGET_KEYS = ("target_motion", "other_motion", "log_ratio", "target_moves_more", "correlation")
+TARGET_KEYS = ("target_motion", "other_motion", "log_ratio", "target_moves_more", "correlation",
+               "other_correlation")
 CROSS_KEYS = ("corr_driving", "corr_other", "motion", "active_fraction")
 
 
 def format_target(rows: list[Row]) -> str:
     lines = ["| method | clips | motion inside target | motion inside other | ratio target/other [95%] "
-             "| target moves more | target sync corr. | seconds |", "|---|---|---|---|---|---|---|---|"]
+             "| target moves more | target sync corr. | other sync corr. | seconds |",
+             "|---|---|---|---|---|---|---|---|---|"]
     for row in rows:
         s = summarize(row, TARGET_KEYS)
         mean, half, n = s["log_ratio"]
         ratio = f"{math.exp(mean):.2f} [{math.exp(mean - half):.2f}, {math.exp(mean + half):.2f}]"
         lines.append(f"| {row.name} | {n} | {_cell(s['target_motion'], 4)} | {_cell(s['other_motion'], 4)} "
                      f"| {ratio} | {_cell(s['target_moves_more'], 2)} | {_cell(s['correlation'])} "
-                     f"| {row.seconds:.0f} |")
+                     f"| {_cell(s['other_correlation'])} | {row.seconds:.0f} |")
     return "\n".join(lines)
 
 
