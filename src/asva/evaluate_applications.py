@@ -234,17 +234,22 @@ def experiment_target(videos, gen) -> list[Row]:
     clips = [c for c, _ in pairs]
     drivers = [driver(videos, silent_object(c.meta)["class"], k) for c, k in pairs]
     swapped = [replace(c, audio=d.audio, prompt=d.prompt) for c, d in zip(clips, drivers, strict=True)]
-    rows = []
-    for name, make, drive, swap in (
-            ("Real clips (reference), own audio", lambda: [c.video for c in clips], clips, False),
-            ("AVSyncD, own audio", lambda: gen(clips, "A own"), clips, False),
-            ("AVSyncD, silent object's class audio", lambda: gen(swapped, "A swap"), drivers, True)):
-        began = time.perf_counter()
-        out = make()
-        records = [target_record(v, c, k, d, swapped=swap)
-                   for v, (c, k), d in zip(out, pairs, drive, strict=True)]
-        rows.append(Row(name, records, time.perf_counter() - began))
-    return rows
+    def records(drive, swap):
+        return lambda out: [target_record(v, c, k, d, swapped=swap)
+                            for v, (c, k), d in zip(out, pairs, drive, strict=True)]
+
+    return [_timed_row("Real clips (reference), own audio", lambda: [c.video for c in clips],
+                       records(clips, False)),
+            _timed_row("AVSyncD, own audio", lambda: gen(clips, "A own"), records(clips, False)),
+            _timed_row("AVSyncD, silent object's class audio", lambda: gen(swapped, "A swap"),
+                       records(drivers, True))]
+
+
+def _timed_row(name: str, make, score) -> Row:
+    """Make the videos, score them into records, and time both."""
+    began = time.perf_counter()
+    records = score(make())
+    return Row(name, records, time.perf_counter() - began)
 
 
 def experiment_cross(videos, gen, limit: int | None) -> list[Row]:
@@ -253,17 +258,15 @@ def experiment_cross(videos, gen, limit: int | None) -> list[Row]:
     clips = [c for c, _ in pairs]
     cross = [driver(videos, next_class(videos, c.meta["class"]), k) for c, k in pairs]
     driven = [replace(c, audio=d.audio) for c, d in zip(clips, cross, strict=True)]
-    rows = []
-    for name, make, drive, other in (
-            ("Real clips (reference), own audio", lambda: [c.video for c in clips], clips, cross),
-            ("AVSyncD, own audio", lambda: gen(clips, "B own"), clips, cross),
-            ("AVSyncD, next class's audio", lambda: gen(driven, "B cross"), cross, clips)):
-        began = time.perf_counter()
-        out = make()
-        records = [cross_record(v, c, k, d, o)
-                   for v, (c, k), d, o in zip(out, pairs, drive, other, strict=True)]
-        rows.append(Row(name, records, time.perf_counter() - began))
-    return rows
+    def records(drive, other):
+        return lambda out: [cross_record(v, c, k, d, o)
+                            for v, (c, k), d, o in zip(out, pairs, drive, other, strict=True)]
+
+    return [_timed_row("Real clips (reference), own audio", lambda: [c.video for c in clips],
+                       records(clips, cross)),
+            _timed_row("AVSyncD, own audio", lambda: gen(clips, "B own"), records(clips, cross)),
+            _timed_row("AVSyncD, next class's audio", lambda: gen(driven, "B cross"),
+                       records(cross, clips))]
 
 
 def evaluate_applications(root: str | Path, model: str | Path = DEFAULT_MODEL, *, split: str = "test",
