@@ -31,7 +31,6 @@ Prints Markdown tables (mean +- 95% interval, normal approximation over clips) a
 from __future__ import annotations
 
 import argparse
-import json
 import math
 import sys
 import time
@@ -385,10 +384,9 @@ def main(argv: list[str] | None = None) -> int:
                                     progress=not args.no_progress)
     print(report(results))
     if args.json:
-        from asva.utils import atomic_path
+        from asva.utils import write_json
 
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(to_json(results, settings), indent=1) + "\n")
+        write_json(args.json, to_json(results, settings))
     return 0
 
 

@@ -354,10 +354,9 @@ def main(argv: list[str] | None = None) -> int:
     if found is not None:
         print(format_agreement(found))
     if args.json:
-        from asva.utils import atomic_path
+        from asva.utils import write_json
 
-        with atomic_path(args.json) as tmp:
-            tmp.write_text(json.dumps(to_json(results, found), indent=1) + "\n")
+        write_json(args.json, to_json(results, found))
     return 0
 
 

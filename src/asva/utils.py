@@ -2,6 +2,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import shutil
 import tempfile
@@ -36,3 +37,10 @@ def atomic_path(path: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
     if is_dir and path.exists():
         shutil.rmtree(path)
     os.replace(tmp, path)
+
+
+def write_json(path: str | os.PathLike, data, *, indent: int = 1) -> Path:
+    """Write `data` as JSON (plus a final newline) to `path` atomically; returns the path."""
+    with atomic_path(path) as tmp:
+        tmp.write_text(json.dumps(data, indent=indent) + "\n")
+    return Path(path)

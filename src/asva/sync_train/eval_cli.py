@@ -20,10 +20,9 @@ Results are printed and, with --output, written as JSON.
 from __future__ import annotations
 
 import argparse
-import json
 from pathlib import Path
 
-from asva.utils import atomic_path
+from asva.utils import write_json
 
 from .evaluate import DEFAULT_SYNC_MODEL, evaluate_dataset, load_sync_model, pair_score
 
@@ -103,6 +102,5 @@ def main(argv: list[str] | None = None) -> int:
         result = {"model": str(args.model), **result}
     print(f"asva eval-sync: {_summary(result)}")
     if args.output is not None:
-        with atomic_path(args.output) as tmp:
-            tmp.write_text(json.dumps(result, indent=1) + "\n")
+        write_json(args.output, result)
     return 0

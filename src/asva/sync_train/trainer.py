@@ -14,7 +14,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import io
-import json
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -26,7 +25,7 @@ from tqdm import tqdm
 
 from asva.models.sync import SyncClassifier, SyncClassifierConfig, save_sync_classifier
 from asva.train import checkpoint as ckpt
-from asva.utils import atomic_path
+from asva.utils import atomic_path, write_json
 
 from .data import SampleStream, ShiftedClipConfig, ShiftedClipDataset
 from .loss import contrastive_sync_loss, pair_logits
@@ -161,8 +160,7 @@ def train_sync(cfg: SyncTrainConfig, accelerator=None, *, command: str | None = 
                "torch": torch.__version__, "torch_threads": torch.get_num_threads()}
     if accelerator.is_main_process:
         save_sync_classifier(accelerator.unwrap_model(model).classifier, out / "model")
-        with atomic_path(out / "training.json") as tmp:
-            tmp.write_text(json.dumps(summary, indent=1) + "\n")
+        write_json(out / "training.json", summary)
     accelerator.wait_for_everyone()
     return summary
 
