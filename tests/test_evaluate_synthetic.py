@@ -132,7 +132,7 @@ def test_evaluate_command_reports_relsync(setup, tmp_path):
     assert report["metrics"]["agreement/clips"] == 3 and "agreement/spearman" in report["metrics"]
     assert report["protocol"]["sync_model"] == str(sync) and not report["protocol"]["reference_rows"]
     rows = (out / "per_clip.csv").read_text().splitlines()
-    assert rows[0] == "method,clip,hit_rate,false_motion_rate,correlation,relsync"
+    assert rows[0] == "method,clip,hit_rate,false_motion_rate,correlation,frame_error,relsync"
     assert [r.split(",")[0] for r in rows[1:]] == ["v2 (eta=1)"] * 3
     assert "Spearman rho" in (out / "metrics.md").read_text()
     out = tmp_path / "without"
@@ -161,3 +161,22 @@ def test_relsync_is_exp_phi_gen_over_both(setup, results):
     phi_gen = score_clips(model, mel, static_videos([clip])[0][None]).item()
     expected = math.exp(phi_gen) / (math.exp(phi_gt) + math.exp(phi_gen))
     assert results[1].scores["relsync"][4] == pytest.approx(expected, rel=1e-4)
+
+
+def test_frame_error_column(results):
+    """Fidelity to the real clip: 0 for the real clips, the first frame's drift for Static, and
+    |generated - real| / 255 over frames 2..12 computed by hand for a generated clip."""
+    from asva.evaluate_synthetic import frame_error
+
+    real, static = results[0], results[1]
+    assert real.scores["frame_error"] == [0.0] * 6
+    assert all(0 <= v <= 1 for v in static.scores["frame_error"])
+    assert max(static.scores["frame_error"]) > 0  # the real clips move, a held frame does not
+    video = torch.zeros(3, 12, 8, 8, dtype=torch.uint8)
+    other = video.clone()
+    other[:, 0] = 255  # frame 1 is the conditioning image: not counted
+    other[:, 5, :4] = 51  # half of one of the 11 counted frames is off by 0.2
+    assert frame_error(video, other) == pytest.approx(0.2 / 2 / 11)
+    with pytest.raises(ValueError, match="differ in shape"):
+        frame_error(video, other[:, :6])
+    assert "frame error (down)" in format_table(results).splitlines()[0]

@@ -105,7 +105,7 @@ def test_synthetic_table_reports(setup, tmp_path):
     assert {"Static/hit_rate", "AVSyncD (eta=1)/correlation"} <= set(report["metrics"])
     assert report["metrics"]["Static/false_motion_rate"] == 0.0  # a still video never moves
     rows = (out / "per_clip.csv").read_text().splitlines()
-    assert rows[0] == "method,clip,hit_rate,false_motion_rate,correlation,relsync"  # shipped classifier
+    assert rows[0] == "method,clip,hit_rate,false_motion_rate,correlation,frame_error,relsync"
     methods = [row.split(",")[0] for row in rows[1:]]  # 3 clips each: the real clips, Static, AVSyncD
     assert methods == ["Real clips (reference)"] * 3 + ["Static"] * 3 + ["AVSyncD (eta=1)"] * 3
     assert report["metrics"]["Real clips (reference)/relsync"] == 0.5

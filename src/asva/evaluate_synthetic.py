@@ -15,7 +15,8 @@ Methods: the real clips (the score's ceiling), Static (the first frame repeated)
 model without audio, if given) and AVSyncD at each audio guidance scale eta (rows named
 "<label> (eta=E)", label "AVSyncD" unless --label; --no-reference leaves out the Real and Static rows so
 tables of several models can be concatenated). Prints the mean and 95% interval (normal approximation,
-over clips) of hit rate, false-motion rate, motion/event correlation and RelSync.
+over clips) of hit rate, false-motion rate, motion/event correlation, frame error (mean |generated -
+real| over frames 2..12, a fraction of 255: fidelity to the real clip) and RelSync.
 
 RelSync (paper eq. 2, `asva.metrics.sync_scores.relsync`) = exp(phi_gen) / (exp(phi_gt) + exp(phi_gen)),
 phi the sync classifier's logit (--sync-model, default the shipped `sync-synth-tiny`; `none` drops the
@@ -45,7 +46,8 @@ from asva.train.validation import without_audio_if_needed
 
 SCORES = ("hit_rate", "false_motion_rate", "correlation")
 SYNC_SCORE = "relsync"
-ALL_SCORES = (*SCORES, SYNC_SCORE)
+FRAME_ERROR = "frame_error"
+ALL_SCORES = (*SCORES, FRAME_ERROR, SYNC_SCORE)
 REAL, STATIC = "Real clips (reference)", "Static"
 SAMPLE_RATE = 16000
 
@@ -113,6 +115,16 @@ def score(video: torch.Tensor, clip: Clip, fps: float = 6.0) -> dict[str, float]
     times = [t - clip.start for t in meta["event_times"]]
     result = oracle_score(video, fps, times, box, meta.get("event_durations"))
     return {key: getattr(result, key) for key in SCORES}
+
+
+def frame_error(video: torch.Tensor, real: torch.Tensor) -> float:
+    """Mean |generated - real| over frames 2..f, as a fraction of 255: fidelity to the real clip,
+    the pixel-level stand-in for FID / FVD on the synthetic benchmark (Table 2a's question: does the
+    video keep the first frame's appearance?)."""
+    if video.shape != real.shape:
+        raise ValueError(f"generated clip {tuple(video.shape)} and real clip {tuple(real.shape)} "
+                         "differ in shape")
+    return ((video[:, 1:].float() - real[:, 1:].float()).abs().mean() / 255.0).item()
 
 
 def static_videos(clips: list[Clip], num_frames: int = 12) -> list[torch.Tensor]:
@@ -210,6 +222,7 @@ def run_method(name: str, clips: list[Clip], make_videos, sync: SyncScorer | Non
     for video, clip in zip(videos, clips, strict=True):
         for key, value in score(video, clip).items():
             result.scores[key].append(value)
+    result.scores[FRAME_ERROR] = [frame_error(v, c.video) for v, c in zip(videos, clips, strict=True)]
     if sync is not None:
         result.scores[SYNC_SCORE] = sync.relsync(videos)
     result.seconds = time.perf_counter() - began
@@ -269,7 +282,8 @@ def format_agreement(found: dict | None) -> str:
 def format_table(results: list[MethodResult]) -> str:
     keys = [k for k in ALL_SCORES if any(k in r.scores for r in results)]
     titles = {"hit_rate": "hit rate (up)", "false_motion_rate": "false-motion rate (down)",
-              "correlation": "correlation (up)", SYNC_SCORE: "RelSync (up)"}
+              "correlation": "correlation (up)", FRAME_ERROR: "frame error (down)",
+              SYNC_SCORE: "RelSync (up)"}
     lines = ["| method | clips | " + " | ".join(titles[k] for k in keys) + " | seconds |",
              "|---|---|" + "---|" * len(keys) + "---|"]
     for r in results:
