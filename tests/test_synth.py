@@ -103,6 +103,7 @@ def test_split_is_deterministic_with_a_test_clip_per_class():
     ({"classes": ("drum", "kazoo")}, "kazoo"),
     ({"two_object_fraction": 1.5}, "two-object"),
     ({"workers": 0}, "workers"),
+    ({"backgrounds": "stars"}, "backgrounds"),
 ])
 def test_bad_options_raise(tmp_path, options, message):
     kwargs = {"out": tmp_path, "videos_per_class": 1, **options}
@@ -121,3 +122,22 @@ def test_cli(tmp_path, capsys):
     assert "asva synth: error: videos per class must be at least 1" in capsys.readouterr().err
     assert cli.main(["synth", "--list-classes"]) == 0
     assert capsys.readouterr().out.splitlines()[0].split("\t")[0] in CLASSES
+
+
+def test_photo_backgrounds_keep_the_scene_still_but_the_sounding_object():
+    from asva.synth.scene import make_clip
+
+    flat = make_clip("drum", 3, 5, size=64, two_object_fraction=1.0)
+    photo = make_clip("drum", 3, 5, size=64, two_object_fraction=1.0, backgrounds="photos")
+    again = make_clip("drum", 3, 5, size=64, two_object_fraction=1.0, backgrounds="photos")
+    assert np.array_equal(photo.frames, again.frames) and photo.meta["background"] == "photos"
+    assert photo.meta["event_times"] == flat.meta["event_times"]
+    assert photo.meta["objects"] == flat.meta["objects"]
+    assert np.abs(photo.frames[0].astype(float) - flat.frames[0]).mean() > 10  # another backdrop
+    x0, y0, x1, y1 = photo.meta["sounding_box"]
+    outside = np.ones(photo.frames.shape[1:3], bool)
+    outside[y0:y1, x0:x1] = False
+    assert (photo.frames[:, outside] == photo.frames[:1, outside]).all()
+    assert (photo.frames[:, ~outside] != photo.frames[:1, ~outside]).any()
+    with pytest.raises(ValueError, match="backgrounds"):
+        make_clip("drum", 3, 5, size=64, backgrounds="stars")

@@ -2,12 +2,13 @@
 
 Usage:
     asva synth --out DIR --videos-per-class N [--seed S] [--size 128] [--classes drum dog ...]
-               [--two-object-fraction 0.2] [--test-fraction 0.2] [--workers 2] [--no-progress]
+               [--two-object-fraction 0.2] [--backgrounds flat|photos] [--test-fraction 0.2]
+               [--workers 2] [--no-progress]
 
 Writes DIR/videos/<class>/<file>.mp4 (24 fps H.264 + 16 kHz AAC) with a sidecar <file>.json of
 ground-truth event times and object boxes for each clip, DIR/train.txt, DIR/test.txt and
 DIR/class_mapping.json. The same seed gives the same clips; a clip depends only on
-(seed, class, index, size, two-object fraction). Classes: see `--list-classes` or docs/synth.md.
+(seed, class, index, size, two-object fraction, backgrounds). Classes: see `--list-classes` or docs/synth.md.
 """
 from __future__ import annotations
 
@@ -28,6 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", nargs="+", metavar="CLASS", help="classes to generate (default: all)")
     p.add_argument("--two-object-fraction", type=float, default=0.2,
                    help="fraction of clips that also show a silent object of another class (default 0.2)")
+    p.add_argument("--backgrounds", choices=("flat", "photos"), default="flat",
+                   help="backdrops: drawn gradients or crops of the bundled CC0 / public-domain photos "
+                        "(default flat)")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of each class put in test.txt")
     p.add_argument("--workers", type=int, default=default_workers(), help="rendering processes (default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -52,6 +56,7 @@ def main(argv: list[str] | None = None) -> int:
         classes=tuple(args.classes) if args.classes else None,
         two_object_fraction=args.two_object_fraction,
         test_fraction=args.test_fraction,
+        backgrounds=args.backgrounds,
         workers=args.workers,
     )
     summary = generate(config, progress=not args.no_progress)

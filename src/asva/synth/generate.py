@@ -25,6 +25,7 @@ from tqdm import tqdm
 
 from asva.media import write_video
 from asva.synth.classes import CLASSES
+from asva.synth.photos import BACKGROUNDS
 from asva.synth.scene import make_clip
 from asva.utils import atomic_path
 
@@ -41,6 +42,7 @@ class SynthConfig:
     two_object_fraction: float = 0.2
     test_fraction: float = 0.2
     workers: int = 2
+    backgrounds: str = "flat"  # or "photos": crops of the bundled photographs
 
     def __post_init__(self):
         if self.videos_per_class < 1:
@@ -56,6 +58,8 @@ class SynthConfig:
             raise ValueError(f"two-object fraction must be in [0, 1], got {self.two_object_fraction}")
         if not 0.0 <= self.test_fraction < 1.0:
             raise ValueError(f"test fraction must be in [0, 1), got {self.test_fraction}")
+        if self.backgrounds not in BACKGROUNDS:
+            raise ValueError(f"backgrounds must be one of {BACKGROUNDS}, got {self.backgrounds!r}")
         if self.workers < 1:
             raise ValueError(f"workers must be at least 1, got {self.workers}")
 
@@ -93,9 +97,11 @@ def split_indices(seed: int, name: str, n: int, test_fraction: float = 0.2) -> t
     return sorted(set(range(n)) - set(test)), test
 
 
-def write_clip(out: Path, name: str, index: int, seed: int, size: int, two_object_fraction: float) -> str:
+def write_clip(out: Path, name: str, index: int, seed: int, size: int, two_object_fraction: float,
+               backgrounds: str = "flat") -> str:
     """Render one clip and write its mp4 and sidecar; returns its "<class>/<file>.mp4"."""
-    clip = make_clip(name, index, seed, size=size, two_object_fraction=two_object_fraction)
+    clip = make_clip(name, index, seed, size=size, two_object_fraction=two_object_fraction,
+                     backgrounds=backgrounds)
     rel = clip_file(name, index)
     path = out / "videos" / rel
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -116,7 +122,8 @@ def _init_worker() -> None:
 
 
 def _run_jobs(config: SynthConfig, jobs: list[tuple[str, int]], progress: bool) -> None:
-    args = [(config.out, name, i, config.seed, config.size, config.two_object_fraction) for name, i in jobs]
+    args = [(config.out, name, i, config.seed, config.size, config.two_object_fraction, config.backgrounds)
+            for name, i in jobs]
     bar = tqdm(total=len(jobs), desc="asva synth", unit="clip", disable=not progress)
     try:
         if config.workers == 1 or len(jobs) == 1:

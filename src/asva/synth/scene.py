@@ -13,6 +13,7 @@ import numpy as np
 
 from asva.synth import draw
 from asva.synth.classes import CLASSES, SoundingClass, activation, get_class
+from asva.synth.photos import BACKGROUNDS, photo_background
 from asva.synth.sound import place
 
 FPS = 24
@@ -117,8 +118,12 @@ def render_frames(bg: np.ndarray, objects: list[SynthObject], act: np.ndarray) -
     return frames
 
 
-def make_clip(name: str, index: int, seed: int, *, size: int = 128, two_object_fraction: float = 0.2) -> Clip:
-    """Render clip `index` of class `name` for dataset seed `seed` at `size` x `size` pixels."""
+def make_clip(name: str, index: int, seed: int, *, size: int = 128, two_object_fraction: float = 0.2,
+              backgrounds: str = "flat") -> Clip:
+    """Render clip `index` of class `name` for dataset seed `seed` at `size` x `size` pixels;
+    `backgrounds`: "flat" (a drawn gradient) or "photos" (a crop of a bundled photograph)."""
+    if backgrounds not in BACKGROUNDS:
+        raise ValueError(f"backgrounds must be one of {BACKGROUNDS}, got {backgrounds!r}")
     cls = get_class(name)
     ss = clip_seed_sequence(seed, name, index)
     rng_events, rng_layout, rng_look, rng_audio = (np.random.default_rng(c) for c in ss.spawn(4))
@@ -134,7 +139,7 @@ def make_clip(name: str, index: int, seed: int, *, size: int = 128, two_object_f
     boxes = sample_boxes(rng_layout, size, len(names))
     objects = [SynthObject(n, b, CLASSES[n].style(rng_look), n == name)
                for n, b in zip(names, boxes, strict=True)]
-    bg = draw.background(rng_look, size)
+    bg = draw.background(rng_look, size) if backgrounds == "flat" else photo_background(rng_look, size)
 
     act = activation(np.arange(num_frames) / FPS, times, lengths, cls.response)
     frames = render_frames(bg, objects, act)
@@ -157,5 +162,6 @@ def make_clip(name: str, index: int, seed: int, *, size: int = 128, two_object_f
         "release": cls.response.release,
         "sounding_box": list(boxes[0]),
         "objects": [{"class": o.name, "box": list(o.box), "sounding": o.sounding} for o in objects],
+        "background": backgrounds,
     }
     return Clip(frames, audio, meta)
