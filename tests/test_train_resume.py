@@ -8,6 +8,7 @@ import subprocess
 import sys
 import time
 
+import pytest
 import torch
 from safetensors.torch import load_file
 
@@ -23,14 +24,21 @@ def train_cmd(data, out, *extra):
             *TINY, *extra]
 
 
-def final_weights(out):
-    return load_file(str(list_checkpoints(out)[-1] / "trainable.safetensors"))
+def final_weights(out, name="trainable.safetensors"):
+    return load_file(str(list_checkpoints(out)[-1] / name))
 
 
-def test_sigkill_then_resume_matches_an_uninterrupted_run(synth_data, tmp_path):  # noqa: F811
+# the training levers of the bundled model: the EMA is part of the checkpoint, the offset noise is
+# drawn from the step's generator
+LEVERS = ["train.ema_decay=0.9", "diffusion.min_snr_gamma=5", "diffusion.offset_noise=0.1",
+          "diffusion.rescale_betas_zero_snr=true", "export.scheduler=dpm"]
+
+
+@pytest.mark.parametrize("levers", [[], LEVERS], ids=["plain", "ema-minsnr-offset-ztsnr"])
+def test_sigkill_then_resume_matches_an_uninterrupted_run(synth_data, tmp_path, levers):  # noqa: F811
     whole, killed = tmp_path / "whole", tmp_path / "killed"
-    subprocess.run(train_cmd(synth_data, whole), check=True, env=ENV, capture_output=True)
-    proc = subprocess.Popen(train_cmd(synth_data, killed), env=ENV, stdout=subprocess.DEVNULL,
+    subprocess.run(train_cmd(synth_data, whole, *levers), check=True, env=ENV, capture_output=True)
+    proc = subprocess.Popen(train_cmd(synth_data, killed, *levers), env=ENV, stdout=subprocess.DEVNULL,
                             stderr=subprocess.DEVNULL)
     deadline = time.time() + 300
     while not list_checkpoints(killed) and time.time() < deadline and proc.poll() is None:
@@ -40,12 +48,13 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(synth_data, tmp_path):
     steps = [p.name for p in list_checkpoints(killed)]
     assert steps and "step-0000006" not in steps, f"the run was not interrupted mid-way: {steps}"
     assert not (killed / "model").exists()
-    resume = train_cmd(synth_data, killed, "--resume", "latest")
+    resume = train_cmd(synth_data, killed, *levers, "--resume", "latest")
     subprocess.run(resume, check=True, env=ENV, capture_output=True)
-    a, b = final_weights(whole), final_weights(killed)
-    assert a.keys() == b.keys()
-    for name in a:
-        torch.testing.assert_close(a[name], b[name], rtol=0, atol=0, msg=name)
+    for file in ["trainable.safetensors"] + (["ema.safetensors"] if levers else []):
+        a, b = final_weights(whole, file), final_weights(killed, file)
+        assert a.keys() == b.keys()
+        for name in a:
+            torch.testing.assert_close(a[name], b[name], rtol=0, atol=0, msg=f"{file}: {name}")
     rows = (killed / "metrics.csv").read_text().splitlines()[1:]
     assert [int(r.split(",")[0]) for r in rows] == [1, 2, 3, 4, 5, 6]  # no duplicate rows after resuming
 

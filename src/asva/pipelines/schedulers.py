@@ -52,7 +52,7 @@ DEFAULT_STEPS = 50
 
 # The training-schedule keys a saved scheduler config may override (a model folder's own betas win).
 _SCHEDULE_KEYS = ("num_train_timesteps", "beta_start", "beta_end", "beta_schedule", "trained_betas",
-                  "prediction_type")
+                  "prediction_type", "rescale_betas_zero_snr")
 
 
 def scheduler_names() -> list[str]:
@@ -74,6 +74,9 @@ def make_scheduler(name: str, base_config: Mapping[str, Any] | None = None) -> S
             settings[key] = base_config[key]
     settings.update(extra)
     accepted = set(inspect.signature(cls.__init__).parameters)
+    if settings.get("rescale_betas_zero_snr") and "rescale_betas_zero_snr" not in accepted:
+        raise ValueError(f"scheduler {name!r} cannot sample a zero-terminal-SNR schedule "
+                         f"(rescale_betas_zero_snr); use ddim, dpm or unipc")
     return cls(**{k: v for k, v in settings.items() if k in accepted})
 
 

@@ -2,7 +2,7 @@
 
 Usage:
     asva synth --out DIR --videos-per-class N [--seed S] [--size 128] [--classes drum dog ...]
-               [--two-object-fraction 0.2] [--backgrounds flat|photos] [--test-fraction 0.2]
+               [--two-object-fraction 0.2] [--backgrounds flat|photos|mixed] [--test-fraction 0.2]
                [--workers 2] [--no-progress]
 
 Writes DIR/videos/<class>/<file>.mp4 (24 fps H.264 + 16 kHz AAC) with a sidecar <file>.json of
@@ -29,9 +29,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--classes", nargs="+", metavar="CLASS", help="classes to generate (default: all)")
     p.add_argument("--two-object-fraction", type=float, default=0.2,
                    help="fraction of clips that also show a silent object of another class (default 0.2)")
-    p.add_argument("--backgrounds", choices=("flat", "photos"), default="flat",
-                   help="backdrops: drawn gradients or crops of the bundled CC0 / public-domain photos "
-                        "(default flat)")
+    p.add_argument("--backgrounds", choices=("flat", "photos", "mixed"), default="flat",
+                   help="backdrops: drawn gradients, crops of the bundled CC0 / public-domain photos, or "
+                        "mixed (each clip either, p = 1/2) (default flat)")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of each class put in test.txt")
     p.add_argument("--workers", type=int, default=default_workers(), help="rendering processes (default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")

@@ -42,7 +42,7 @@ class SynthConfig:
     two_object_fraction: float = 0.2
     test_fraction: float = 0.2
     workers: int = 2
-    backgrounds: str = "flat"  # or "photos": crops of the bundled photographs
+    backgrounds: str = "flat"  # "photos": crops of the bundled photographs; "mixed": either
 
     def __post_init__(self):
         if self.videos_per_class < 1:

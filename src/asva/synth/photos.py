@@ -12,7 +12,7 @@ from pathlib import Path
 import numpy as np
 
 PHOTOS_DIR = Path(__file__).resolve().parent.parent / "assets" / "photos"
-BACKGROUNDS = ("flat", "photos")
+BACKGROUNDS = ("flat", "photos", "mixed")  # mixed: each clip flat or photo with probability 1/2
 
 
 @lru_cache(maxsize=1)

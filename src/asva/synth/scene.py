@@ -121,7 +121,8 @@ def render_frames(bg: np.ndarray, objects: list[SynthObject], act: np.ndarray) -
 def make_clip(name: str, index: int, seed: int, *, size: int = 128, two_object_fraction: float = 0.2,
               backgrounds: str = "flat") -> Clip:
     """Render clip `index` of class `name` for dataset seed `seed` at `size` x `size` pixels;
-    `backgrounds`: "flat" (a drawn gradient) or "photos" (a crop of a bundled photograph)."""
+    `backgrounds`: "flat" (a drawn gradient), "photos" (a crop of a bundled photograph) or "mixed"
+    (either, with probability 1/2; the sidecar's "background" says which)."""
     if backgrounds not in BACKGROUNDS:
         raise ValueError(f"backgrounds must be one of {BACKGROUNDS}, got {backgrounds!r}")
     cls = get_class(name)
@@ -139,6 +140,8 @@ def make_clip(name: str, index: int, seed: int, *, size: int = 128, two_object_f
     boxes = sample_boxes(rng_layout, size, len(names))
     objects = [SynthObject(n, b, CLASSES[n].style(rng_look), n == name)
                for n, b in zip(names, boxes, strict=True)]
+    if backgrounds == "mixed":
+        backgrounds = "photos" if rng_look.random() < 0.5 else "flat"
     bg = draw.background(rng_look, size) if backgrounds == "flat" else photo_background(rng_look, size)
 
     act = activation(np.arange(num_frames) / FPS, times, lengths, cls.response)

@@ -9,6 +9,7 @@ names the folders and the state file; the two trainers differ only in what else 
 `asva train` (`TRAIN_CHECKPOINTS`, `step-NNNNNNN/`, `save_checkpoint` / `load_checkpoint`):
 
     trainable.safetensors   the trainable parameters (names of the `DiffusionLoss` module)
+    ema.safetensors         their exponential moving average (when train.ema_decay > 0)
     optimizer.pt            AdamW state;  scheduler.pt: the LR schedule's state
     rng.pt                  Python, NumPy and torch RNG states (of process 0)
     state.json              {"step": ..., "samples": ...}: the data position follows from the step
@@ -38,6 +39,7 @@ from safetensors.torch import load_file, save_file
 from asva.utils import atomic_path
 
 TRAINING_INFO = "training.json"
+EMA_FILE = "ema.safetensors"
 
 
 @dataclass(frozen=True)
@@ -136,10 +138,13 @@ def set_rng_state(state: dict) -> None:
 
 
 def save_checkpoint(output: Path, step: int, module, optimizer, lr_scheduler, parts: dict, *,
-                    samples: int, keep: int) -> Path:
-    """Write checkpoint `step` atomically and delete all but the newest `keep` (call on process 0)."""
+                    samples: int, keep: int, ema=None) -> Path:
+    """Write checkpoint `step` atomically and delete all but the newest `keep` (call on process 0);
+    `ema` (a `WeightEMA`) is saved as ema.safetensors."""
     def fill(tmp: Path) -> None:
         save_file(trainable_state(module), str(tmp / "trainable.safetensors"))
+        if ema is not None:
+            save_file(ema.state_dict(), str(tmp / EMA_FILE))
         torch.save(optimizer.state_dict(), tmp / "optimizer.pt")
         torch.save(lr_scheduler.state_dict(), tmp / "scheduler.pt")
         torch.save(rng_state(), tmp / "rng.pt")
@@ -149,8 +154,8 @@ def save_checkpoint(output: Path, step: int, module, optimizer, lr_scheduler, pa
     return TRAIN_CHECKPOINTS.write(output, step, fill, {"samples": samples}, keep=keep)
 
 
-def load_checkpoint(path: Path, module, optimizer, lr_scheduler) -> dict:
-    """Restore weights, optimizer, LR schedule and RNG states; returns state.json."""
+def load_checkpoint(path: Path, module, optimizer, lr_scheduler, *, ema=None) -> dict:
+    """Restore weights, optimizer, LR schedule, RNG states (and the `WeightEMA` `ema`); returns state.json."""
     state = load_file(str(path / "trainable.safetensors"))
     params = dict(module.named_parameters())
     expected = {n for n, p in params.items() if p.requires_grad}
@@ -165,6 +170,11 @@ def load_checkpoint(path: Path, module, optimizer, lr_scheduler) -> dict:
                 raise ValueError(f"checkpoint {path}: {name} has shape {tuple(value.shape)}, "
                                  f"this run expects {tuple(params[name].shape)}")
             params[name].copy_(value)
+    if ema is not None:
+        if not (path / EMA_FILE).is_file():
+            raise ValueError(f"checkpoint {path} has no {EMA_FILE}, but this run averages weights "
+                             f"(train.ema_decay={ema.decay}); resume with train.ema_decay=0")
+        ema.load_state_dict(load_file(str(path / EMA_FILE)))
     optimizer.load_state_dict(torch.load(path / "optimizer.pt", weights_only=False))
     lr_scheduler.load_state_dict(torch.load(path / "scheduler.pt", weights_only=False))
     set_rng_state(torch.load(path / "rng.pt", weights_only=False))

@@ -58,6 +58,9 @@ class DiffusionConfig:
     beta_end: float = 0.012
     beta_schedule: str = "scaled_linear"
     prediction_type: str = "epsilon"
+    rescale_betas_zero_snr: bool = False  # zero terminal SNR (Lin et al. 2024); samplers then start at t=999
+    offset_noise: float = 0.0  # std of a per-(clip, channel) constant added to the noise (0: off)
+    min_snr_gamma: float = 0.0  # min-SNR-gamma loss weighting (Hang et al. 2023; 0: plain MSE)
 
 
 @dataclass
@@ -76,6 +79,7 @@ class OptimConfig:
     gradient_checkpointing: bool = False
     seed: int = 0
     threads: int | None = None  # torch CPU threads in this process (None: torch's default)
+    ema_decay: float = 0.0  # EMA of the trainable weights, sampled from and exported (0: off)
 
 
 @dataclass
@@ -157,6 +161,12 @@ class TrainConfig:
             raise ValueError(f"train.null_audio_prob must be in [0, 1], got {t.null_audio_prob!r}")
         if t.lr <= 0:
             raise ValueError(f"train.lr must be positive, got {t.lr!r}")
+        if not (t.ema_decay == 0.0 or 0.0 < t.ema_decay < 1.0):
+            raise ValueError(f"train.ema_decay must be 0 (off) or in (0, 1), got {t.ema_decay!r}")
+        dif = self.diffusion
+        if dif.offset_noise < 0 or dif.min_snr_gamma < 0:
+            raise ValueError(f"diffusion.offset_noise and diffusion.min_snr_gamma must be >= 0, got "
+                             f"{dif.offset_noise!r} and {dif.min_snr_gamma!r}")
         if self.checkpoint.every < 0 or self.checkpoint.keep < 1:
             raise ValueError(f"checkpoint.every must be >= 0 and checkpoint.keep >= 1, got {self.checkpoint}")
 

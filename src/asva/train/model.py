@@ -101,7 +101,7 @@ def select_trainable(components: Components, cfg: ModelConfig) -> None:
 def noise_scheduler(cfg: DiffusionConfig) -> DDPMScheduler:
     return DDPMScheduler(num_train_timesteps=cfg.num_train_timesteps, beta_start=cfg.beta_start,
                          beta_end=cfg.beta_end, beta_schedule=cfg.beta_schedule,
-                         prediction_type=cfg.prediction_type)
+                         prediction_type=cfg.prediction_type, rescale_betas_zero_snr=cfg.rescale_betas_zero_snr)
 
 
 @torch.no_grad()
@@ -131,10 +131,14 @@ class DiffusionLoss(nn.Module):
     forward(latents (b, c, f, h, w), text (b, n, d), mel (b, 1, 128, 204) or None, drop_audio (b,)
     bool, noise (b, c, f, h, w), timesteps (b,)) -> scalar loss. Dropped samples get the null audio
     (the encoder's tokens for an all-zero mel), which classifier-free audio guidance needs.
+    `min_snr_gamma` > 0 weights each clip's MSE by min(SNR, gamma) / SNR (epsilon) or
+    min(SNR, gamma) / (SNR + 1) (v-prediction), SNR = a / (1 - a) at its timestep.
     """
 
-    def __init__(self, unet: VideoUNet, audio_encoder: AVSyncDAudioEncoder, scheduler: DDPMScheduler):
+    def __init__(self, unet: VideoUNet, audio_encoder: AVSyncDAudioEncoder, scheduler: DDPMScheduler,
+                 min_snr_gamma: float = 0.0):
         super().__init__()
+        self.min_snr_gamma = float(min_snr_gamma)
         self.unet = unet
         self.audio_encoder = audio_encoder if unet.config.audio_dim is not None else None
         self.register_buffer("alphas_cumprod", scheduler.alphas_cumprod.clone(), persistent=False)
@@ -173,4 +177,13 @@ class DiffusionLoss(nn.Module):
             mask = audio_token_mask(latents.shape[2]).to(latents.device)
         pred = self.unet(noisy, timesteps, text, audio, mask)
         target = self.target(latents, noise, timesteps)
-        return F.mse_loss(pred[:, :, 1:].float(), target[:, :, 1:].float())
+        if not self.min_snr_gamma:
+            return F.mse_loss(pred[:, :, 1:].float(), target[:, :, 1:].float())
+        per_clip = (pred[:, :, 1:].float() - target[:, :, 1:].float()).pow(2).mean(dim=(1, 2, 3, 4))  # (b,)
+        return (per_clip * self.snr_weight(timesteps)).mean()
+
+    def snr_weight(self, timesteps: torch.Tensor) -> torch.Tensor:
+        a = self.alphas_cumprod.to(timesteps.device)[timesteps].float()
+        snr = a / (1 - a).clamp_min(1e-8)
+        clipped = snr.clamp(max=self.min_snr_gamma)
+        return clipped / (snr + 1) if self.prediction_type == "v_prediction" else clipped / snr.clamp_min(1e-8)

@@ -8,6 +8,7 @@ continues exactly as the uninterrupted run would have.
 """
 from __future__ import annotations
 
+import contextlib
 import csv
 import importlib.util
 import json
@@ -26,6 +27,7 @@ from asva.data import AVSyncDataset
 from asva.train import checkpoint as ckpt
 from asva.train.config import TrainConfig
 from asva.train.data import BatchPlan, BatchSource
+from asva.train.ema import WeightEMA
 from asva.train.model import (
     Components,
     DiffusionLoss,
@@ -107,7 +109,8 @@ class _Run:
         self.config, self.acc, self.parts = config, accelerator, components
         self.output, self.dataset = output, dataset
         self.noise = noise_scheduler(config.diffusion)
-        module = DiffusionLoss(components.unet, components.audio_encoder, self.noise)
+        module = DiffusionLoss(components.unet, components.audio_encoder, self.noise,
+                               min_snr_gamma=config.diffusion.min_snr_gamma)
         if t.gradient_checkpointing:
             components.unet.set_gradient_checkpointing(True)
         weight_dtype = WEIGHT_DTYPES[t.mixed_precision]
@@ -123,11 +126,12 @@ class _Run:
         self.lr_scheduler = get_scheduler(t.lr_schedule, optimizer, num_warmup_steps=t.warmup_steps,
                                           num_training_steps=t.max_steps)
         self.raw = module
+        self.ema = WeightEMA(module, t.ema_decay) if t.ema_decay else None
         self.module, self.optimizer = accelerator.prepare(module, optimizer)
         self.last_checkpoint: Path | None = None
 
     def restore(self, path: Path) -> int:
-        state = ckpt.load_checkpoint(path, self.raw, self.optimizer.optimizer, self.lr_scheduler)
+        state = ckpt.load_checkpoint(path, self.raw, self.optimizer.optimizer, self.lr_scheduler, ema=self.ema)
         self.last_checkpoint = path
         if self.acc.is_main_process:
             _trim_metrics(self.output / "metrics.csv", state["step"])
@@ -151,6 +155,8 @@ class _Run:
                         self.acc.clip_grad_norm_(self.params, t.grad_clip)
                     self.optimizer.step()
                     self.optimizer.zero_grad(set_to_none=True)
+                    if self.ema is not None:
+                        self.ema.update(self.raw, step)
         self.lr_scheduler.step()
         return total
 
@@ -159,6 +165,9 @@ class _Run:
         latents = encode_video(parts.vae, batch["video"].to(device)).float()
         b = latents.shape[0]
         noise = torch.randn(latents.shape, generator=g).to(device)
+        offset = self.config.diffusion.offset_noise
+        if offset:  # one constant per (clip, channel): lets the model shift a frame's mean brightness
+            noise = noise + offset * torch.randn((b, latents.shape[1], 1, 1, 1), generator=g).to(device)
         timesteps = torch.randint(0, self.noise.config.num_train_timesteps, (b,), generator=g).to(device)
         drop = (torch.rand(b, generator=g) < self.config.train.null_audio_prob).to(device)
         text = parts.prompt_table.lookup(list(batch["prompt"])).to(device)
@@ -209,15 +218,16 @@ class _Run:
                      if not any(p.requires_grad for p in getattr(self.parts, name).parameters())}
             self.last_checkpoint = ckpt.save_checkpoint(
                 self.output, done, self.raw, self.optimizer.optimizer, self.lr_scheduler, parts,
-                samples=done * self.config.train.batch_size, keep=self.config.checkpoint.keep)
+                samples=done * self.config.train.batch_size, keep=self.config.checkpoint.keep, ema=self.ema)
         self.acc.wait_for_everyone()
 
     def _maybe_validate(self, done: int) -> None:
         v = self.config.validation
         if v.every and done % v.every == 0 and self.acc.is_main_process:
             self.module.eval()
-            write_validation(self.parts, self.config, self.output / "validation" / f"step-{done:07d}",
-                             self.dataset.root)
+            with self._averaged():
+                write_validation(self.parts, self.config, self.output / "validation" / f"step-{done:07d}",
+                                 self.dataset.root)
             self.module.train()
         if v.every and done % v.every == 0:
             self.acc.wait_for_everyone()
@@ -231,7 +241,12 @@ class _Run:
                 "wall_time_s": round(seconds, 1), "final_loss": _last_loss(self.output / "metrics.csv"),
                 "config": self.config.to_dict()}
         scheduler = sampling_scheduler(self.config.export.scheduler, self.config.diffusion)
-        return ckpt.export_model(self.output / "model", self.parts, scheduler, info)
+        with self._averaged():
+            return ckpt.export_model(self.output / "model", self.parts, scheduler, info)
+
+    def _averaged(self):
+        """The EMA weights in place (when train.ema_decay is set) for sampling and export."""
+        return self.ema.applied(self.raw) if self.ema is not None else contextlib.nullcontext()
 
 
 class _MetricLog:
