@@ -1,0 +1,64 @@
+"""The bundled model's training levers: EMA of the weights, min-SNR weighting, zero-terminal-SNR."""
+from __future__ import annotations
+
+import pytest
+import torch
+from diffusers import DDPMScheduler
+
+from asva.pipelines.schedulers import make_scheduler
+from asva.train.config import load_config
+from asva.train.ema import WeightEMA
+from asva.train.model import DiffusionLoss, noise_scheduler
+
+
+def test_ema_tracks_the_weights_and_swaps_them_in_and_back():
+    net = torch.nn.Linear(3, 2)
+    ema = WeightEMA(net, decay=0.5)
+    start = {n: p.detach().clone() for n, p in net.named_parameters()}
+    with torch.no_grad():
+        for p in net.parameters():
+            p.add_(1.0)
+    ema.update(net, step=100)  # decay min(0.5, 101/110) = 0.5: halfway to the new weights
+    for name, p in net.named_parameters():
+        torch.testing.assert_close(ema.shadow[name], start[name] + 0.5)
+    with ema.applied(net):
+        torch.testing.assert_close(net.weight, start["weight"] + 0.5)
+    torch.testing.assert_close(net.weight, start["weight"] + 1.0)  # the trained weights come back
+    assert ema.decay_at(0) == pytest.approx(0.1)
+    with pytest.raises(ValueError, match="ema_decay"):
+        WeightEMA(net, decay=1.0)
+    with pytest.raises(ValueError, match="ema_decay"):
+        load_config("synth-tiny", ["train.ema_decay=1.5"])
+
+
+class _Echo(torch.nn.Module):
+    """A stand-in UNet predicting zeros, so the loss is the weighted mean square of the target."""
+
+    config = type("C", (), {"audio_dim": None})()
+
+    def forward(self, sample, t, text, audio, mask):
+        return torch.zeros_like(sample)
+
+
+def test_min_snr_weights_clip_the_easy_timesteps():
+    sched = DDPMScheduler(prediction_type="v_prediction")
+    loss = DiffusionLoss(_Echo(), None, sched, min_snr_gamma=5.0)
+    t = torch.tensor([0, 500, 999])
+    a = sched.alphas_cumprod[t]
+    snr = a / (1 - a)
+    expected = torch.minimum(snr, torch.tensor(5.0)) / (snr + 1)
+    torch.testing.assert_close(loss.snr_weight(t), expected.float())
+    assert loss.snr_weight(t)[0] < 0.01 and loss.snr_weight(t)[2] == pytest.approx(snr[2] / (snr[2] + 1))
+    latents, noise = torch.randn(3, 2, 4, 2, 2), torch.randn(3, 2, 4, 2, 2)
+    plain = DiffusionLoss(_Echo(), None, sched)
+    assert not torch.isclose(loss(latents, None, None, None, noise, t), plain(latents, None, None, None, noise, t))
+
+
+def test_zero_terminal_snr_reaches_pure_noise_and_needs_a_trailing_sampler():
+    cfg = load_config("synth-tiny", ["diffusion.rescale_betas_zero_snr=true"]).diffusion
+    assert noise_scheduler(cfg).alphas_cumprod[-1] == 0
+    assert noise_scheduler(load_config("synth-tiny").diffusion).alphas_cumprod[-1] > 0
+    dpm = make_scheduler("dpm", {"rescale_betas_zero_snr": True, "prediction_type": "v_prediction"})
+    assert dpm.config.rescale_betas_zero_snr
+    with pytest.raises(ValueError, match="zero-terminal-SNR"):
+        make_scheduler("pndm", {"rescale_betas_zero_snr": True})
