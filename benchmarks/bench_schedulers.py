@@ -18,7 +18,8 @@ import time
 
 import torch
 
-from asva.evaluate_synthetic import generate, load_clips, load_model, run_method
+from asva.evaluate_synthetic import generate, load_clips, run_method
+from asva.pipelines.loading import load_model
 from asva.pipelines.schedulers import make_scheduler
 
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
 
     clips = load_clips(args.dataset, size=args.size, limit=args.videos)[1::3]  # centre starts only
-    pipe = load_model(args.model)
+    pipe = load_model(args.model).pipe
     base = dict(pipe.scheduler.config)  # the model's training schedule (prediction type, betas)
 
     def run(name: str, steps: int):

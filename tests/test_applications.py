@@ -28,7 +28,7 @@ def apps_data(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def apps_model(tmp_path_factory, apps_data):
-    from asva.pipelines.build import random_pipeline
+    from asva.pipelines.testing import random_pipeline
 
     out = tmp_path_factory.mktemp("apps_model") / "model"
     prompts = tuple(json.loads((apps_data / "class_mapping.json").read_text()).values())

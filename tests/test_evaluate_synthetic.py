@@ -26,7 +26,7 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 def setup(tmp_path_factory, tiny_synth, one_thread):
     """The 2-video synth test split, a random tiny AVSyncD and a random tiny sync classifier on disk."""
     from asva.models.sync import SyncClassifier, SyncClassifierConfig, save_sync_classifier
-    from asva.pipelines.build import random_pipeline
+    from asva.pipelines.testing import random_pipeline
 
     root = tmp_path_factory.mktemp("table1")
     prompts = tuple(json.loads((tiny_synth / "class_mapping.json").read_text()).values())

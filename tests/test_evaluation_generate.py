@@ -14,7 +14,7 @@ from asva.evaluation.generate import main as generate_main
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, tiny_synth):
     """A 2-video synth test split and a random tiny AVSyncD whose prompt table knows its classes."""
-    from asva.pipelines.build import random_pipeline
+    from asva.pipelines.testing import random_pipeline
 
     root = tmp_path_factory.mktemp("gen")
     data = tiny_synth

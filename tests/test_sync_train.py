@@ -287,7 +287,7 @@ def test_spearman_skips_undefined_values():
 
 
 def test_bundled_sync_synth_tiny_loads_and_is_small():
-    from asva.sync_train.evaluate import resolve_sync_model
+    from asva.models.registry import resolve_sync_model
 
     folder = resolve_sync_model("sync-synth-tiny")
     assert (folder / "model.safetensors").stat().st_size < 15 * 2**20
@@ -299,7 +299,8 @@ def test_bundled_sync_synth_tiny_loads_and_is_small():
 def test_bundled_sync_synth_tiny_detects_synchrony_on_unseen_clips(tmp_path, one_thread):
     """The shipped classifier is a metric, not a placeholder: on freshly generated clips (a seed it
     never saw) it finds the synchronised offset among 31 far above chance (about 0.35)."""
-    from asva.sync_train.evaluate import evaluate_dataset, load_sync_model
+    from asva.models.sync import load_sync_model
+    from asva.sync_train.evaluate import evaluate_dataset
     from asva.synth.generate import SynthConfig, generate
 
     data = tmp_path / "fresh"

@@ -70,9 +70,9 @@ def test_one_step_trains_and_exports_a_loadable_model(synth_data, tmp_path):
     assert [p.name for p in list_checkpoints(out)] == ["step-0000001"]
     info = read_training_info(out / "model")
     assert info["steps"] == 1 and "asva train --config synth-tiny" in info["command"]
-    from asva.pipelines.build import load_pipeline
+    from asva.pipelines.loading import load_model
 
-    pipe = load_pipeline(out / "model")
+    pipe = load_model(out / "model").pipe
     assert type(pipe.vae).__name__ == "PatchAutoencoder" and pipe.unet.unet_config.audio_dim == 32
     assert sorted(pipe.prompt_table.names) == ["bell ringing", "drum"]
     # the exported UNet holds the trained weights of the checkpoint

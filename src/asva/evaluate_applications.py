@@ -40,7 +40,7 @@ from pathlib import Path
 
 import torch
 
-from asva.evaluate_synthetic import Clip, generate, load_clips, load_model
+from asva.evaluate_synthetic import Clip, generate, load_clips, load_pipe
 from asva.metrics.oracle import oracle_score, scale_box
 
 EPS = 1e-3  # added to both energies of a ratio: a quarter of a grey level, so a still region is finite
@@ -276,7 +276,7 @@ def evaluate_applications(root: str | Path, model: str | Path = DEFAULT_MODEL, *
     videos = group_videos(load_clips(root, size=size, split=split))
     two_object_clips(videos)  # fail before loading the model
     single_object_clips(videos, limit)
-    pipe = load_model(model, scheduler)
+    pipe = load_pipe(model, scheduler)
 
     def gen(clips: list[Clip], desc: str) -> list[torch.Tensor]:
         return generate(pipe, clips, eta=eta, steps=steps, batch_size=batch_size, seed=seed,

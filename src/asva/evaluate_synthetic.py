@@ -41,8 +41,7 @@ import torch
 from tqdm import tqdm
 
 from asva.metrics.oracle import load_sidecar, oracle_score, scale_box
-from asva.sync_train.evaluate import DEFAULT_SYNC_MODEL
-from asva.train.validation import without_audio_if_needed
+from asva.models.registry import DEFAULT_SYNC_MODEL
 
 SCORES = ("hit_rate", "false_motion_rate", "correlation")
 SYNC_SCORE = "relsync"
@@ -131,22 +130,11 @@ def static_videos(clips: list[Clip], num_frames: int = 12) -> list[torch.Tensor]
     return [clip.image.unsqueeze(1).expand(-1, num_frames, -1, -1) for clip in clips]
 
 
-def load_model(model: str | Path, scheduler: str | None = None):
-    """A pipeline from a model folder or registered name; audio-free UNets (I2VD) are handled."""
-    import asva.models.autoencoder  # noqa: F401  (diffusers loads only components of imported modules)
-    from asva.pipelines.build import load_pipeline
-    from asva.pipelines.schedulers import make_scheduler
+def load_pipe(model: str | Path, scheduler: str | None = None):
+    """The pipeline of a model folder or registered name (`asva.pipelines.loading.load_model`)."""
+    from asva.pipelines.loading import load_model
 
-    path = Path(model)
-    if not path.exists():
-        from asva.models.registry import resolve_model
-
-        path = Path(resolve_model(str(model)))
-    pipe = load_pipeline(path)
-    if scheduler:
-        pipe.scheduler = make_scheduler(scheduler, pipe.scheduler.config)
-    pipe.set_progress_bar_config(disable=True)
-    return without_audio_if_needed(pipe)  # I2VD: the UNet takes no audio tokens
+    return load_model(model, scheduler=scheduler).pipe
 
 
 @torch.no_grad()
@@ -170,7 +158,7 @@ def load_sync(sync_model) -> torch.nn.Module | None:
         return None
     if isinstance(sync_model, torch.nn.Module):
         return sync_model.eval()
-    from asva.sync_train.evaluate import load_sync_model  # noqa: PLC0415
+    from asva.models.sync import load_sync_model  # noqa: PLC0415
 
     return load_sync_model(sync_model).eval()
 
@@ -248,10 +236,10 @@ def evaluate_synthetic(root: str | Path, model: str | Path, *, baseline: str | P
                     run_method(STATIC, clips, lambda: static_videos(clips), sync, generated=False)]
     kw = {"steps": steps, "batch_size": batch_size, "seed": seed, "progress": progress}
     if baseline is not None:
-        pipe = load_model(baseline, scheduler)
+        pipe = load_pipe(baseline, scheduler)
         results.append(run_method("I2VD", clips, lambda: generate(pipe, clips, eta=1.0, desc="I2VD", **kw),
                                   sync))
-    pipe = load_model(model, scheduler)
+    pipe = load_pipe(model, scheduler)
     for eta in etas:
         name = f"{label} (eta={eta:g})"
         results.append(run_method(name, clips, lambda eta=eta, name=name: generate(pipe, clips, eta=eta,

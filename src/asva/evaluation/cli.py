@@ -39,12 +39,12 @@ import sys
 from pathlib import Path
 
 from asva.metrics.inception import ASVA_FID_SIZE, STANDARD_FID_SIZE
+from asva.models.registry import DEFAULT_SYNC_MODEL
 
 from .run import METRICS, EvalConfig, run_evaluation
 
 DEFAULT_METRICS = "fid,fvd,ia,it,relsync,alignsync"
 SYNTHETIC_METRICS = "oracle,relsync"
-SHIPPED_SYNC = "sync-synth-tiny"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -72,7 +72,7 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--synthetic",
         action="store_true",
-        help=f"the synthetic benchmark: metrics {SYNTHETIC_METRICS}, sync model {SHIPPED_SYNC}",
+        help=f"the synthetic benchmark: metrics {SYNTHETIC_METRICS}, sync model {DEFAULT_SYNC_MODEL}",
     )
     p.add_argument(
         "--metrics",
@@ -89,7 +89,7 @@ def _add_weight_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--i3d-weights", type=Path, help="I3D TorchScript file (i3d_torchscript.pt)")
     p.add_argument("--imagebind-weights", type=Path, help="ImageBind checkpoint (imagebind_huge.pth)")
-    p.add_argument("--sync-weights", type=Path, help="sync classifier folder or file")
+    p.add_argument("--sync-weights", help="sync classifier: a registered name, a folder or a file")
     p.add_argument(
         "--imagebind-config", default="huge", help="ImageBind preset of the weights (default huge)"
     )
@@ -136,7 +136,7 @@ def _add_table1_options(p: argparse.ArgumentParser) -> None:
     table.add_argument("--seed", type=int, default=0)
     table.add_argument(
         "--sync-model",
-        help=f"sync classifier for RelSync: bundled name, folder or file, or none (default {SHIPPED_SYNC})",
+        help=f"sync classifier for RelSync: name, folder, file or none (default {DEFAULT_SYNC_MODEL})",
     )
     table.add_argument("--label", default="AVSyncD", help="name of the model's rows: LABEL (eta=E)")
     table.add_argument("--no-reference", action="store_true", help="leave out the Real clips and Static rows")
@@ -172,15 +172,16 @@ def parse_metrics(text: str) -> tuple[str, ...]:
     return names
 
 
-def shipped_sync_model() -> Path | None:
-    """The bundled synthetic-benchmark sync classifier folder, if this asva ships one."""
-    from importlib import resources  # noqa: PLC0415
+def sync_weights_path(value: str | None) -> Path | None:
+    """--sync-weights as a path: a registered sync classifier name resolves through the registry
+    (which says how to get it when it is missing); anything else is a folder or file path."""
+    from asva.models.registry import MODELS, resolve_sync_model  # noqa: PLC0415
 
-    assets = Path(str(resources.files("asva").joinpath("assets")))
-    for folder in (assets / "models" / SHIPPED_SYNC, assets / SHIPPED_SYNC):
-        if (folder / "config.json").is_file():
-            return folder
-    return None
+    if value is None:
+        return None
+    if value in MODELS:
+        return resolve_sync_model(value)
+    return Path(value)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -235,19 +236,22 @@ def evaluate_generated(args: argparse.Namespace) -> int:
 
 def weight_overrides(args: argparse.Namespace) -> dict[str, Path | None]:
     """Single weight paths given on the command line; --synthetic defaults the sync classifier to
-    the shipped one unless --sync-weights or WEIGHTS/sync_classifier is there."""
+    the bundled one unless --sync-weights or WEIGHTS/sync_classifier is there."""
     overrides = {
         "fid": args.fid_weights,
         "i3d": args.i3d_weights,
         "imagebind": args.imagebind_weights,
-        "sync": args.sync_weights,
+        "sync": sync_weights_path(args.sync_weights),
     }
     if (
         args.synthetic
         and overrides["sync"] is None
         and not (args.weights and (args.weights / "sync_classifier").exists())
     ):
-        overrides["sync"] = shipped_sync_model()
+        try:
+            overrides["sync"] = sync_weights_path(DEFAULT_SYNC_MODEL)
+        except ValueError:  # an install without the bundled classifier: RelSync is reported missing
+            overrides["sync"] = None
     return overrides
 
 

@@ -22,9 +22,11 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from asva.models.registry import DEFAULT_SYNC_MODEL
+from asva.models.sync import load_sync_model
 from asva.utils import write_json
 
-from .evaluate import DEFAULT_SYNC_MODEL, evaluate_dataset, load_sync_model, pair_score
+from .evaluate import evaluate_dataset, pair_score
 
 
 def build_parser() -> argparse.ArgumentParser:

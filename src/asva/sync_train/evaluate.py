@@ -11,40 +11,15 @@ as `SyncClassifier` has, so the protocol can be checked with a hand-made oracle.
 from __future__ import annotations
 
 import math
-from importlib import resources
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
 from asva.media import probe, read_audio, read_video
-from asva.models.sync import SyncClassifier, load_sync_classifier, preprocess_sync_video
+from asva.models.sync import SyncClassifier, preprocess_sync_video
 
 from .data import SAMPLE_RATE, ShiftedClipConfig, ShiftedClipDataset, center_square, clip_mel
-
-DEFAULT_SYNC_MODEL = "sync-synth-tiny"
-# sync classifiers shipped inside the package: name -> folder under asva/assets/models
-BUNDLED_SYNC_MODELS = {"sync-synth-tiny": "sync-synth-tiny"}
-
-
-def resolve_sync_model(name_or_dir: str | Path) -> Path:
-    """A bundled classifier's name (e.g. "sync-synth-tiny") or a folder / file path -> its path."""
-    text = str(name_or_dir)
-    if text in BUNDLED_SYNC_MODELS:
-        folder = Path(str(resources.files("asva").joinpath("assets", "models", BUNDLED_SYNC_MODELS[text])))
-        if not (folder / "model.safetensors").is_file():
-            raise ValueError(f"sync model {text!r} is not in this install "
-                             f"({folder} has no model.safetensors)")
-        return folder
-    path = Path(text).expanduser()
-    if not path.exists():
-        raise ValueError(f"sync model {text!r}: not a bundled name ({sorted(BUNDLED_SYNC_MODELS)}) "
-                         "and no such file or folder")
-    return path
-
-
-def load_sync_model(name_or_dir: str | Path = DEFAULT_SYNC_MODEL) -> SyncClassifier:
-    return load_sync_classifier(resolve_sync_model(name_or_dir))
 
 
 def eval_clip_config(model_config, num_clips: int = 31, shift: float = 0.04) -> ShiftedClipConfig:

@@ -33,13 +33,6 @@ def in_memory_pipeline(components, scheduler):
                            audio_encoder=components.audio_encoder, scheduler=scheduler,
                            prompt_table=components.prompt_table)
     pipe.set_progress_bar_config(disable=True)
-    return without_audio_if_needed(pipe)
-
-
-def without_audio_if_needed(pipe):
-    """An I2VD UNet (no audio attention) takes no audio tokens: call it without them."""
-    if pipe.unet.unet_config.audio_dim is None:
-        pipe.denoiser = lambda sample, t, text, audio, mask: pipe.unet(sample, t, text)
     return pipe
 
 
