@@ -5,7 +5,7 @@ Usage:
 
 Prints one line: the mean frame error (|decoded - real| over frames 2..12, a fraction of 255) and the
 oracle correlation of the round-tripped real clips, to compare with the generated clips' in
-`python -m asva.evaluate_synthetic` (a round trip that kept the real clips' numbers means the
+`asva table1` (a round trip that kept the real clips' numbers means the
 generated clips' flicker comes from the denoiser, not from decoding).
 """
 from __future__ import annotations
@@ -25,7 +25,7 @@ def round_trip(vae, video: torch.Tensor) -> torch.Tensor:
 
 
 def main() -> None:
-    from asva.evaluate_synthetic import frame_error, load_clips, score
+    from asva.evaluation.synthetic.table1 import frame_error, load_clips, score
     from asva.pipelines.loading import load_model
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])

@@ -70,8 +70,8 @@ def test_generate_eval_is_resumable(setup, tmp_path, capsys):
 
 def test_synthetic_table_reports(setup, tmp_path):
     """`asva evaluate --synthetic --model M`: the training code's Table 1 rows as the three reports."""
-    pytest.importorskip("asva.evaluate_synthetic")
-    from asva.evaluation.cli import main as evaluate_main
+    pytest.importorskip("asva.evaluation.synthetic.table1")
+    from asva.commands.evaluate import main as evaluate_main
 
     data, model = setup
     out = tmp_path / "table"

@@ -7,10 +7,10 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from asva.train import cli
-from asva.train.checkpoint import list_checkpoints, read_training_info
-from asva.train.config import list_presets, load_config, parse_override
-from asva.train.data import BatchPlan
+from asva.commands import train as cli
+from asva.training.avsyncd.config import list_presets, load_config, parse_override
+from asva.training.avsyncd.data import BatchPlan
+from asva.training.checkpoint import list_checkpoints, read_training_info
 
 TINY = ["data.size=32", "model.prompt_length=8", "train.batch_size=2", "train.threads=1",
         "train.warmup_steps=0", "log.progress=false", "log.every=1", "validation.every=0",
@@ -92,7 +92,7 @@ def test_i2vd_baseline_trains_without_audio(synth_data, tmp_path):
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(synth_data, tmp_path, monkeypatch, capsys):
-    from asva.train import model as train_model
+    from asva.training.avsyncd import model as train_model
 
     calls = {"n": 0}
     forward = train_model.DiffusionLoss.forward
@@ -142,7 +142,7 @@ def test_patch_autoencoder_lossless_fit_and_round_trip(tmp_path):
 
 
 def test_synthetic_table_runs_static_i2vd_and_avsyncd(synth_data, tmp_path):
-    from asva.evaluate_synthetic import format_table, main, merge
+    from asva.evaluation.synthetic.table1 import format_table, main, merge
 
     runs = {}
     for name, extra in (("avsyncd", []), ("i2vd", ["model.audio=false"])):

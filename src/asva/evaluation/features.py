@@ -32,11 +32,10 @@ import torch
 from asva.data import sampling
 from asva.data.validate import cached_probe
 from asva.media import audio_window, normalize_mel, read_audio, read_video, waveform_to_mel
+from asva.metrics.fvd import i3d_features
 from asva.metrics.inception import ASVA_FID_SIZE, fid_features
 from asva.metrics.oracle import oracle_score, scale_box
 from asva.utils import atomic_path
-
-from .fvd import i3d_features
 
 SAMPLE_RATE = 16000
 KINDS = ("fid", "fvd", "vision", "vision0", "audio", "phi", "oracle")

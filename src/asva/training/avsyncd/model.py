@@ -25,7 +25,7 @@ from asva.models.imagebind.config import ImageBindConfig
 from asva.models.unet3d import VideoUNet
 from asva.pipelines.components import AVSyncDAudioEncoder
 from asva.pipelines.prompts import PromptTable
-from asva.train.config import DiffusionConfig, ModelConfig
+from asva.training.avsyncd.config import DiffusionConfig, ModelConfig
 
 
 @dataclass

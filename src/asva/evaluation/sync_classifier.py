@@ -16,10 +16,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from asva.data.shifted import SAMPLE_RATE, ShiftedClipConfig, ShiftedClipDataset, center_square, clip_mel
 from asva.media import probe, read_audio, read_video
 from asva.models.sync import SyncClassifier, preprocess_sync_video
-
-from .data import SAMPLE_RATE, ShiftedClipConfig, ShiftedClipDataset, center_square, clip_mel
 
 
 def eval_clip_config(model_config, num_clips: int = 31, shift: float = 0.04) -> ShiftedClipConfig:

@@ -46,7 +46,7 @@ def write_validation(components, config, folder: Path, root: Path) -> list[Path]
     v, d = config.validation, config.data
     split = v.split if (Path(root) / f"{v.split}.txt").is_file() else d.split
     dataset = AVSyncDataset(root, split, num_frames=d.num_frames, fps=d.fps, size=d.size, mode="eval")
-    from asva.train.model import sampling_scheduler
+    from asva.training.avsyncd.model import sampling_scheduler
 
     pipe = in_memory_pipeline(components, sampling_scheduler(v.scheduler, config.diffusion))
     written = []

@@ -23,7 +23,7 @@ from asva.models.adapter import parameter_counts
 from asva.models.config import UNetConfig, list_presets, load_preset
 from asva.models.registry import MODELS, list_models, resolve_model
 from asva.models.unet3d import VideoUNet
-from asva.train.checkpoint import describe_training
+from asva.training.checkpoint import describe_training
 
 MANIFEST = "asva_model.json"
 PIPELINE_INDEX = "model_index.json"

@@ -197,7 +197,7 @@ def load_accelerate_checkpoint(accelerator, folder: Path) -> dict:
 def export_model(folder: Path, components, scheduler, info: dict) -> Path:
     """Write an `AVSyncDPipeline` folder (save_pretrained) plus `training.json`, atomically;
     `scheduler` (on the run's training schedule) becomes the folder's default sampler."""
-    from asva.train.validation import in_memory_pipeline
+    from asva.training.avsyncd.validation import in_memory_pipeline
 
     pipe = in_memory_pipeline(components, scheduler)
     folder = Path(folder)

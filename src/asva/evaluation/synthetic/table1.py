@@ -1,11 +1,5 @@
-"""The paper's Table 1 in miniature: synchrony of Static, I2VD and AVSyncD on the synthetic benchmark.
-
-Usage:
-    python -m asva.evaluate_synthetic --dataset DIR --model DIR_OR_NAME [--baseline I2VD_DIR]
-        [--etas 1 4 8] [--steps 20] [--scheduler dpm] [--size 64] [--batch-size 16] [--limit N]
-        [--seed 0] [--shard K/N] [--sync-model NAME|DIR|none] [--label NAME] [--no-reference]
-        [--json OUT.json] [--no-progress]
-    python -m asva.evaluate_synthetic --merge shard0.json shard1.json
+"""The paper's Table 1 in miniature: synchrony of Static, I2VD and AVSyncD on the synthetic benchmark
+(the command is `asva table1`).
 
 For every video of the dataset's test.txt and each of its three evaluation clips (starts
 k * (duration - 2) / 2), every method animates the clip's first frame with the clip's 2 s of audio and
@@ -29,10 +23,8 @@ per-clip RelSync and per-clip oracle correlation over all generated clips (I2VD 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -250,7 +242,7 @@ def evaluate_synthetic(root: str | Path, model: str | Path, *, baseline: str | P
 def agreement(results: list[MethodResult], oracle_key: str = "correlation") -> dict | None:
     """Spearman rank correlation between per-clip RelSync and the per-clip oracle `oracle_key` over all
     generated clips (the rows with `generated`), or None without RelSync or generated rows."""
-    from asva.sync_train.agreement import spearman  # noqa: PLC0415
+    from asva.evaluation.synthetic.agreement import spearman  # noqa: PLC0415
 
     rows = [r for r in results if r.generated and SYNC_SCORE in r.scores]
     if not rows:
@@ -308,59 +300,3 @@ def merge(files: list[Path]) -> list[MethodResult]:
         result.scores = {k: v for k, v in result.scores.items()
                          if k in SCORES or not all(math.isnan(x) for x in v)}
     return list(merged.values())
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m asva.evaluate_synthetic",
-                                description=__doc__.split("\n\n")[0])
-    p.add_argument("--dataset", help="an `asva synth` benchmark folder")
-    p.add_argument("--model", help="AVSyncD model folder or registered name")
-    p.add_argument("--baseline", help="I2VD model folder (trained with model.audio=false)")
-    p.add_argument("--etas", type=float, nargs="+", default=[1.0, 4.0, 8.0])
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--scheduler", default="dpm")
-    p.add_argument("--size", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--limit", type=int, help="only N test videos, spread evenly over test.txt")
-    p.add_argument("--shard", default="0/1", help="K/N: every N-th video from the K-th (parallel runs)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sync-model", default=DEFAULT_SYNC_MODEL,
-                   help=f"sync classifier for RelSync: bundled name, folder or file, or none "
-                        f"(default {DEFAULT_SYNC_MODEL})")
-    p.add_argument("--label", default="AVSyncD", help="name of the model's rows: LABEL (eta=E)")
-    p.add_argument("--no-reference", action="store_true", help="leave out the Real clips and Static rows")
-    p.add_argument("--json", type=Path, help="also write the per-clip scores and summaries here")
-    p.add_argument("--merge", type=Path, nargs="+", help="print the table of these --json files, combined")
-    p.add_argument("--no-progress", action="store_true")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.merge:
-        results = merge(args.merge)
-        print(format_table(results))
-        print(format_agreement(agreement(results)))
-        return 0
-    if not args.dataset or not args.model:
-        raise ValueError("--dataset and --model are required (or --merge FILES)")
-    k, _, n = args.shard.partition("/")
-    results = evaluate_synthetic(args.dataset, args.model, baseline=args.baseline, etas=args.etas,
-                                 steps=args.steps, scheduler=args.scheduler, size=args.size,
-                                 batch_size=args.batch_size, limit=args.limit, seed=args.seed,
-                                 shard=(int(k), int(n or 1)), progress=not args.no_progress,
-                                 sync_model=args.sync_model, label=args.label,
-                                 reference=not args.no_reference)
-    found = agreement(results)
-    print(format_table(results))
-    if found is not None:
-        print(format_agreement(found))
-    if args.json:
-        from asva.utils import write_json
-
-        write_json(args.json, to_json(results, found))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -24,8 +24,7 @@ import sys
 from pathlib import Path
 
 from asva.models.sync import SyncClassifierConfig, list_presets
-
-from .trainer import SyncTrainConfig, train_sync
+from asva.training.sync.trainer import SyncTrainConfig, train_sync
 
 PRESET_PREFIX = "sync-"
 

@@ -23,10 +23,10 @@ from diffusers.optimization import get_scheduler
 from tqdm import tqdm
 
 from asva.data import AVSyncDataset
-from asva.train import checkpoint as ckpt
-from asva.train.config import TrainConfig
-from asva.train.data import BatchPlan, BatchSource
-from asva.train.model import (
+from asva.training import checkpoint as ckpt
+from asva.training.avsyncd.config import TrainConfig
+from asva.training.avsyncd.data import BatchPlan, BatchSource
+from asva.training.avsyncd.model import (
     Components,
     DiffusionLoss,
     build_components,
@@ -35,7 +35,7 @@ from asva.train.model import (
     sampling_scheduler,
     select_trainable,
 )
-from asva.train.validation import fit_autoencoder, write_validation
+from asva.training.avsyncd.validation import fit_autoencoder, write_validation
 
 WEIGHT_DTYPES = {"no": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 METRICS = ("step", "loss", "lr", "samples_per_s", "elapsed_s")

@@ -24,7 +24,7 @@ import json
 import shutil
 from pathlib import Path
 
-from asva.info import MANIFEST
+from asva.commands.info import MANIFEST
 from asva.models.convert import check_sd15_matches, load_avsyncd, load_sd15, save_unet
 from asva.utils import DTYPE_NAMES, atomic_path, torch_dtype
 
@@ -34,7 +34,7 @@ _PICKLED = {".bin", ".ckpt", ".pt", ".pth", ".msgpack", ".h5", ".onnx", ".pb"}
 # option -> (module, function(src, out_dir) writing the component's folder, sub-folder)
 COMPONENT_CONVERTERS = {
     "imagebind": ("asva.models.imagebind.convert", "convert_imagebind_checkpoint", "imagebind"),
-    "sync": ("asva.convert_cli", "convert_sync_classifier", "sync"),
+    "sync": ("asva.commands.convert", "convert_sync_classifier", "sync"),
 }
 
 

@@ -25,15 +25,14 @@ import torch
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
+from asva.data.shifted import SAMPLE_RATE, clip_mel
 from asva.data.validate import read_list
+from asva.evaluation.sync_classifier import phi_of, read_clip_frames
 from asva.media import read_audio, write_video
 from asva.metrics.oracle import load_sidecar, oracle_score, scale_box
 from asva.metrics.sync_scores import relsync
 from asva.models.sync import SyncClassifier
 from asva.utils import atomic_path
-
-from .data import SAMPLE_RATE, clip_mel
-from .evaluate import phi_of, read_clip_frames
 
 ORACLE_KEYS = ("correlation", "hit_rate", "false_motion_rate")
 CLIP_FPS = 6.0
