@@ -8,7 +8,8 @@ Usage:
     asva animate --batch LIST.csv [same model and sampling options]
 
 The video lasts as long as the audio (whole frames; audio longer than 2 s is generated in 2-s
-windows chained on their shared frame) and the mp4 carries the input audio, trimmed to the video.
+windows chained on their shared frame) and the mp4 carries the input audio (its first channel, the one
+the model hears), trimmed to the video.
 --prompt is free text for models with a text encoder (or a class name of models without one);
 --class looks the name up in the model's class prompt table. --model is a registered name (see
 `asva.models.registry`; default: the bundled model) or a model folder. --eta is the audio guidance
@@ -136,7 +137,7 @@ def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: b
     out = pipe(image, audio[None], job.prompt, use_prompt_table=use_table, num_inference_steps=args.steps,
                audio_guidance_scale=args.eta, text_guidance_scale=args.text_scale, fps=args.fps,
                generator=torch.Generator().manual_seed(args.seed), batched_guidance=not args.sequential_cfg)
-    write_outputs(job, out.videos[0], out.fps, out.audio[0].mean(dim=0))
+    write_outputs(job, out.videos[0], out.fps, out.audio[0])  # the mp4 carries channel 0 (audio_track)
     return out.videos.shape[2]
 
 

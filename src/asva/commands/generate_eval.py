@@ -57,8 +57,8 @@ def main(argv: list[str] | None = None) -> int:
     from tqdm import tqdm
 
     from asva.data import AVSyncDataset
+    from asva.data.sampling import eval_starts_for
     from asva.evaluation.generate import (
-        EVAL_STARTS,
         SAMPLE_RATE,
         check_manifest,
         clip_audio,
@@ -77,9 +77,8 @@ def main(argv: list[str] | None = None) -> int:
             f"{args.eta}, {args.text_scale}, {args.limit}"
         )
     _, args.scheduler, args.size = model_settings(args.model, args.scheduler, args.size)
-    dataset = AVSyncDataset(
-        args.dataset, args.split, mode="eval", eval_starts=EVAL_STARTS[args.clips_per_video], size=args.size
-    )
+    starts = eval_starts_for(args.clips_per_video)
+    dataset = AVSyncDataset(args.dataset, args.split, mode="eval", eval_starts=starts, size=args.size)
     check_manifest(args.out, settings_of(args))
     targets = [args.out / generated_name(*video_and_clip(dataset, i)) for i in range(len(dataset))]
     pending = [i for i, t in enumerate(targets) if not t.is_file()][: args.limit]
@@ -96,7 +95,7 @@ def main(argv: list[str] | None = None) -> int:
         item = dataset[i]
         audio = clip_audio(dataset.root / "videos" / item["path"], item["start"], dataset.clip_duration)
         frames = generate_clip(pipe, item, audio, args)
-        write_video(targets[i], frames, 6.0, audio=audio[0], sample_rate=SAMPLE_RATE)  # atomic
+        write_video(targets[i], frames, 6.0, audio=audio, sample_rate=SAMPLE_RATE)  # atomic; channel 0
     print(
         f"asva generate-eval: wrote {len(pending)} clips in {time.perf_counter() - start:.1f} s",
         file=sys.stderr,

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import torch
 
+from asva.media.audio import SAMPLE_RATE
+from asva.media.frames import to_uint8
 from asva.utils import atomic_path
 
 MANIFEST = "generate_eval.json"
-EVAL_STARTS = {1: "center", 3: "three"}
-SAMPLE_RATE = 16000
 
 
 def settings_of(args: argparse.Namespace) -> dict:
@@ -78,7 +78,7 @@ def clip_audio(path: Path, start: float, seconds: float) -> torch.Tensor:
 
 def generate_clip(pipe, item: dict, audio: torch.Tensor, args: argparse.Namespace) -> torch.Tensor:
     """(3, 12, h, w) uint8 frames animated from the item's first frame and `audio` (channels, n)."""
-    image = ((item["video"][:, 0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)  # (3, h, w)
+    image = to_uint8(item["video"][:, 0])  # (3, h, w)
     cls = item["path"].split("/")[0]
     prompt, use_table = pick_prompt(pipe, cls, item["prompt"])
     out = pipe(

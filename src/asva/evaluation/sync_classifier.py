@@ -16,9 +16,9 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from asva.data.shifted import SAMPLE_RATE, ShiftedClipConfig, ShiftedClipDataset, center_square, clip_mel
-from asva.media import probe, read_audio, read_video
-from asva.models.sync import SyncClassifier, preprocess_sync_video
+from asva.data.shifted import ShiftedClipConfig, ShiftedClipDataset, center_square, clip_mel
+from asva.media import SAMPLE_RATE, probe, read_audio, read_video
+from asva.models.sync import SyncClassifier, score_clips
 
 
 def eval_clip_config(model_config, num_clips: int = 31, shift: float = 0.04) -> ShiftedClipConfig:
@@ -86,9 +86,9 @@ def read_clip_mel(path: str | Path, start: float, duration: float = 2.0) -> torc
 
 @torch.no_grad()
 def phi_of(model: SyncClassifier, mel: torch.Tensor, frames: torch.Tensor) -> float:
-    """phi for one (mel (1, n, t), frames uint8 (3, f, h, w)) pair."""
-    video = preprocess_sync_video(frames, model.config.frame_size)
-    return float(model.eval()(mel[None], video)[0])
+    """phi for one (mel (1, n, t), frames uint8 (3, f, h, w)) pair (`asva.models.sync.score_clips`,
+    the one computation of phi behind every RelSync and AlignSync)."""
+    return float(score_clips(model.eval(), mel[None], frames[None])[0])
 
 
 def pair_score(model: SyncClassifier, video: str | Path, audio: str | Path | None = None,

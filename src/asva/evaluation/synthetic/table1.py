@@ -32,6 +32,8 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from asva.media.audio import SAMPLE_RATE
+from asva.media.frames import to_uint8
 from asva.metrics.oracle import load_sidecar, oracle_score, scale_box
 from asva.models.registry import DEFAULT_SYNC_MODEL
 
@@ -40,7 +42,6 @@ SYNC_SCORE = "relsync"
 FRAME_ERROR = "frame_error"
 ALL_SCORES = (*SCORES, FRAME_ERROR, SYNC_SCORE)
 REAL, STATIC = "Real clips (reference)", "Static"
-SAMPLE_RATE = 16000
 
 
 @dataclass
@@ -93,7 +94,7 @@ def load_clips(root: str | Path, *, size: int = 64, split: str = "test", limit: 
         item = dataset[i]
         if item["sidecar"] is None:
             raise ValueError(f"{item['path']} has no sidecar: --dataset must be an `asva synth` benchmark")
-        video = ((item["video"] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        video = to_uint8(item["video"])
         meta = load_sidecar(item["sidecar"])
         clips.append(Clip(video[:, 0], item["audio"], item["prompt"], meta, item["start"], size, video))
     return clips

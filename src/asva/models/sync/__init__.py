@@ -13,7 +13,7 @@ from .convert import (
                       save_sync_classifier,
 )
 from .model import SyncClassifier, SyncHead, score_clips
-from .preprocess import CLIP_MEAN, CLIP_STD, preprocess_sync_video, squash_resize, to_unit_float
+from .preprocess import CLIP_MEAN, CLIP_STD, preprocess_sync_video
 
 __all__ = [
     "CLIP_MEAN",
@@ -29,6 +29,4 @@ __all__ = [
     "preprocess_sync_video",
     "save_sync_classifier",
     "score_clips",
-    "squash_resize",
-    "to_unit_float",
 ]

@@ -6,6 +6,7 @@ from pathlib import Path
 import torch
 from einops import rearrange
 
+from asva.media.frames import to_model_range
 from asva.utils import atomic_path
 
 
@@ -20,7 +21,7 @@ def fit_autoencoder(vae, source, *, max_frames: int = 4096) -> dict | None:
         frames = torch.cat([rearrange(source.dataset[i]["video"], "c f h w -> f c h w")
                             for i in range(min(len(source.dataset), 32))])
     step = max(1, len(frames) // max_frames)
-    images = frames[::step].float() / 127.5 - 1.0 if frames.dtype == torch.uint8 else frames[::step]
+    images = to_model_range(frames[::step]) if frames.dtype == torch.uint8 else frames[::step]
     return vae.fit(images)
 
 
