@@ -6,9 +6,9 @@ import json
 
 import pytest
 
+from asva.commands.generate_eval import main as generate_main
 from asva.evaluation import match_generated
 from asva.evaluation.generate import MANIFEST
-from asva.evaluation.generate import main as generate_main
 
 
 @pytest.fixture(scope="module")

@@ -220,9 +220,11 @@ def describe_training(folder: str | Path) -> list[str]:
         return []
     cfg = info.get("config", {})
     data, train = cfg.get("data", {}), cfg.get("train", {})
+    loss = f"mean loss over the last logged steps {info.get('final_loss')}"
+    if info.get("last_loss") is not None:  # what `asva train` printed as "last loss"
+        loss = f"last loss {info['last_loss']:.4f} ({loss})"
     lines = [f"trained: {info.get('steps')} steps of batch {info.get('batch_size')} "
-             f"on {info.get('processes', 1)} process(es), {info.get('wall_time_s')} s wall time, "
-             f"final loss {info.get('final_loss')}",
+             f"on {info.get('processes', 1)} process(es), {info.get('wall_time_s')} s wall time, {loss}",
              f"training data: {info.get('data_description') or info.get('data')} "
              f"({data.get('num_frames')} frames at {data.get('fps')} fps, {data.get('size')} px)",
              f"optimizer: AdamW lr {train.get('lr')}, weight decay {train.get('weight_decay')}, "

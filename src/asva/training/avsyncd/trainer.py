@@ -196,7 +196,7 @@ class _Run:
             self._maybe_validate(done)
         bar.close()
         log.close()
-        model = self._export(command, data_root, time.perf_counter() - began, start)
+        model = self._export(command, data_root, time.perf_counter() - began, start, loss)
         acc.end_training()
         return TrainResult(t.max_steps, loss, self.output, model, time.perf_counter() - began, self.raw)
 
@@ -222,13 +222,15 @@ class _Run:
         if v.every and done % v.every == 0:
             self.acc.wait_for_everyone()
 
-    def _export(self, command: str | None, data_root: str, seconds: float, start: int) -> Path | None:
+    def _export(self, command: str | None, data_root: str, seconds: float, start: int,
+                last_loss: float) -> Path | None:
         if not self.acc.is_main_process:
             return None
         info = {"preset_description": self.config.description, "command": command, "data": data_root,
                 "steps": self.config.train.max_steps, "resumed_from_step": start or None,
                 "batch_size": self.config.train.batch_size, "processes": self.acc.num_processes,
                 "wall_time_s": round(seconds, 1), "final_loss": _last_loss(self.output / "metrics.csv"),
+                "last_loss": last_loss if math.isfinite(last_loss) else None,
                 "config": self.config.to_dict()}
         scheduler = sampling_scheduler(self.config.export.scheduler, self.config.diffusion)
         return ckpt.export_model(self.output / "model", self.parts, scheduler, info)
