@@ -83,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _check(args)
     if args.make_standins is not None:
-        from asva.evaluation.synthetic.agreement import make_standins  # noqa: PLC0415
+        from asva.evaluation.synthetic.agreement import make_standins
 
         written = make_standins(args.data, args.make_standins, split=args.split, limit=args.limit)
         result = {"folder": str(args.make_standins), "num_clips": len(written)}
@@ -92,7 +92,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.video is not None:
             result = pair_score(model, args.video, args.audio, args.start)
         elif args.relsync_oracle is not None:
-            from .agreement import relsync_oracle_agreement  # noqa: PLC0415
+            from .agreement import relsync_oracle_agreement
 
             result = relsync_oracle_agreement(model, args.relsync_oracle, args.data,
                                               oracle_key=args.oracle_key, progress=not args.no_progress)

@@ -132,7 +132,7 @@ def parse_metrics(text: str) -> tuple[str, ...]:
 def sync_weights_path(value: str | None) -> Path | None:
     """--sync-weights as a path: a registered sync classifier name resolves through the registry
     (which says how to get it when it is missing); anything else is a folder or file path."""
-    from asva.models.registry import MODELS, resolve_sync_model  # noqa: PLC0415
+    from asva.models.registry import MODELS, resolve_sync_model
 
     if value is None:
         return None
@@ -150,8 +150,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def evaluate_generated(args: argparse.Namespace) -> int:
     """Score the --generated set against the dataset's test clips and write the three reports."""
-    from asva.evaluation.report import write_reports  # noqa: PLC0415
-    from asva.evaluation.weights import load_extractors, resolve_weights  # noqa: PLC0415
+    from asva.evaluation.report import write_reports
+    from asva.evaluation.weights import load_extractors, resolve_weights
 
     metrics = parse_metrics(args.metrics or (SYNTHETIC_METRICS if args.synthetic else DEFAULT_METRICS))
     overrides = weight_overrides(args)

@@ -26,8 +26,9 @@ from asva.models.unet3d import VideoUNet
 from asva.training.checkpoint import describe_training, read_training_info
 from asva.training.overrides import apply_overrides
 
-MANIFEST = "asva_model.json"
 PIPELINE_INDEX = "model_index.json"
+PROVENANCE = "provenance.json"  # `asva convert`'s side file
+OLD_MANIFEST = "asva_model.json"  # `asva convert` folders of earlier versions
 
 
 def describe_config(config: UNetConfig, trainable: str = "adapter") -> list[str]:
@@ -70,16 +71,19 @@ def describe_prompts(folder: Path) -> list[str]:
 def describe_model(folder: Path) -> list[str]:
     """Components, sources, UNet sizes and (for trained models) how the folder's model was trained."""
     lines = [f"model folder {folder}"]
-    if (folder / MANIFEST).is_file():  # written by `asva convert`
-        info = json.loads((folder / MANIFEST).read_text())
-        lines += [f"  {name:<13} {sub}/" for name, sub in info.get("components", {}).items()]
-        lines += [f"  {key} from {value}" for key, value in info.get("sources", {}).items()]
-    elif (folder / PIPELINE_INDEX).is_file():  # a saved pipeline (`asva train` exports these)
+    if (folder / PIPELINE_INDEX).is_file():  # every model folder (`asva train`, `asva convert`)
         index = json.loads((folder / PIPELINE_INDEX).read_text())
         lines += [f"  {name:<13} {spec[1]}" for name, spec in index.items()
                   if isinstance(spec, list) and spec[0] is not None]
+    elif (folder / OLD_MANIFEST).is_file():  # written by `asva convert` before model_index.json
+        info = json.loads((folder / OLD_MANIFEST).read_text())
+        lines += [f"  {name:<13} {sub}/" for name, sub in info.get("components", {}).items()]
     else:
-        raise ValueError(f"{folder} is not a model folder: expected {MANIFEST} or {PIPELINE_INDEX}")
+        raise ValueError(f"{folder} is not a model folder: expected {PIPELINE_INDEX} (or {OLD_MANIFEST})")
+    for name in (PROVENANCE, OLD_MANIFEST):  # where the converted weights came from
+        if (folder / name).is_file():
+            sources = json.loads((folder / name).read_text()).get("sources", {})
+            lines += [f"  {key} from {value}" for key, value in sources.items()]
     config = json.loads((folder / "unet" / "config.json").read_text())
     config.pop("format", None)
     lines += describe_prompts(folder)

@@ -68,7 +68,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None:
         if args.threads < 1:
             raise ValueError(f"--threads must be >= 1, got {args.threads}")
-        import torch  # noqa: PLC0415
+        import torch
 
         torch.set_num_threads(args.threads)
     cfg = SyncTrainConfig(
