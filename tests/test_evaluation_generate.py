@@ -69,14 +69,14 @@ def test_generate_eval_is_resumable(setup, tmp_path, capsys):
 
 
 def test_synthetic_table_reports(setup, tmp_path):
-    """`asva evaluate --synthetic --model M`: the training code's Table 1 rows as the three reports."""
-    pytest.importorskip("asva.evaluation.synthetic.table1")
-    from asva.commands.evaluate import main as evaluate_main
+    """`asva table1 -o OUTDIR` (old spelling `asva evaluate --synthetic --model M`, whose arguments it
+    takes as they are): the training code's Table 1 rows as the three reports."""
+    from asva.commands.table1 import main as table1_main
 
     data, model = setup
     out = tmp_path / "table"
     assert (
-        evaluate_main(
+        table1_main(
             [
                 "--synthetic",
                 "--dataset",

@@ -29,7 +29,7 @@ import shutil
 import sys
 from pathlib import Path
 
-from asva.utils import DTYPE_NAMES, atomic_path
+from asva.utils import DTYPE_NAMES, HelpFormatter, atomic_path
 
 SD_COMPONENTS = ("vae", "text_encoder", "tokenizer")
 SUBFOLDERS = {"imagebind": "audio_encoder", "sync": "sync"}  # option -> sub-folder of the output
@@ -66,7 +66,7 @@ def copy_sd_components(sd_dir: Path, out: Path) -> list[str]:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="asva convert", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--avsyncd", type=Path, help="AVSyncD UNet folder or file (default none: fresh adapter)")
     p.add_argument("--sd15", type=Path, required=True, help="Stable Diffusion 1.5 diffusers folder")
     p.add_argument("--imagebind", type=Path, help="ImageBind-huge checkpoint (default: none)")
@@ -78,11 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
     from asva.models.convert import check_sd15_matches, load_avsyncd, load_sd15, save_unet
     from asva.pipelines.loading import write_model_index
     from asva.utils import torch_dtype
 
-    args = build_parser().parse_args(argv)
     if not args.sd15.is_dir():
         raise ValueError(f"--sd15 {args.sd15} is not a folder")
     if args.out.exists() and not args.overwrite:

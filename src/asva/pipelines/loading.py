@@ -70,7 +70,7 @@ def model_settings(name_or_dir: str | os.PathLike, scheduler: str | None = None,
             saved = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())["_class_name"]
         except (OSError, ValueError, KeyError):
             saved = None
-        names = {cls.__name__: n for n, (cls, _) in SCHEDULERS.items()}
+        names = {class_name: n for n, (class_name, _) in SCHEDULERS.items()}
         scheduler = names.get(saved, DEFAULT_SCHEDULER)
     return folder, scheduler, size or training_size(folder) or registered or DEFAULT_SIZE
 
