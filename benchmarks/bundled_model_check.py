@@ -61,8 +61,8 @@ def drum_example(model: str, size: int, steps: int | None, eta: float, work: Pat
 
 
 def two_object_ratio(videos, clips) -> float:
-    from asva.evaluate_applications import EPS, frame_box, motion_energy, region_motion, silent_object, \
-        two_region_masks
+    from asva.evaluation.synthetic.applications import EPS, frame_box, motion_energy, region_motion, \
+        silent_object, two_region_masks
 
     logs = []
     for video, clip in zip(videos, clips, strict=True):
@@ -103,7 +103,7 @@ def main() -> None:
     p.add_argument("--example-only", action="store_true", help="only the drum example")
     args = p.parse_args()
     torch.set_num_threads(1)
-    from asva.evaluate_synthetic import frame_error, generate, load_clips, load_model, score
+    from asva.evaluation.synthetic.table1 import frame_error, generate, load_clips, load_pipe, score
 
     with tempfile.TemporaryDirectory() as tmp:
         drum, seconds = drum_example(args.model, args.size, args.steps, args.eta, Path(tmp))
@@ -112,7 +112,7 @@ def main() -> None:
     rows = [drum]
     if not args.example_only:
         clips = load_clips(args.dataset, size=args.size, limit=args.limit)
-        pipe = load_model(args.model)
+        pipe = load_pipe(args.model)
         began = time.perf_counter()
         videos = generate(pipe, clips, eta=args.eta, steps=args.steps, batch_size=8, seed=0, progress=False)
         errors = [frame_error(v, c.video) for v, c in zip(videos, clips, strict=True)]

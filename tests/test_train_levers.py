@@ -6,9 +6,9 @@ import torch
 from diffusers import DDPMScheduler
 
 from asva.pipelines.schedulers import make_scheduler
-from asva.train.config import load_config
-from asva.train.ema import WeightEMA
-from asva.train.model import DiffusionLoss, noise_scheduler
+from asva.training.avsyncd.config import load_config
+from asva.training.avsyncd.ema import WeightEMA
+from asva.training.avsyncd.model import DiffusionLoss, noise_scheduler
 
 
 def test_ema_tracks_the_weights_and_swaps_them_in_and_back():
