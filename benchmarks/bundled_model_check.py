@@ -40,7 +40,6 @@ def corner_drift(frames: np.ndarray) -> float:
 def drum_example(model: str, size: int, steps: int | None, eta: float, work: Path):
     """Animate the README's drum example at `size` with `asva animate`; (frames, seconds)."""
     from PIL import Image
-
     from scipy.io import wavfile
 
     from asva import cli
@@ -56,13 +55,20 @@ def drum_example(model: str, size: int, steps: int | None, eta: float, work: Pat
     if cli.main(argv) != 0:
         raise SystemExit("asva animate failed")
     seconds = time.perf_counter() - began
-    frames = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in sorted((work / "frames").glob("*.png"))])
+    files = sorted((work / "frames").glob("*.png"))
+    frames = np.stack([np.asarray(Image.open(p).convert("RGB")) for p in files])
     return frames, seconds
 
 
 def two_object_ratio(videos, clips) -> float:
-    from asva.evaluation.synthetic.applications import EPS, frame_box, motion_energy, region_motion, \
-        silent_object, two_region_masks
+    from asva.evaluation.synthetic.applications import (
+        EPS,
+        frame_box,
+        motion_energy,
+        region_motion,
+        silent_object,
+        two_region_masks,
+    )
 
     logs = []
     for video, clip in zip(videos, clips, strict=True):
@@ -119,7 +125,8 @@ def main() -> None:
         photo = [e for e, c in zip(errors, clips, strict=True) if c.meta.get("background") == "photos"]
         print(f"frame error {mean(errors):.4f} ({len(errors)} clips, {time.perf_counter() - began:.0f} s)")
         print(f"photo frame error {mean(photo):.4f} ({len(photo)} clips)")
-        print(f"oracle correlation {mean([score(v, c)['correlation'] for v, c in zip(videos, clips)]):.3f}")
+        corr = mean([score(v, c)["correlation"] for v, c in zip(videos, clips, strict=True)])
+        print(f"oracle correlation {corr:.3f}")
         print(f"two-object ratio {two_object_ratio(videos, clips):.2f}")
         picks = np.linspace(0, len(clips) - 1, 4).round().astype(int)
         rows += [videos[i].permute(1, 2, 3, 0).numpy() for i in picks]

@@ -16,10 +16,10 @@ def test_ema_tracks_the_weights_and_swaps_them_in_and_back():
     ema = WeightEMA(net, decay=0.5)
     start = {n: p.detach().clone() for n, p in net.named_parameters()}
     with torch.no_grad():
-        for p in net.parameters():
-            p.add_(1.0)
+        for param in net.parameters():
+            param.add_(1.0)
     ema.update(net, step=100)  # decay min(0.5, 101/110) = 0.5: halfway to the new weights
-    for name, p in net.named_parameters():
+    for name in start:
         torch.testing.assert_close(ema.shadow[name], start[name] + 0.5)
     with ema.applied(net):
         torch.testing.assert_close(net.weight, start["weight"] + 0.5)
@@ -51,7 +51,8 @@ def test_min_snr_weights_clip_the_easy_timesteps():
     assert loss.snr_weight(t)[0] < 0.01 and loss.snr_weight(t)[2] == pytest.approx(snr[2] / (snr[2] + 1))
     latents, noise = torch.randn(3, 2, 4, 2, 2), torch.randn(3, 2, 4, 2, 2)
     plain = DiffusionLoss(_Echo(), None, sched)
-    assert not torch.isclose(loss(latents, None, None, None, noise, t), plain(latents, None, None, None, noise, t))
+    weighted, unweighted = (m(latents, None, None, None, noise, t) for m in (loss, plain))
+    assert not torch.isclose(weighted, unweighted)
 
 
 def test_zero_terminal_snr_reaches_pure_noise_and_needs_a_trailing_sampler():

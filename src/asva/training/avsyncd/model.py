@@ -101,7 +101,8 @@ def select_trainable(components: Components, cfg: ModelConfig) -> None:
 def noise_scheduler(cfg: DiffusionConfig) -> DDPMScheduler:
     return DDPMScheduler(num_train_timesteps=cfg.num_train_timesteps, beta_start=cfg.beta_start,
                          beta_end=cfg.beta_end, beta_schedule=cfg.beta_schedule,
-                         prediction_type=cfg.prediction_type, rescale_betas_zero_snr=cfg.rescale_betas_zero_snr)
+                         prediction_type=cfg.prediction_type,
+                         rescale_betas_zero_snr=cfg.rescale_betas_zero_snr)
 
 
 @torch.no_grad()
@@ -186,4 +187,6 @@ class DiffusionLoss(nn.Module):
         a = self.alphas_cumprod.to(timesteps.device)[timesteps].float()
         snr = a / (1 - a).clamp_min(1e-8)
         clipped = snr.clamp(max=self.min_snr_gamma)
-        return clipped / (snr + 1) if self.prediction_type == "v_prediction" else clipped / snr.clamp_min(1e-8)
+        if self.prediction_type == "v_prediction":
+            return clipped / (snr + 1)
+        return clipped / snr.clamp_min(1e-8)

@@ -131,7 +131,8 @@ class _Run:
         self.last_checkpoint: Path | None = None
 
     def restore(self, path: Path) -> int:
-        state = ckpt.load_checkpoint(path, self.raw, self.optimizer.optimizer, self.lr_scheduler, ema=self.ema)
+        state = ckpt.load_checkpoint(path, self.raw, self.optimizer.optimizer, self.lr_scheduler,
+                                     ema=self.ema)
         self.last_checkpoint = path
         if self.acc.is_main_process:
             _trim_metrics(self.output / "metrics.csv", state["step"])
