@@ -48,6 +48,19 @@ def test_presets_and_overrides():
         load_config("no-such-preset")
 
 
+def test_cached_clips_equal_the_dataset_items(synth_data):
+    from asva.data import AVSyncDataset, sampling
+    from asva.train.data import CachedClips
+
+    ds = AVSyncDataset(synth_data, "train", size=16, flip_prob=0.5, seed=4)
+    cache = CachedClips(ds)
+    for index in range(len(ds)):
+        want = ds.load(index, sampling.item_generator(4, 0, index))
+        got = cache.item(index, sampling.item_generator(4, 0, index))
+        assert got["start"] == want["start"] and got["flipped"] == want["flipped"]
+        assert torch.equal(got["video"], want["video"])  # same frames picked, same official transform
+
+
 def test_batch_plan_splits_global_batches_across_ranks():
     whole = BatchPlan(20, 4, seed=3)
     ranks = [BatchPlan(20, 4, seed=3, rank=r, world=2) for r in range(2)]

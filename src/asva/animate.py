@@ -195,9 +195,14 @@ def _quiet_loading(quiet: bool):
 
 def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: bool = False) -> int:
     """Run one job and write its outputs (all or none); returns the number of frames."""
-    from asva.media import read_audio, read_image
+    from asva.media import crop_note, fit_frames, read_audio, read_image
 
-    image = read_image(job.image, size=size)
+    pixels = read_image(job.image)  # uint8 (3, h, w); fit_frames makes the one float copy (of the crop)
+    note = crop_note(*pixels.shape[-2:], size)
+    if note and not args.quiet:
+        print(f"{job.image.name}: {note}")
+    image = fit_frames(pixels[:, None], size)[:, 0] * 2 - 1  # the official transform, [-1, 1]
+    del pixels
     audio = read_audio(job.audio, mono=False)  # (channels, n): ImageBind reads channel 0, as in the paper
     out = pipe(image, audio[None], job.prompt, use_prompt_table=use_table, num_inference_steps=args.steps,
                audio_guidance_scale=args.eta, text_guidance_scale=args.text_scale, fps=args.fps,

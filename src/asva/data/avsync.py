@@ -139,7 +139,8 @@ class AVSyncDataset(Dataset):
         }
 
     def _load_frames(self, path: Path, start: float) -> torch.Tensor:
-        """(c, num_frames, size, size) float32 in [-1, 1]; a short read repeats its last frame."""
+        """(c, num_frames, h, w) float32 in [-1, 1], picked and transformed as the official loader does
+        (`read_video`); a short read repeats its last frame."""
         frames = read_video(path, fps=self.fps, size=self.size, start=start, duration=self.clip_duration)
         if frames.shape[1] == 0:
             raise ValueError(f"no frames decoded from {str(path)!r} at {start:.3f} s")
@@ -147,7 +148,7 @@ class AVSyncDataset(Dataset):
         missing = self.num_frames - frames.shape[1]
         if missing:
             frames = torch.cat([frames, frames[:, -1:].expand(-1, missing, -1, -1)], dim=1)
-        return frames.float() / 127.5 - 1.0
+        return frames * 2.0 - 1.0  # the official Normalize([0.5], [0.5]) on [0, 1] frames
 
     def _load_audio(self, path: Path, start: float) -> torch.Tensor:
         """(c, round(clip seconds * 16000)) float32 waveform of the clip's time span, all channels."""

@@ -64,7 +64,7 @@ def score_generated_clip(model: SyncClassifier, clip: Path, data_root: str | Pat
     gen_frames = read_clip_frames(clip, 0.0, n, CLIP_FPS)
     phi_gen = phi_of(model, mel, gen_frames)
     phi_gt = phi_of(model, mel, read_clip_frames(gt, start, n, CLIP_FPS))
-    box = scale_box(meta["sounding_box"], meta["width"], meta["height"], gen_frames.shape[-1])
+    box = scale_box(meta["sounding_box"], meta["width"], meta["height"], tuple(gen_frames.shape[-2:]))
     times = [t - start for t in meta["event_times"]]
     oracle = oracle_score(gen_frames, CLIP_FPS, times, box, meta.get("event_durations"))
     rel = float(relsync(torch.tensor([phi_gt]), torch.tensor([phi_gen]))[0])
