@@ -273,8 +273,16 @@ def main(argv: list[str] | None = None) -> int:
     job = Job(args.image, args.audio, args.prompt or args.class_name, args.out, args.gif, args.frames)
     check_inputs(job)
     pipe, size = load_model(args, device)
+    use_table = False
+    if args.class_name is not None:
+        from asva.pipelines.prompts import class_prompt
+
+        choice = class_prompt(pipe, args.class_name)
+        job.prompt, use_table = choice.prompt, choice.use_table
+        if not args.quiet:
+            print(choice.note)
     start = time.perf_counter()
-    frames = animate(pipe, size, job, args, use_table=args.class_name is not None)
+    frames = animate(pipe, size, job, args, use_table=use_table)
     if not args.quiet:
         written = ", ".join(str(p) for p in (job.out, job.gif, job.frames) if p is not None)
         print(f"wrote {written}: {frames} frames at {args.fps:g} fps in {time.perf_counter() - start:.1f} s")

@@ -24,7 +24,7 @@ from asva.models.imagebind.config import ImageBindConfig
 from asva.models.imagebind.tokenizer import clip_vocabulary
 from asva.pipelines.avsyncd import AVSyncDPipeline
 from asva.pipelines.components import AVSyncDAudioEncoder, AVSyncDUNet
-from asva.pipelines.prompts import PromptTable
+from asva.pipelines.prompts import CLASS_MAPPING, PromptTable, read_class_mapping
 from asva.pipelines.schedulers import DEFAULT_SCHEDULER, make_scheduler
 
 VAE_CONFIGS = {
@@ -125,11 +125,18 @@ def load_pipeline(path: str | Path, *, dtype: torch.dtype | None = None) -> AVSy
     """A pipeline from a `save_pretrained` folder (model_index.json) or an `asva convert` folder."""
     path = Path(path)
     if (path / "model_index.json").is_file():
-        return AVSyncDPipeline.from_pretrained(path, dtype=dtype)
+        return _with_class_prompts(AVSyncDPipeline.from_pretrained(path, dtype=dtype), path)
     if (path / "asva_model.json").is_file():
-        return _from_converted(path, dtype)
+        return _with_class_prompts(_from_converted(path, dtype), path)
     raise ValueError(f"{path} is not a model folder: expected model_index.json (a saved pipeline) "
                      f"or asva_model.json (written by `asva convert`)")
+
+
+def _with_class_prompts(pipe: AVSyncDPipeline, path: Path) -> AVSyncDPipeline:
+    """Attach the folder's class_mapping.json (class -> prompt) as `pipe.class_prompts`, if it has one."""
+    mapping = path / CLASS_MAPPING
+    pipe.class_prompts = read_class_mapping(mapping) if mapping.is_file() else {}
+    return pipe
 
 
 def _from_converted(path: Path, dtype: torch.dtype | None) -> AVSyncDPipeline:
@@ -148,5 +155,7 @@ def _from_converted(path: Path, dtype: torch.dtype | None) -> AVSyncDPipeline:
     if "text_encoder" in components and "tokenizer" in components:
         parts["text_encoder"] = CLIPTextModel.from_pretrained(path / components["text_encoder"], **kwargs)
         parts["tokenizer"] = CLIPTokenizer.from_pretrained(path / components["tokenizer"])
+    if "prompt_table" in components:  # imported official class encodings (`asva convert --class-encodings`)
+        parts["prompt_table"] = PromptTable.from_pretrained(path / components["prompt_table"], **kwargs)
     pipe = AVSyncDPipeline(scheduler=make_scheduler(DEFAULT_SCHEDULER), **parts)
     return pipe if dtype is None else pipe.to(dtype)
