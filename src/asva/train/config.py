@@ -17,6 +17,7 @@ from pathlib import Path
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 MIXED_PRECISION = ("no", "fp16", "bf16")
 TRAINABLE = ("adapter", "all")
+VAE_LATENTS = ("sample", "mean")
 
 
 @dataclass
@@ -33,6 +34,9 @@ class ModelConfig:
     audio: bool = True  # False: the I2VD baseline, a UNet without audio attention
     trainable: str = "adapter"
     train_audio_encoder: bool = False
+    # The official trainer never puts the frozen ImageBind in eval mode, so its audio DropPath (rates
+    # linspace(0, 0.1) over the huge config's 12 blocks) is active in training; false: eval mode.
+    imagebind_train_mode: bool = True
     autoencoder_factor: int = 8  # the patch autoencoder built when init_from is None
     autoencoder_channels: int = 32
     prompt_dim: int = 40  # width of the random class-prompt table when there is no text encoder
@@ -72,6 +76,7 @@ class OptimConfig:
     warmup_steps: int = 0
     grad_clip: float = 1.0
     null_audio_prob: float = 0.2
+    vae_latents: str = "sample"  # "sample": latent_dist.sample() as the official trainer; "mean": .mode()
     mixed_precision: str = "no"
     gradient_checkpointing: bool = False
     seed: int = 0
@@ -157,6 +162,8 @@ class TrainConfig:
             raise ValueError(f"train.null_audio_prob must be in [0, 1], got {t.null_audio_prob!r}")
         if t.lr <= 0:
             raise ValueError(f"train.lr must be positive, got {t.lr!r}")
+        if t.vae_latents not in VAE_LATENTS:
+            raise ValueError(f"train.vae_latents must be one of {VAE_LATENTS}, got {t.vae_latents!r}")
         if self.checkpoint.every < 0 or self.checkpoint.keep < 1:
             raise ValueError(f"checkpoint.every must be >= 0 and checkpoint.keep >= 1, got {self.checkpoint}")
 
