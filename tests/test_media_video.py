@@ -235,3 +235,18 @@ def test_seeking_into_a_long_clip_matches_decoding_from_the_start(tmp_path):
     assert torch.equal(part, read_video(path, fps=4, size=None)[:, 21:27])
     levels = part.float().mean(dim=(0, 2, 3)) / 2  # lossy grey levels: within one step of the index
     assert (levels - torch.tensor([52, 55, 57, 60, 62, 65])).abs().max() <= 1
+
+
+def test_lossless_evaluation_clips(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = torch.from_numpy(rng.integers(0, 256, (3, 6, 32, 32), dtype=np.uint8))
+    write_video(tmp_path / "eval.mp4", frames, 6.0, lossless=True)
+    write_video(tmp_path / "view.mp4", frames, 6.0)
+    err = {name: (read_all_frames(tmp_path / f"{name}.mp4")[0].float() - frames.float()).abs()
+           for name in ("eval", "view")}
+    if video_codec() == "libx264":
+        with av.open(str(tmp_path / "eval.mp4")) as container:
+            assert container.streams.video[0].codec_context.pix_fmt == "yuv444p"
+        assert err["eval"].max() <= 3 and err["eval"].mean() < 1.0  # only the RGB <-> YUV rounding
+    assert err["eval"].mean() < err["view"].mean()
+

@@ -173,7 +173,7 @@ def main(argv: list[str] | None = None) -> int:
         item = dataset[i]
         audio = clip_audio(dataset.root / "videos" / item["path"], item["start"], dataset.clip_duration)
         frames = generate_clip(pipe, item, audio, args)
-        write_video(targets[i], frames, 6.0, audio=audio[0], sample_rate=SAMPLE_RATE)  # atomic
+        write_video(targets[i], frames, 6.0, audio=audio[0], sample_rate=SAMPLE_RATE, lossless=True)  # atomic
     print(
         f"asva generate-eval: wrote {len(pending)} clips in {time.perf_counter() - start:.1f} s",
         file=sys.stderr,

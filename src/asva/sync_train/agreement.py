@@ -137,7 +137,7 @@ def make_standins(data_root: str | Path, out: str | Path, *, split: str = "test"
             path = out / Path(rel).parent / f"{Path(rel).stem}__{name}.mp4"
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as tmp:
-                write_video(tmp, video, CLIP_FPS, audio=audio, sample_rate=SAMPLE_RATE)
+                write_video(tmp, video, CLIP_FPS, audio=audio, sample_rate=SAMPLE_RATE, lossless=True)
             with atomic_path(path.with_suffix(".json")) as tmp:
                 tmp.write_text(json.dumps({**meta, "start": start, "variant": name}, indent=1) + "\n")
             written.append(path)
