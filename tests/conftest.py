@@ -38,7 +38,7 @@ def synth_weights(golden):
     """The golden cases' `synth_weights` module (deterministic stand-in weights)."""
     sys.path.insert(0, str(golden))
     try:
-        import synth_weights  # noqa: PLC0415
+        import synth_weights
     finally:
         sys.path.remove(str(golden))
     return synth_weights

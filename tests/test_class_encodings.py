@@ -10,7 +10,8 @@ import torch
 from PIL import Image
 
 from asva import cli
-from asva.pipelines.build import load_pipeline, random_pipeline
+from asva.pipelines.loading import load_model, write_model_index
+from asva.pipelines.testing import random_pipeline
 from asva.pipelines.prompts import class_prompt, import_class_encodings, save_class_prompts
 
 pytestmark = pytest.mark.usefixtures("one_thread")
@@ -64,27 +65,23 @@ def test_refused_and_bad_files(tmp_path):
 @pytest.fixture(scope="module")
 def converted(tmp_path_factory):
     """A tiny model in the `asva convert` layout with a CLIP text encoder and imported encodings."""
-    folder = tmp_path_factory.mktemp("converted")
+    folder = tmp_path_factory.mktemp("converted") / "model"
     pipe = random_pipeline("tiny", text="clip")
-    names = {"unet": pipe.unet, "vae": pipe.vae, "imagebind": pipe.audio_encoder,
-             "text_encoder": pipe.text_encoder, "tokenizer": pipe.tokenizer}
-    for name, part in names.items():
-        part.save_pretrained(folder / name)
+    pipe.save_pretrained(folder)
     dim = pipe.unet.unet_config.text_dim
     official = tmp_path_factory.mktemp("official")
     enc, enc_pt, null_pt, _ = official_files(official, dim=dim)
     (official / "dog_only.json").write_text(json.dumps({"dog": "dog barking"}))
     table = import_class_encodings(enc_pt, null_pt, official / "dog_only.json", null_shape=(1, 77, dim))
     entries = save_class_prompts(folder, table, MAPPING)  # the table knows dog only; the mapping both
-    manifest = {"format": "asva-model", "version": 1,
-                "components": {**{n: n for n in names}, **entries["components"]}}
-    (folder / "asva_model.json").write_text(json.dumps(manifest))
+    parts = ["unet", "audio_encoder", "vae", "text_encoder", "tokenizer", "scheduler"]
+    write_model_index(folder, parts + list(entries["components"]))  # as `asva convert` writes it
     return folder, enc
 
 
 def test_class_uses_the_imported_encoding(converted, tmp_path, capsys):
     folder, enc = converted
-    pipe = load_pipeline(folder)
+    pipe = load_model(folder).pipe
     choice = class_prompt(pipe, "dog")
     assert choice.use_table and "precomputed" in choice.note
     text, _ = pipe.encode_prompt([choice.prompt], 1, use_table=True)

@@ -7,8 +7,8 @@ from diffusers import AutoencoderKL
 
 from asva.models.imagebind.config import ImageBindConfig
 from asva.models.imagebind.model import ImageBind
-from asva.train.config import load_config
-from asva.train.model import encode_video
+from asva.training.avsyncd.config import load_config
+from asva.training.avsyncd.model import encode_video
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -58,7 +58,7 @@ def test_vae_latents_sample_the_posterior():
 @pytest.mark.parametrize("train_mode", [True, False])
 def test_trainer_keeps_imagebind_in_the_configured_mode(tmp_path, train_mode):
     from asva.synth.generate import SynthConfig, generate
-    from asva.train.trainer import train
+    from asva.training.avsyncd.trainer import train
 
     root = tmp_path / "synth"
     generate(SynthConfig(root, videos_per_class=2, size=32, classes=("drum",), workers=1, test_fraction=0.5),

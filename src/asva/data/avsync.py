@@ -28,8 +28,8 @@ from torch.utils.data import Dataset
 from asva.data import sampling
 from asva.data.validate import format_bad, scan_split
 from asva.media import audio_window, normalize_mel, read_audio, read_video, waveform_to_mel
+from asva.media.audio import SAMPLE_RATE
 
-SAMPLE_RATE = 16000
 MODES = ("train", "eval")
 
 

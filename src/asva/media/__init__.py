@@ -3,18 +3,19 @@
 Public API (see docs/media.md):
     probe, MediaInfo, read_video, read_audio, audio_window, read_image,
     write_video, write_gif, write_frames, resample, waveform_to_mel, normalize_mel,
-    imagebind_audio_clips, kaldi_fbank, fit_frames, crop_box, crop_note, parse_size, to_uint8.
+    imagebind_audio_clips, kaldi_fbank, fit_frames, crop_box, crop_note, parse_size.
 """
-from asva.media.audio import audio_window, read_audio
+from asva.media.audio import SAMPLE_RATE, audio_window, read_audio
 from asva.media.fbank import imagebind_audio_clips, kaldi_fbank, normalize_mel, waveform_to_mel
 from asva.media.image import read_image
 from asva.media.probe import MediaInfo, probe
 from asva.media.resample import resample
-from asva.media.transform import crop_box, crop_note, fit_frames, parse_size, to_uint8
+from asva.media.transform import crop_box, crop_note, fit_frames, parse_size
 from asva.media.video import read_video
 from asva.media.write import write_frames, write_gif, write_video
 
 __all__ = [
+    "SAMPLE_RATE",
     "MediaInfo",
     "audio_window",
     "crop_box",
@@ -29,7 +30,6 @@ __all__ = [
     "read_video",
     "parse_size",
     "resample",
-    "to_uint8",
     "write_frames",
     "waveform_to_mel",
     "write_gif",

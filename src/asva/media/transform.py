@@ -92,7 +92,3 @@ def fit_frames(frames: torch.Tensor, size: Size, *, chunk: int = 8) -> torch.Ten
         out[i : i + chunk] = part
     return rearrange(out, "f c h w -> c f h w")
 
-
-def to_uint8(frames: torch.Tensor) -> torch.Tensor:
-    """Float frames in [0, 1] -> uint8, rounded to nearest (for writing and uint8 metric inputs)."""
-    return (frames * 255).round_().clamp_(0, 255).to(torch.uint8)

@@ -152,11 +152,12 @@ def score_clip(path: str | os.PathLike, *, fps: float = 6.0, size: int | None = 
                duration: float | None = None, sidecar: dict | None = None, **options) -> OracleScore:
     """Read a clip with `asva.media.read_video` at `fps` (and `size`), and score it against its
     sidecar; `start`/`duration` pick a window, events are shifted to it."""
-    from asva.media import read_video, to_uint8  # noqa: PLC0415  (media is only needed for files)
+    from asva.media import read_video  # (media is only needed for files)
+    from asva.media.frames import unit_to_uint8
 
     meta = load_sidecar(path) if sidecar is None else sidecar
     video = read_video(path, fps=fps, size=size, start=start, duration=duration)
-    video = video if size is None else to_uint8(video)
+    video = video if size is None else unit_to_uint8(video)
     box = scale_box(meta["sounding_box"], meta["width"], meta["height"], size)
     times = [t - start for t in meta["event_times"]]
     return oracle_score(video, fps, times, box, meta.get("event_durations"), **options)
