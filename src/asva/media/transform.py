@@ -16,32 +16,7 @@ import torch
 import torch.nn.functional as F
 from einops import rearrange
 
-Size = int | tuple[int, int]
-
-
-def as_hw(size: Size) -> tuple[int, int]:
-    """`size` as (height, width): an int is a square, a pair is (h, w). Raises on non-positive sides."""
-    if isinstance(size, int) and not isinstance(size, bool):
-        hw = (size, size)
-    elif isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(s, int) for s in size):
-        hw = (int(size[0]), int(size[1]))
-    else:
-        raise ValueError(f"size must be an int or a (height, width) pair of ints, got {size!r}")
-    if min(hw) <= 0:
-        raise ValueError(f"size sides must be positive, got {size!r}")
-    return hw
-
-
-def parse_size(text: str) -> tuple[int, int]:
-    """'256' -> (256, 256); '128x256' -> (128, 256) (height x width)."""
-    parts = str(text).lower().split("x")
-    try:
-        values = [int(p) for p in parts]
-    except ValueError:
-        values = []
-    if len(values) not in (1, 2):
-        raise ValueError(f"size must be N or HxW (height x width), e.g. 256 or 128x256, got {text!r}")
-    return as_hw(values[0] if len(values) == 1 else (values[0], values[1]))
+from asva.utils import Size, as_hw, normalize_size, parse_size  # noqa: F401  (re-exported)
 
 
 def crop_box(h: int, w: int, size: Size) -> tuple[int, int, int, int]:

@@ -139,7 +139,8 @@ def scale_box(box, width: int, height: int, size):
     `None`: unchanged)."""
     if size is None:
         return tuple(float(v) for v in box)
-    from asva.media.transform import as_hw, crop_box  # noqa: PLC0415  (torch-free module, cheap)
+    from asva.media.transform import crop_box
+    from asva.utils import as_hw
 
     top, crop_h, left, crop_w = crop_box(height, width, size)
     th, tw = as_hw(size)

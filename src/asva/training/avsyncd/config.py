@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from asva.training.overrides import apply_overrides
+from asva.utils import normalize_size
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 MIXED_PRECISION = ("no", "fp16", "bf16")
@@ -49,7 +50,7 @@ class ModelConfig:
 class DataConfig:
     root: str | None = None  # AVSync15-format folder (asva synth writes one); --data on the command line
     split: str = "train"
-    size: int = 256
+    size: int | tuple[int, int] = 256  # a side (square) or (height, width), e.g. [128, 256]
     fps: float = 6.0
     num_frames: int = 12
     flip_prob: float = 0.5
@@ -164,6 +165,7 @@ class TrainConfig:
             raise ValueError(f"train.null_audio_prob must be in [0, 1], got {t.null_audio_prob!r}")
         if t.lr <= 0:
             raise ValueError(f"train.lr must be positive, got {t.lr!r}")
+        normalize_size(self.data.size)  # raises on a bad size
         if t.vae_latents not in VAE_LATENTS:
             raise ValueError(f"train.vae_latents must be one of {VAE_LATENTS}, got {t.vae_latents!r}")
         if self.checkpoint.every < 0 or self.checkpoint.keep < 1:
@@ -174,6 +176,26 @@ def list_presets() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
 
 
+def _read_preset(path: Path, depth: int = 0) -> dict:
+    """A preset's sections; `"extends": "NAME"` starts from preset NAME and overrides its fields."""
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from err
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if base not in list_presets() or depth > 4:
+        raise ValueError(f"{path}: extends {base!r}, expected one of {list_presets()}")
+    merged = _read_preset(PRESETS_DIR / f"{base}.json", depth + 1)
+    for section, values in data.items():
+        if isinstance(values, dict):
+            merged.setdefault(section, {}).update(values)
+        else:
+            merged[section] = values
+    return merged
+
+
 def load_config(preset_or_path: str, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
     """A preset name (see `list_presets`) or a JSON file, with `section.key=value` overrides applied."""
     path = Path(preset_or_path)
@@ -182,10 +204,7 @@ def load_config(preset_or_path: str, overrides: list[str] | tuple[str, ...] = ()
     elif not path.is_file():
         raise ValueError(f"--config {preset_or_path!r} is neither a preset ({', '.join(list_presets())}) "
                          f"nor a JSON file")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from err
+    data = _read_preset(path)
     for section, values in apply_overrides(TrainConfig, overrides).items():
         data.setdefault(section, {}).update(values)
     return TrainConfig.from_dict(data)
