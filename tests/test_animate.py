@@ -175,6 +175,9 @@ def test_size_and_scheduler_default_to_the_model_folder(model_dir, media, tmp_pa
     assert size == 48 and type(pipe.scheduler).__name__ == "PNDMScheduler"
     pipe, size, _ = load_model(str(folder), "cpu", "float32", scheduler="dpm", size=32)
     assert size == 32 and pipe.scheduler.config.algorithm_type == "dpmsolver++"
+    # what generate-eval records before loading: the same defaults, read without the weights
+    assert model_settings(str(folder))[1:] == ("pndm", 48)
+    assert model_settings(str(folder), "ddim", 40)[1:] == ("ddim", 40)
 
 
 def test_a_crop_is_reported_in_one_line(model_dir, media, tmp_path, capsys):
@@ -186,9 +189,6 @@ def test_a_crop_is_reported_in_one_line(model_dir, media, tmp_path, capsys):
     lines = [line for line in capsys.readouterr().out.splitlines() if "centre-cropped" in line]
     assert lines == ["image.png: input is 40x48 (h x w) but the output is 32x32: centre-cropped to 40x40 "
                      "(4 columns on the left and 4 on the right cut) before resizing"]
-    # what generate-eval records before loading: the same defaults, read without the weights
-    assert model_settings(str(folder))[1:] == ("pndm", 48)
-    assert model_settings(str(folder), "ddim", 40)[1:] == ("ddim", 40)
 
 
 def test_registry_names_sync_classifiers_and_run_folders(model_dir, tmp_path):

@@ -156,8 +156,8 @@ def class_prompt(pipe, name: str) -> ClassPrompt:
         return ClassPrompt(name, True, f"class {name!r}: the model's precomputed CLIP encoding")
     if getattr(pipe, "text_encoder", None) is None:
         known = ", ".join(table.names) if table is not None else "none"
-        raise ValueError(f"unknown class {name!r}: this model has no text encoder and its prompt table knows: "
-                         f"{known}")
+        raise ValueError(f"unknown prompt/class {name!r}; this model has no text encoder and its prompt table "
+                         f"knows: {known}")
     mapping = getattr(pipe, "class_prompts", None) or {}
     if name in mapping:
         return ClassPrompt(mapping[name], False, f"class {name!r}: no precomputed encoding; encoding its "
