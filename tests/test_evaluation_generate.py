@@ -12,15 +12,9 @@ from asva.evaluation.generate import MANIFEST
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, tiny_synth):
+def setup(tiny_synth, tiny_model_dir):
     """A 2-video synth test split and a random tiny AVSyncD whose prompt table knows its classes."""
-    from asva.pipelines.testing import random_pipeline
-
-    root = tmp_path_factory.mktemp("gen")
-    data = tiny_synth
-    prompts = tuple(json.loads((data / "class_mapping.json").read_text()).values())
-    random_pipeline("tiny", prompts=prompts).save_pretrained(root / "model")
-    return data, root / "model"
+    return tiny_synth, tiny_model_dir(prompts=tiny_synth)
 
 
 def run(setup, out, *extra):

@@ -3,6 +3,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import importlib
 import json
 import os
 import shutil
@@ -77,6 +78,18 @@ def write_json(path: str | os.PathLike, data, *, indent: int = 1) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=indent) + "\n")
     return Path(path)
+
+
+def lazy_getattr(package: str, exports: dict[str, str]):
+    """A package's module `__getattr__` that imports `exports` (name -> module) on first use, so the
+    light parts of a package (presets, the registry, parsers) do not import torch with it."""
+
+    def __getattr__(name: str):
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(exports[name]), name)
+
+    return __getattr__
 
 
 # ---------------------------------------------------------------- frame sizes (torch-free, for parsers)
