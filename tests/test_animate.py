@@ -7,7 +7,7 @@ import pytest
 from PIL import Image
 
 from asva import cli
-from asva.media import probe, read_audio, read_video
+from asva.media import probe, read_audio
 from asva.media.video import read_all_frames
 from asva.models import registry
 from media_helpers import tone, write_pcm_wav

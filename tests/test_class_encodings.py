@@ -11,8 +11,8 @@ from PIL import Image
 
 from asva import cli
 from asva.pipelines.loading import load_model, write_model_index
-from asva.pipelines.testing import random_pipeline
 from asva.pipelines.prompts import class_prompt, import_class_encodings, save_class_prompts
+from asva.pipelines.testing import random_pipeline
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 

@@ -38,7 +38,8 @@ def _stack(folder: Path, meta: dict, entry: dict) -> np.ndarray:
     frames = []
     for fr in entry["frames"]:
         src = np.array(Image.open(folder / meta["sources"][fr["src"]]["file"]).convert("RGB"))
-        frames.append(src[_mirror(entry["h"], fr["y0"], src.shape[0])][:, _mirror(entry["w"], fr["x0"], src.shape[1])])
+        rows, cols = _mirror(entry["h"], fr["y0"], src.shape[0]), _mirror(entry["w"], fr["x0"], src.shape[1])
+        frames.append(src[rows][:, cols])
     stack = np.stack(frames)
     assert hashlib.sha256(stack.tobytes()).hexdigest() == entry["input_sha256"]
     return stack
@@ -76,7 +77,8 @@ def test_load_image(case):
         size = _size(entry["image_size"])
         decoded = read_image(path)  # uint8 (3, h, w)
         want = tensors[entry["output_key"]]
-        digest = hashlib.sha256(rearrange(decoded, "c h w -> h w c").contiguous().numpy().tobytes()).hexdigest()
+        hwc = rearrange(decoded, "c h w -> h w c").contiguous().numpy()
+        digest = hashlib.sha256(hwc.tobytes()).hexdigest()
         if digest != entry["decoded_sha256"]:  # another JPEG decoder: test the resize on the stored decode
             assert "decoded_key" in entry, f"{entry['name']}: decoded bytes differ and no reference decode"
             decoded = rearrange(tensors[entry["decoded_key"]], "h w c -> c h w")

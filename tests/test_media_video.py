@@ -120,8 +120,9 @@ def test_aspect_crop_then_antialiased_resize_on_float(tmp_path):
     assert torch.equal(fit_frames(ramp, 12), want)  # not rounded to uint8, antialiased
     assert fit_frames(ramp, (8, 24)).shape == (3, 3, 8, 24)  # (h, w): crop 10 x 30 rows 15..25
     assert crop_box(40, 30, (8, 24)) == (15, 10, 0, 30)
-    assert crop_note(40, 30, (8, 24)) == ("input is 40x30 (h x w) but the output is 8x24: centre-cropped to "
-                                          "10x30 (15 rows at the top and 15 at the bottom cut) before resizing")
+    assert crop_note(40, 30, (8, 24)) == (
+        "input is 40x30 (h x w) but the output is 8x24: centre-cropped to "
+        "10x30 (15 rows at the top and 15 at the bottom cut) before resizing")
     assert crop_note(40, 30, (20, 15)) is None
     path = tmp_path / "wide.mp4"
     write_video(path, wide, fps=2)

@@ -38,7 +38,8 @@ def test_init_from_avid_cma_loads_both_trunks(golden, tmp_path):
     head = {k: v.clone() for k, v in model.state_dict().items() if k.startswith("head.")}
     load_avid_cma_trunks(model, tmp_path / "avid.pth.tar")
     assert torch.equal(model.audio_encoder.stem.conv.weight, state["module.audio_model.conv1.0.weight"])
-    assert torch.equal(model.audio_encoder.blocks[3].norm2.running_var, state["module.audio_model.block4.bn2.running_var"])
+    assert torch.equal(model.audio_encoder.blocks[3].norm2.running_var,
+                       state["module.audio_model.block4.bn2.running_var"])
     assert torch.equal(model.video_encoder.stages[1][0].temporal1.weight,
                        state["module.video_model.conv3x.0.tmp_conv1.weight"])
     assert torch.equal(model.video_encoder.stages[3][0].shortcut.weight,

@@ -219,7 +219,8 @@ def test_non_square_model_trains_and_animates(synth_data, tmp_path):
                      "train.max_steps=1", *TINY, "data.size=[32, 64]"]) == 0
     assert json.loads((out / "model" / "training.json").read_text())["config"]["data"]["size"] == [32, 64]
     Image.fromarray(np.full((60, 90, 3), 100, np.uint8)).save(tmp_path / "i.png")
-    write_video(tmp_path / "a.mp4", torch.zeros(3, 6, 16, 16, dtype=torch.uint8), 6.0, audio=torch.zeros(16000))
+    silent = torch.zeros(3, 6, 16, 16, dtype=torch.uint8)
+    write_video(tmp_path / "a.mp4", silent, 6.0, audio=torch.zeros(16000))
     args = ["animate", "--model", str(out / "model"), "--image", str(tmp_path / "i.png"), "--audio",
             str(tmp_path / "a.mp4"), "--class", "drum", "--steps", "1", "--device", "cpu", "--quiet"]
     assert asva_main([*args, "-o", str(tmp_path / "trained_size.mp4")]) == 0  # the model's own (h, w)

@@ -79,9 +79,11 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sd15", type=Path, required=True, help="Stable Diffusion 1.5 diffusers folder")
     p.add_argument("--imagebind", type=Path, help="ImageBind-huge checkpoint (default: none)")
     p.add_argument("--sync", type=Path, help="sync classifier checkpoint, folder or file (default: none)")
-    p.add_argument("--class-encodings", type=Path, help="official per-class CLIP encodings .pt (default: none)")
+    p.add_argument("--class-encodings", type=Path,
+                   help="official per-class CLIP encodings .pt (default: none)")
     p.add_argument("--null-text-encoding", type=Path,
-                   help="official null-prompt CLIP encoding .pt (default: none; needed with --class-encodings)")
+                   help="official null-prompt CLIP encoding .pt (default: none; needed with "
+                        "--class-encodings)")
     p.add_argument("--class-mapping", type=Path, help="class_mapping.json, class -> prompt (default: none)")
     p.add_argument("--out", type=Path, required=True, help="output model folder")
     p.add_argument("--dtype", choices=DTYPE_NAMES, help="store the UNet in this dtype (default: as given)")
@@ -138,7 +140,8 @@ def class_prompts(args):
     from asva.pipelines.prompts import import_class_encodings, read_class_mapping
 
     if (args.class_encodings is None) != (args.null_text_encoding is None):
-        raise ValueError("--class-encodings and --null-text-encoding go together (the official code uses both)")
+        raise ValueError("--class-encodings and --null-text-encoding go together "
+                         "(the official code uses both)")
     mapping = None if args.class_mapping is None else read_class_mapping(args.class_mapping)
     table = None
     if args.class_encodings is not None:

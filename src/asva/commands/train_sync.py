@@ -56,8 +56,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=d["seed"], help="data order and initialisation seed")
     p.add_argument("--resume", default=None, help="'latest' or a checkpoint folder (default: a new run)")
     p.add_argument("--init-from", default=None, metavar="PATH",
-                   help="AVID-CMA checkpoint (AVID-CMA_Audioset_InstX-N1024-PosW-N64-Top32_checkpoint.pth.tar) "
-                        "initialising the audio and video trunks, as the official recipe (default: random init)")
+                   help="AVID-CMA checkpoint (AVID-CMA_Audioset_InstX-N1024-PosW-N64-Top32_checkpoint"
+                        ".pth.tar) initialising the audio and video trunks, as the official recipe "
+                        "(default: random init)")
     p.add_argument("--checkpoint-every", type=int, default=d["checkpoint_every"], help="steps per checkpoint")
     p.add_argument("--keep-checkpoints", type=int, default=d["keep_checkpoints"], help="checkpoints kept")
     p.add_argument("--log-every", type=int, default=d["log_every"], help="steps between log.csv rows")

@@ -165,6 +165,7 @@ def read_video(
     if start < 0 or (duration is not None and duration <= 0):
         raise ValueError(f"start must be >= 0 and duration > 0, got start={start}, duration={duration}")
     count = math.inf if duration is None else max(1, math.ceil(duration * fps - _EPS))
-    frames, _ = _decode_frames(Path(path), FramePicker(float(start), float(fps), duration, count), float(start))
+    picker = FramePicker(float(start), float(fps), duration, count)
+    frames, _ = _decode_frames(Path(path), picker, float(start))
     video = rearrange(torch.from_numpy(np.stack(frames)), "f h w c -> c f h w")
     return video.contiguous() if size is None else fit_frames(video, size)

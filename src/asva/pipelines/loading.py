@@ -36,7 +36,8 @@ def load_model(name_or_dir: str | os.PathLike, device: str | torch.device = "cpu
     """Load a registered name (`asva.models.registry`) or a model folder onto `device` (a name,
     "auto" = cuda, then mps, then cpu) in `dtype` (a torch dtype or its name; None keeps the stored
     one). `scheduler` (a name from `asva.pipelines.schedulers`) replaces the folder's own sampler and
-    `size` (a side, or (height, width)) the model's training size. `quiet` hides loading and sampling progress bars."""
+    `size` (a side, or (height, width)) the model's training size. `quiet` hides loading and sampling
+    progress bars."""
     from asva.pipelines.schedulers import make_scheduler
 
     folder, _, size = model_settings(name_or_dir, size=size)
@@ -57,10 +58,9 @@ def model_settings(name_or_dir: str | os.PathLike, scheduler: str | None = None,
                    size: int | tuple[int, int] | None = None) -> tuple[Path, str, int | tuple[int, int]]:
     """(folder, sampler name, frame size) that `load_model` will use, read without loading weights:
     the given values, else the folder's own sampler and training size (registry size, else 256)."""
+    from asva.media.transform import normalize_size
     from asva.models.registry import MODELS, resolve_model
     from asva.pipelines.schedulers import DEFAULT_SCHEDULER, SCHEDULERS
-
-    from asva.media.transform import normalize_size
 
     size = None if size is None else normalize_size(size)  # raises on a non-positive side
     folder = resolve_model(name_or_dir)

@@ -62,8 +62,8 @@ class PromptTable(ModelMixin, ConfigMixin):
 
 
 # ---------------------------------------------------------------- the official precomputed encodings
-NULL_SHAPE = (1, 77, 768)
-CLASS_MAPPING = "class_mapping.json"  # its name in a model folder  # the official code views the null text encoding as (1, 77, 768)
+NULL_SHAPE = (1, 77, 768)  # the official code views the null text encoding as (1, 77, 768)
+CLASS_MAPPING = "class_mapping.json"  # its name in a model folder
 
 
 def load_plain_tensors(path: str | Path, what: str):
@@ -76,7 +76,8 @@ def load_plain_tensors(path: str | Path, what: str):
         return torch.load(path, map_location="cpu", weights_only=True)
     except pickle.UnpicklingError as err:
         raise ValueError(f"{what} {path} needs unpickling code beyond plain tensors, which asva refuses to "
-                         f"run; re-save it as a tensor or a dict of tensors ({str(err).splitlines()[0]})") from err
+                         f"run; re-save it as a tensor or a dict of tensors "
+                         f"({str(err).splitlines()[0]})") from err
     except (RuntimeError, EOFError, OSError) as err:
         raise ValueError(f"{what} {path} is not a readable torch file ({err})") from err
 
@@ -156,8 +157,8 @@ def class_prompt(pipe, name: str) -> ClassPrompt:
         return ClassPrompt(name, True, f"class {name!r}: the model's precomputed CLIP encoding")
     if getattr(pipe, "text_encoder", None) is None:
         known = ", ".join(table.names) if table is not None else "none"
-        raise ValueError(f"unknown prompt/class {name!r}; this model has no text encoder and its prompt table "
-                         f"knows: {known}")
+        raise ValueError(f"unknown prompt/class {name!r}; this model has no text encoder and its prompt "
+                         f"table knows: {known}")
     mapping = getattr(pipe, "class_prompts", None) or {}
     if name in mapping:
         return ClassPrompt(mapping[name], False, f"class {name!r}: no precomputed encoding; encoding its "

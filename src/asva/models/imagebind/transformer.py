@@ -68,8 +68,8 @@ def drop_path(x: torch.Tensor, rate: float, training: bool) -> torch.Tensor:
 class Block(nn.Module):
     """Pre-norm block: x + drop_path(attn(norm1(x))), then x + drop_path(mlp(norm2(x)))."""
 
-    def __init__(self, width: int, heads: int, *, mlp_ratio: int = 4, bias_kv: bool = False, eps: float = 1e-6,
-                 drop_path: float = 0.0):
+    def __init__(self, width: int, heads: int, *, mlp_ratio: int = 4, bias_kv: bool = False,
+                 eps: float = 1e-6, drop_path: float = 0.0):
         super().__init__()
         self.norm1 = nn.LayerNorm(width, eps=eps)
         self.attn = Attention(width, heads, bias_kv=bias_kv)
@@ -88,9 +88,11 @@ class Transformer(nn.Module):
     def __init__(self, cfg: TrunkConfig):
         super().__init__()
         self.pre_norm = nn.LayerNorm(cfg.width, eps=cfg.eps) if cfg.pre_norm else None
-        rates = torch.linspace(0, cfg.drop_path, cfg.depth, device="cpu").tolist()  # ImageBind instantiate_trunk
+        # drop-path rate per block, as ImageBind's instantiate_trunk
+        rates = torch.linspace(0, cfg.drop_path, cfg.depth, device="cpu").tolist()
         self.blocks = nn.ModuleList(
-            Block(cfg.width, cfg.heads, mlp_ratio=cfg.mlp_ratio, bias_kv=cfg.bias_kv, eps=cfg.eps, drop_path=rate)
+            Block(cfg.width, cfg.heads, mlp_ratio=cfg.mlp_ratio, bias_kv=cfg.bias_kv, eps=cfg.eps,
+                  drop_path=rate)
             for rate in rates
         )
 

@@ -86,7 +86,8 @@ def load_avid_cma_trunks(model: SyncClassifier, path: str | Path) -> None:
     """Initialise `model`'s audio and video encoders from an AVID-CMA checkpoint, strictly: every key
     and shape of both encoders must be there (the head stays as built)."""
     state = convert_avid_cma_checkpoint(path)
-    expected = {k: v for k, v in model.state_dict().items() if k.startswith(("audio_encoder.", "video_encoder."))}
+    trunks = ("audio_encoder.", "video_encoder.")
+    expected = {k: v for k, v in model.state_dict().items() if k.startswith(trunks)}
     check_state_dict(expected, state, source=f"AVID-CMA checkpoint {path}")
     model.load_state_dict(state, strict=False)
 

@@ -6,8 +6,9 @@ of the dataset seeded by (seed, e), and item k of epoch e draws its clip start a
 takes its own slice of every global batch, so `--resume` only needs the step number.
 
 `CachedClips` decodes every video once into memory (every source frame with its time, the whole
-waveform) and cuts the same clips `AVSyncDataset` would read from disk (same frame rule, same transform); it suits small datasets such as the
-synthetic benchmark on a CPU, where decoding dominates a tiny model's step.
+waveform) and cuts the same clips `AVSyncDataset` would read from disk (same frame rule, same
+transform); it suits small datasets such as the synthetic benchmark on a CPU, where decoding
+dominates a tiny model's step.
 """
 from __future__ import annotations
 
