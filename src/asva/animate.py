@@ -6,6 +6,8 @@ Usage:
                  [--steps 50] [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--device auto|cpu|cuda|mps]
                  [--dtype float32|bfloat16|float16] [--fps 6] [--size N] [--sequential-cfg] [--quiet]
     asva animate --batch LIST.csv [same model and sampling options]
+    asva animate --prompt TEXT --audio AUD --t2i SD15_DIR -o OUT.mp4 [options]   (no --image)
+    [--method static|i2vd|aadiff|avsyncd] [--audio-gain DB] [--aadiff-start inversion|sdedit ...]
 
 The video lasts as long as the audio (whole frames; audio longer than 2 s is generated in 2-s
 windows chained on their shared frame) and the mp4 carries the input audio, trimmed to the video.
@@ -16,6 +18,12 @@ scale (1 = no guidance), --text-scale the text guidance scale. --scheduler defau
 folder's own sampler and --size to the size the model was trained at (its training.json, the
 registry, else 256).
 
+--method picks the animation method (docs/baselines.md): avsyncd (default), static (the image
+repeated), i2vd (AVSyncD trained without audio; default model asva-synth-tiny-i2vd) or aadiff (training-free
+AADiff on the Stable Diffusion 1.5 folder given as --model). Without --image, --t2i SD15_DIR first makes the
+image from --prompt with diffusers' StableDiffusionPipeline and saves it beside the output (OUT.png).
+--audio-gain scales the waveform by DB decibels before the model hears it (+6 dB = twice as loud).
+
 --batch reads a CSV with the header `image,audio,prompt,out` (relative paths are relative to the CSV),
 loads the model once, animates every row, reports and skips bad rows, and prints a summary; the exit
 code is 1 if any row failed. Bad options or inputs exit with code 2 and leave no output behind.
@@ -25,7 +33,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -39,7 +46,7 @@ BATCH_COLUMNS = ("image", "audio", "prompt", "out")
 
 @dataclass
 class Job:
-    image: Path
+    image: Path | torch.Tensor | None  # a generated image (3, h, w) uint8 with --t2i
     audio: Path
     prompt: str | None
     out: Path | None
@@ -48,6 +55,7 @@ class Job:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from asva.baselines.options import add_method_options
     from asva.models.registry import DEFAULT_MODEL
     from asva.pipelines.schedulers import DEFAULT_SCHEDULER, DEFAULT_STEPS, scheduler_names
 
@@ -61,7 +69,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gif", type=Path, help="also write an animated GIF")
     p.add_argument("--frames", type=Path, help="also write the frames as PNGs into this folder")
     p.add_argument("--batch", type=Path, help="CSV with columns image,audio,prompt,out")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name or folder (default {DEFAULT_MODEL})")
+    p.add_argument("--model", help=f"model name or folder (default: {DEFAULT_MODEL} for avsyncd and static, "
+                                   "asva-synth-tiny-i2vd for i2vd; aadiff needs an SD1.5 folder)")
+    p.add_argument("--t2i", type=Path, help="SD1.5 folder that makes the image from --prompt when no --image")
+    p.add_argument("--audio-gain", type=float, default=0.0,
+                   help="scale the audio by this many dB (default 0)")
+    add_method_options(p)
     p.add_argument("--eta", type=float, default=4.0, help="audio guidance scale (default 4; 1 = none)")
     p.add_argument("--text-scale", type=float, default=1.0, help="text guidance scale (default 1 = none)")
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"denoising steps ({DEFAULT_STEPS})")
@@ -99,8 +112,12 @@ def check_options(args: argparse.Namespace) -> None:
         if given or args.class_name:
             raise ValueError(f"--batch takes its inputs from the CSV; drop {', '.join(given) or '--class'}")
         return
-    if args.image is None or args.audio is None:
-        raise ValueError("--image and --audio are required (or --batch LIST.csv)")
+    if args.image is None and (args.t2i is None or not args.prompt):
+        raise ValueError("--image is required (or --t2i SD15_DIR with --prompt to generate it, or --batch)")
+    if args.image is not None and args.t2i is not None:
+        raise ValueError("--t2i makes the image when there is no --image; give one of them")
+    if args.audio is None:
+        raise ValueError("--audio is required (or --batch LIST.csv)")
     if not (args.out or args.gif or args.frames):
         raise ValueError("nothing to write: give -o OUT.mp4 (and/or --gif, --frames)")
     if args.out is not None and args.out.suffix.lower() != ".mp4":
@@ -112,7 +129,7 @@ def check_inputs(job: Job) -> None:
     from asva.media import probe
 
     for what, path in (("image", job.image), ("audio", job.audio)):
-        if not path.is_file():
+        if path is not None and not path.is_file():
             raise ValueError(f"{what} file {path} does not exist")
     info = probe(job.audio)
     if not info.has_audio:
@@ -145,60 +162,31 @@ def check_dtype(device: torch.device, dtype: torch.dtype) -> None:
 
 
 def load_model(args: argparse.Namespace, device: torch.device):
-    from asva.models.registry import MODELS, resolve_model
-    from asva.pipelines.build import load_pipeline
-    from asva.pipelines.schedulers import make_scheduler
+    """(pipeline, frame size) of args.method (default avsyncd) with the options of `args`."""
+    from asva.baselines.loading import load_method
 
-    folder = resolve_model(args.model)
     dtype = DTYPES[args.dtype]
     check_dtype(device, dtype)
-    with _quiet_loading(args.quiet):
-        pipe = load_pipeline(folder, dtype=dtype)
-    pipe = pipe.to(device)
-    if args.scheduler is not None:
-        pipe.scheduler = make_scheduler(args.scheduler, pipe.scheduler.config)
-    pipe.set_progress_bar_config(disable=args.quiet, leave=False)
-    registered = MODELS[args.model].size if args.model in MODELS else 256
-    return pipe, args.size or training_size(folder) or registered
+    method = getattr(args, "method", "avsyncd")
+    aadiff = None
+    if method == "aadiff":
+        from asva.baselines.options import aadiff_config
 
-
-def training_size(folder: Path) -> int | None:
-    """The frame size a model was trained at, from the `training.json` that `asva train` exports."""
-    path = Path(folder) / "training.json"
-    try:
-        size = json.loads(path.read_text())["config"]["data"]["size"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return int(size) if isinstance(size, int) and size > 0 else None
-
-
-@contextlib.contextmanager
-def _quiet_loading(quiet: bool):
-    """Hide diffusers'/transformers' loading bars in --quiet mode, restoring them afterwards."""
-    if not quiet:
-        yield
-        return
-    from diffusers.utils import logging as dlog
-    from transformers.utils import logging as tlog
-
-    was = dlog.is_progress_bar_enabled(), tlog.is_progress_bar_enabled()
-    dlog.disable_progress_bar()
-    tlog.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was[0]:
-            dlog.enable_progress_bar()
-        if was[1]:
-            tlog.enable_progress_bar()
+        aadiff = aadiff_config(args)
+    return load_method(method, args.model, device=device, dtype=dtype, scheduler=args.scheduler,
+                       size=args.size, quiet=args.quiet, aadiff=aadiff)
 
 
 def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: bool = False) -> int:
     """Run one job and write its outputs (all or none); returns the number of frames."""
     from asva.media import read_audio, read_image
 
-    image = read_image(job.image, size=size)
+    image = job.image if isinstance(job.image, torch.Tensor) else read_image(job.image, size=size)
     audio = read_audio(job.audio, mono=False)  # (channels, n): ImageBind reads channel 0, as in the paper
+    if getattr(args, "audio_gain", 0.0):
+        from asva.media.audio import apply_gain
+
+        audio = apply_gain(audio, args.audio_gain)
     out = pipe(image, audio[None], job.prompt, use_prompt_table=use_table, num_inference_steps=args.steps,
                audio_guidance_scale=args.eta, text_guidance_scale=args.text_scale, fps=args.fps,
                generator=torch.Generator().manual_seed(args.seed), batched_guidance=not args.sequential_cfg)
@@ -255,6 +243,27 @@ def run_batch(pipe, size: int, jobs: list[Job], args: argparse.Namespace) -> int
     return 1 if failed else 0
 
 
+def make_image(args: argparse.Namespace, size: int, device: torch.device) -> torch.Tensor:
+    """--t2i: the prompt's image (3, size, size) uint8 from the user's SD1.5 folder."""
+    from asva.baselines.t2i import generate_image
+
+    return generate_image(args.t2i, args.prompt, size=size, seed=args.seed, device=device,
+                          dtype=DTYPES[args.dtype], quiet=args.quiet)
+
+
+def save_generated_image(args: argparse.Namespace, image: torch.Tensor) -> Path:
+    """The --t2i image, saved beside the first output as <name>.png once the animation is written."""
+    from asva.baselines.t2i import save_image
+    from asva.utils import atomic_path
+
+    path = (args.out or args.gif or args.frames).with_suffix(".png")
+    with atomic_path(path) as tmp:
+        save_image(tmp, image)
+    if not args.quiet:
+        print(f"wrote {path} (the image {args.t2i} made from the prompt)")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_options(args)
@@ -268,8 +277,12 @@ def main(argv: list[str] | None = None) -> int:
     job = Job(args.image, args.audio, args.prompt or args.class_name, args.out, args.gif, args.frames)
     check_inputs(job)
     pipe, size = load_model(args, device)
+    if job.image is None:
+        job.image = make_image(args, size, device)
     start = time.perf_counter()
     frames = animate(pipe, size, job, args, use_table=args.class_name is not None)
+    if isinstance(job.image, torch.Tensor):
+        save_generated_image(args, job.image)
     if not args.quiet:
         written = ", ".join(str(p) for p in (job.out, job.gif, job.frames) if p is not None)
         print(f"wrote {written}: {frames} frames at {args.fps:g} fps in {time.perf_counter() - start:.1f} s")

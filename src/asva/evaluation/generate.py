@@ -1,7 +1,8 @@
 """asva generate-eval: generate the clips `asva evaluate` scores, 3 per test video (resumable).
 
 Usage:
-    asva generate-eval --dataset DIR --model NAME_OR_DIR -o OUT [--eta 4] [--text-scale 1] [--steps 50]
+    asva generate-eval --dataset DIR [--method avsyncd|static|i2vd|aadiff] [--model NAME_OR_DIR] -o OUT
+                       [--eta 4] [--text-scale 1] [--steps 50]
                        [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--clips-per-video 3] [--split test]
                        [--size 256] [--device auto] [--dtype float32] [--sequential-cfg] [--limit N]
                        [--no-progress]
@@ -11,6 +12,10 @@ k-th evaluation clip (start k * (duration - 2) / 2, read at --size px) with that
 writes OUT/<class>/<stem>_clip-<k:02d>.mp4 (12 frames at 6 fps, H.264, with the audio's first channel
 muxed as AAC: the channel the evaluation's mel reads). This is the official `animation_gen.py` layout.
 Every clip restarts the generator from --seed, as the official script does.
+
+--method generates with a baseline instead of AVSyncD (docs/baselines.md), so that `asva evaluate`
+scores it the same way: static (the first frame repeated), i2vd (default model asva-synth-tiny-i2vd),
+aadiff (the Stable Diffusion 1.5 folder given as --model; the class prompt is its text).
 
 Each file is written atomically, so an interrupted run leaves only finished clips, and a re-run skips
 them. OUT/generate_eval.json records the settings; re-running into OUT with other settings is refused.
@@ -38,6 +43,7 @@ SAMPLE_RATE = 16000
 
 def build_parser() -> argparse.ArgumentParser:
     from asva.animate import DTYPES  # noqa: PLC0415
+    from asva.baselines.options import add_method_options  # noqa: PLC0415
     from asva.pipelines.schedulers import DEFAULT_SCHEDULER, DEFAULT_STEPS, scheduler_names  # noqa: PLC0415
 
     p = argparse.ArgumentParser(
@@ -46,7 +52,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     p.add_argument("--dataset", type=Path, required=True, help="AVSync15-format dataset")
-    p.add_argument("--model", required=True, help="model name (asva.models.registry) or model folder")
+    p.add_argument("--model", help="model name (asva.models.registry) or model folder (default: the "
+                   "method's default model; --method aadiff needs an SD1.5 folder)")
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     p.add_argument("--eta", type=float, default=4.0, help="audio guidance scale (default 4, as the paper)")
     p.add_argument("--text-scale", type=float, default=1.0, help="text guidance scale (default 1 = none)")
@@ -61,6 +68,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--sequential-cfg", action="store_true", help="guidance branches one by one (less memory)")
     p.add_argument("--limit", type=int, help="generate at most N missing clips this run")
     p.add_argument("--no-progress", action="store_true")
+    add_method_options(p)
     return p
 
 
@@ -78,7 +86,13 @@ def settings_of(args: argparse.Namespace) -> dict:
         "size",
         "dtype",
     )
-    return {"dataset": str(args.dataset.resolve()), **{k: getattr(args, k) for k in keys}}
+    settings = {"dataset": str(args.dataset.resolve()), **{k: getattr(args, k) for k in keys}}
+    if args.method != "avsyncd":  # folders made before --method existed hold AVSyncD clips
+        from asva.baselines.options import aadiff_settings  # noqa: PLC0415
+
+        settings["method"] = args.method
+        settings.update(aadiff_settings(args) if args.method == "aadiff" else {})
+    return settings
 
 
 def check_manifest(out: Path, settings: dict) -> None:
@@ -86,7 +100,8 @@ def check_manifest(out: Path, settings: dict) -> None:
     path = out / MANIFEST
     if path.is_file():
         old = json.loads(path.read_text())
-        diff = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in settings.items() if old.get(k) != v]
+        keys = [*settings, *(k for k in old if k not in settings)]  # a key only in the old run differs too
+        diff = [f"{k}: {old.get(k)!r} -> {settings.get(k)!r}" for k in keys if old.get(k) != settings.get(k)]
         if diff:
             raise ValueError(
                 f"{out} holds clips generated with other settings ({'; '.join(diff)}); "
@@ -101,7 +116,7 @@ def check_manifest(out: Path, settings: dict) -> None:
 def pick_prompt(pipe, cls: str, prompt: str) -> tuple[str, bool]:
     """(prompt, use the prompt table): the class prompt for a text encoder, else the table entry
     named by the prompt or by the class folder."""
-    if pipe.text_encoder is not None:
+    if getattr(pipe, "ignores_prompt", False) or pipe.text_encoder is not None:
         return prompt, False
     names = pipe.prompt_table.names if pipe.prompt_table is not None else []
     for name in (prompt, cls):
@@ -164,9 +179,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     if not pending:
         return 0
-    model_args = argparse.Namespace(
-        model=args.model, dtype=args.dtype, quiet=True, scheduler=args.scheduler, size=args.size
-    )
+    model_args = argparse.Namespace(**{**vars(args), "quiet": True})
     pipe, _ = load_model(model_args, pick_device(args.device))
     start = time.perf_counter()
     for i in tqdm(pending, desc="generate-eval", unit="clip", disable=args.no_progress):
