@@ -54,7 +54,8 @@ def test_compare_writes_a_labelled_grid_with_the_first_sound(files, tmp_path, ca
     out = tmp_path / "grid.mp4"
     args = ["compare", "--image", str(files / "image.png"), "--audio", str(files / "two.wav"),
             "--audio-list", str(files / "short.wav"), "--methods", "static,avsyncd,aadiff", "--eta", "1,3",
-            "--prompt", "drum", "--model", f"avsyncd={files / 'avsyncd'}", "--model", f"aadiff={files / 'sd15'}",
+            "--prompt", "drum", "--model", f"avsyncd={files / 'avsyncd'}",
+            "--model", f"aadiff={files / 'sd15'}",
             "--size", "32", "--tile", "48", "--steps", "1", "--sheet-frames", "4", "--device", "cpu",
             "-o", str(out), "--quiet"]
     assert cli.main(args) == 0
@@ -84,7 +85,8 @@ def test_animate_runs_every_method_and_the_applications(files, tmp_path, capsys)
     assert probe(tmp_path / "a.mp4").num_frames == 12
     # no --image: the SD1.5 folder makes it from the prompt; it is saved beside the video
     out = tmp_path / "gen.mp4"
-    assert cli.main([*base, "--t2i", str(files / "sd15"), "--prompt", "drum", "--model", str(files / "avsyncd"),
+    assert cli.main([*base, "--t2i", str(files / "sd15"), "--prompt", "drum",
+                     "--model", str(files / "avsyncd"),
                      "--size", "32", "--audio-gain", "6", "-o", str(out)]) == 0
     assert probe(out).num_frames == 12 and Image.open(out.with_suffix(".png")).size == (32, 32)
     capsys.readouterr()

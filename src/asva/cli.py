@@ -21,7 +21,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "animate": ("asva.animate", "animate an image with an audio clip (mp4 with the audio, gif, frames)"),
     "evaluate": ("asva.evaluation.cli", "score generated clips: FID, FVD, IA, IT, RelSync, AlignSync, ..."),
     "generate-eval": ("asva.evaluation.generate", "generate the 3 clips per test video that evaluate scores"),
-    "compare": ("asva.commands.compare", "methods side by side (Static, I2VD, AADiff, AVSyncD x eta): grid video + sheet"),
+    "compare": ("asva.commands.compare", "methods side by side (Static, I2VD, AADiff, AVSyncD x eta)"),
     "train": ("asva.train.cli", "train AVSyncD or the I2VD baseline (accelerate; CPU, GPU, multi-GPU)"),
 }
 
