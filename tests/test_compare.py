@@ -115,3 +115,24 @@ def test_generate_eval_with_a_baseline(tiny_synth, tmp_path):
     assert len(clips) == 2 and all(probe(c).num_frames == 12 for c in clips)
     assert json.loads((out / "generate_eval.json").read_text())["method"] == "static"
     assert cli.main([*args[:4], "avsyncd", *args[5:]]) == 2  # the folder holds Static clips
+
+
+def test_plans_and_grid_layout():
+    from pathlib import Path
+
+    from asva.baselines.compare import plan_columns, plan_rows
+    from asva.baselines.grid import contact_sheet, grid_video
+
+    cols = plan_columns(["static", "avsyncd", "i2vd"], [1, 4, 8])
+    assert [c.label for c in cols] == ["Static", "AVSyncD, eta=1", "AVSyncD, eta=4", "AVSyncD, eta=8", "I2VD"]
+    assert [c.eta for c in cols] == [1.0, 1.0, 4.0, 8.0, 1.0]
+    rows = plan_rows([Path("a.wav")], [1, 2, 4])  # Fig. 5a: one row per gain
+    assert [r.label for r in rows] == ["gain x1", "gain x2", "gain x4"] and rows[2].gain == 4
+    assert [r.label for r in plan_rows([Path("a.wav"), Path("b.wav")], [1])] == ["a", "b"]
+    with pytest.raises(ValueError, match="amplitude factors"):
+        plan_rows([Path("a.wav")], [0])
+    short, long = torch.zeros(3, 5, 16, 16, dtype=torch.uint8), torch.ones(3, 7, 16, 16, dtype=torch.uint8)
+    grid = grid_video([[short, long], [long, short]])
+    assert grid.shape == (3, 7, 32, 32) and grid[:, 6, :16, :16].eq(0).all()  # the short clip holds
+    sheet = contact_sheet([("x", long), ("y", short)], num_frames=4)
+    assert sheet.shape[0] == 3 and sheet.shape[1] == 32 and (sheet.shape[2] - 4 * 16) >= 16

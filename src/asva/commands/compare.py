@@ -43,8 +43,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--image", type=Path, required=True, help="the first frame")
     p.add_argument("--audio", type=Path, required=True, help="the driving sound (first row; muxed)")
     p.add_argument("--audio-list", help="more sounds, comma-separated: one more row each (default none)")
-    p.add_argument("--methods", default="static,i2vd,avsyncd",
-                   help="comma-separated static, i2vd, aadiff, avsyncd (default static,i2vd,avsyncd)")
+    p.add_argument("--methods", default="static,avsyncd",
+                   help="comma-separated static, i2vd, aadiff, avsyncd (default static,avsyncd)")
     p.add_argument("--eta", type=_floats, default=[4.0], help="AVSyncD audio guidance scales (default 4)")
     p.add_argument("--gains", type=_floats, default=[1.0], help="amplitude factors, one row each (default 1)")
     p.add_argument("--prompt", help="text or class prompt given to every method (default none)")
