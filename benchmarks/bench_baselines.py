@@ -28,7 +28,6 @@ def i2vd_like(device):
     """The bundled pipeline with its UNet swapped for a random audio-free one of the same shape."""
     from asva.pipelines.avsyncd import AVSyncDPipeline
     from asva.pipelines.components import AVSyncDUNet
-    from asva.train.validation import without_audio_if_needed
 
     pipe, size = load_method("avsyncd", device=device, quiet=True)
     config = pipe.unet.unet_config.to_dict() | {"audio_dim": None}
@@ -36,7 +35,7 @@ def i2vd_like(device):
     i2vd = AVSyncDPipeline(vae=pipe.vae, unet=unet, audio_encoder=None, scheduler=pipe.scheduler,
                            prompt_table=pipe.prompt_table)
     i2vd.set_progress_bar_config(disable=True)
-    return without_audio_if_needed(i2vd).to(device), size
+    return i2vd.to(device), size
 
 
 def time_method(pipe, image, audio, prompt, steps, repeats):

@@ -41,8 +41,8 @@ def i2vd_dir(tmp_path_factory):
     """A tiny random audio-free AVSyncD (what `asva train ... model.audio=false` exports)."""
     from asva.models.config import load_preset
     from asva.pipelines.avsyncd import AVSyncDPipeline
-    from asva.pipelines.build import random_pipeline
     from asva.pipelines.components import AVSyncDUNet
+    from asva.pipelines.testing import random_pipeline
 
     base = random_pipeline("tiny", prompts=("drum", "dog barking"))
     torch.manual_seed(0)

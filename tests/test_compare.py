@@ -38,7 +38,7 @@ def audio_seconds(path):
 @pytest.fixture(scope="module")
 def files(tmp_path_factory):
     from asva.baselines.testing import save_random_sd15
-    from asva.pipelines.build import random_pipeline
+    from asva.pipelines.testing import random_pipeline
 
     root = tmp_path_factory.mktemp("compare")
     random_pipeline("tiny", prompts=("drum", "dog barking")).save_pretrained(root / "avsyncd")

@@ -13,17 +13,20 @@ import torch
 
 def generate_image(folder: str | os.PathLike, prompt: str, *, size: int, seed: int = 0, steps: int = 50,
                    guidance_scale: float = 7.5, device: torch.device | str = "cpu",
-                   dtype: torch.dtype | None = None, quiet: bool = False) -> torch.Tensor:
+                   dtype: torch.dtype | str | None = None, quiet: bool = False) -> torch.Tensor:
     """(3, size, size) uint8: one `StableDiffusionPipeline` sample of `prompt` (no safety checker)."""
     from diffusers import StableDiffusionPipeline
 
-    from asva.baselines.loading import quiet_loading
+    from asva.pipelines.loading import quiet_loading
 
     folder = Path(folder)
     if not (folder / "model_index.json").is_file():
         raise ValueError(f"--t2i {folder} is not a diffusers Stable Diffusion folder (no model_index.json)")
     if size % 8:
         raise ValueError(f"the image side must be a multiple of 8 for Stable Diffusion, got {size}")
+    from asva.utils import torch_dtype
+
+    dtype = torch_dtype(dtype) if isinstance(dtype, str) else dtype
     kw = {} if dtype is None else {"dtype": dtype}
     with quiet_loading(quiet):
         pipe = StableDiffusionPipeline.from_pretrained(folder, safety_checker=None, feature_extractor=None,

@@ -19,7 +19,7 @@ def random_sd15_components(seed: int = 0) -> dict:
     from diffusers import AutoencoderKL, PNDMScheduler, UNet2DConditionModel
     from transformers import CLIPTextModel
 
-    from asva.pipelines.build import _vae_kwargs, clip_tokenizer, text_encoder_config
+    from asva.pipelines.testing import _vae_kwargs, clip_tokenizer, text_encoder_config
 
     torch.manual_seed(seed)
     unet = UNet2DConditionModel(

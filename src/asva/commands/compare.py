@@ -34,9 +34,9 @@ def _floats(text: str) -> list[float]:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from asva.animate import DTYPES
     from asva.baselines.options import add_method_options
     from asva.pipelines.schedulers import DEFAULT_STEPS, scheduler_names
+    from asva.utils import DTYPE_NAMES
 
     p = argparse.ArgumentParser(prog="asva compare", description=__doc__.split("\n\n")[0],
                                 formatter_class=argparse.RawDescriptionHelpFormatter)
@@ -63,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--text-scale", type=float, default=1.0, help="text guidance scale (default 1 = none)")
     p.add_argument("--size", type=int, help="generation size for every method (default: each model's own)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda[:i] or mps (default auto)")
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32", help="default float32")
+    p.add_argument("--dtype", choices=DTYPE_NAMES, default="float32", help="default float32")
     p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
     add_method_options(p, method=False)
     return p
@@ -85,7 +85,6 @@ def parse_models(items: list[str]) -> dict[str, str]:
 def main(argv: list[str] | None = None) -> int:
     import torch
 
-    from asva.animate import DTYPES, check_dtype, pick_device
     from asva.baselines.compare import (
         ComparisonSettings,
         comparison_sheet,
@@ -97,6 +96,7 @@ def main(argv: list[str] | None = None) -> int:
     from asva.baselines.options import aadiff_config
     from asva.baselines.t2i import save_image
     from asva.media import write_video
+    from asva.pipelines.loading import pick_device
     from asva.utils import atomic_path
 
     args = build_parser().parse_args(argv)
@@ -110,8 +110,7 @@ def main(argv: list[str] | None = None) -> int:
     columns = plan_columns([m.strip() for m in args.methods.split(",") if m.strip()], args.eta)
     rows = plan_rows(audios, args.gains)
     models = parse_models(args.model)
-    device, dtype = pick_device(args.device), DTYPES[args.dtype]
-    check_dtype(device, dtype)
+    device, dtype = pick_device(args.device), args.dtype
     if device.type == "cpu":
         torch.set_num_threads(1)  # tiny models run fastest on one thread of a busy CPU (see asva animate)
     pipes = {}

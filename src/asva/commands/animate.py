@@ -10,7 +10,8 @@ Usage:
     [--method static|i2vd|aadiff|avsyncd] [--audio-gain DB] [--aadiff-start inversion|sdedit ...]
 
 The video lasts as long as the audio (whole frames; audio longer than 2 s is generated in 2-s
-windows chained on their shared frame) and the mp4 carries the input audio, trimmed to the video.
+windows chained on their shared frame) and the mp4 carries the input audio (its first channel, the one
+the model hears), trimmed to the video.
 --prompt is free text for models with a text encoder (or a class name of models without one);
 --class looks the name up in the model's class prompt table. --model is a registered name (see
 `asva.models.registry`; default: the bundled model) or a model folder. --eta is the audio guidance
@@ -40,7 +41,8 @@ from pathlib import Path
 
 import torch
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+from asva.utils import DTYPE_NAMES
+
 BATCH_COLUMNS = ("image", "audio", "prompt", "out")
 
 
@@ -82,7 +84,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"sampler (default: the model folder's own; {DEFAULT_SCHEDULER} for converted ones)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:i] or mps")
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    p.add_argument("--dtype", choices=DTYPE_NAMES, default="float32", help="weights' dtype (default float32)")
     p.add_argument("--fps", type=float, default=6.0, help="output frame rate (the model runs at 6)")
     p.add_argument("--size", type=int, help="frame side in pixels (default: the model's training size)")
     p.add_argument("--sequential-cfg", action="store_true", help="guidance branches one by one (less memory)")
@@ -136,44 +138,18 @@ def check_inputs(job: Job) -> None:
         raise ValueError(f"{job.audio} has no audio stream")
 
 
-def pick_device(name: str) -> torch.device:
-    mps = getattr(torch.backends, "mps", None)
-    has_mps = mps is not None and mps.is_available()
-    available = {"cuda": torch.cuda.is_available(), "mps": has_mps, "cpu": True}
-    if name == "auto":
-        return torch.device(next(kind for kind, ok in available.items() if ok))
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise ValueError(f"--device {name!r} is not a device name ({err})") from err
-    if not available.get(device.type, False):
-        raise ValueError(f"--device {name}: not available on this machine")
-    return device
-
-
-def check_dtype(device: torch.device, dtype: torch.dtype) -> None:
-    """Raise unless `device` can run convolutions and matmuls in `dtype`."""
-    try:
-        x = torch.ones(1, 2, 4, 4, device=device, dtype=dtype)
-        torch.nn.functional.conv2d(x, torch.ones(2, 2, 3, 3, device=device, dtype=dtype), padding=1)
-        (x.flatten(1) @ x.flatten(1).T).sum().item()
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"--dtype {dtype} is not supported on {device} ({err})") from err
-
-
-def load_model(args: argparse.Namespace, device: torch.device):
-    """(pipeline, frame size) of args.method (default avsyncd) with the options of `args`."""
+def model_of(args: argparse.Namespace):
+    """(pipeline, frame size) of --method (default avsyncd) with this command's --model, --device, --dtype,
+    --scheduler, --size (and AADiff's options)."""
     from asva.baselines.loading import load_method
 
-    dtype = DTYPES[args.dtype]
-    check_dtype(device, dtype)
     method = getattr(args, "method", "avsyncd")
     aadiff = None
     if method == "aadiff":
         from asva.baselines.options import aadiff_config
 
         aadiff = aadiff_config(args)
-    return load_method(method, args.model, device=device, dtype=dtype, scheduler=args.scheduler,
+    return load_method(method, args.model, device=args.device, dtype=args.dtype, scheduler=args.scheduler,
                        size=args.size, quiet=args.quiet, aadiff=aadiff)
 
 
@@ -190,7 +166,7 @@ def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: b
     out = pipe(image, audio[None], job.prompt, use_prompt_table=use_table, num_inference_steps=args.steps,
                audio_guidance_scale=args.eta, text_guidance_scale=args.text_scale, fps=args.fps,
                generator=torch.Generator().manual_seed(args.seed), batched_guidance=not args.sequential_cfg)
-    write_outputs(job, out.videos[0], out.fps, out.audio[0].mean(dim=0))
+    write_outputs(job, out.videos[0], out.fps, out.audio[0])  # the mp4 carries channel 0 (audio_track)
     return out.videos.shape[2]
 
 
@@ -248,7 +224,7 @@ def make_image(args: argparse.Namespace, size: int, device: torch.device) -> tor
     from asva.baselines.t2i import generate_image
 
     return generate_image(args.t2i, args.prompt, size=size, seed=args.seed, device=device,
-                          dtype=DTYPES[args.dtype], quiet=args.quiet)
+                          dtype=args.dtype, quiet=args.quiet)
 
 
 def save_generated_image(args: argparse.Namespace, image: torch.Tensor) -> Path:
@@ -267,18 +243,20 @@ def save_generated_image(args: argparse.Namespace, image: torch.Tensor) -> Path:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_options(args)
-    device = pick_device(args.device)
-    if args.threads is not None or device.type == "cpu":
+    from asva.pipelines.loading import pick_device
+
+    args.device = pick_device(args.device)
+    if args.threads is not None or args.device.type == "cpu":
         torch.set_num_threads(args.threads or 1)  # a job's setting, made by its entry point
     if args.batch is not None:
         jobs = read_batch(args.batch)
-        pipe, size = load_model(args, device)
+        pipe, size = model_of(args)
         return run_batch(pipe, size, jobs, args)
     job = Job(args.image, args.audio, args.prompt or args.class_name, args.out, args.gif, args.frames)
     check_inputs(job)
-    pipe, size = load_model(args, device)
+    pipe, size = model_of(args)
     if job.image is None:
-        job.image = make_image(args, size, device)
+        job.image = make_image(args, size, args.device)
     start = time.perf_counter()
     frames = animate(pipe, size, job, args, use_table=args.class_name is not None)
     if isinstance(job.image, torch.Tensor):
