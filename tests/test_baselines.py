@@ -139,3 +139,16 @@ def test_aadiff_words_must_be_in_the_prompt(sd_dir):
                                                            return_tensors="pt").input_ids[0]).sum() == 1
     with pytest.raises(ValueError, match="needs --model SD15_DIR"):
         load_method("aadiff")
+
+
+def test_aadiff_change_grows_with_the_loudness(aadiff):
+    """A rising tone: each frame's distance from the silent clip's frame grows with its loudness."""
+    t = torch.arange(2 * SR) / SR
+    ramp = 0.5 * torch.sin(2 * math.pi * 440 * t) * t / 2  # amplitude 0 -> 0.5 over 2 s
+    run = dict(num_inference_steps=4, generator=torch.Generator().manual_seed(0))
+    rising = aadiff(image(), ramp, "a dog barking", **run).videos[0, :, 1:].float()
+    silent = aadiff(image(), tone(2.0), "a dog barking", **run).videos[0, :, 1:].float()
+    distance = (rising - silent).abs().mean(dim=(0, 2, 3))  # (11,)
+    level = amplitude_envelope(ramp[None], SR, 12, 6.0)[0, 1:]
+    assert torch.corrcoef(torch.stack([distance, level]))[0, 1] > 0.9
+    assert (distance[1:] - distance[:-1]).min() > -0.5  # no frame moves back towards the image
