@@ -113,7 +113,7 @@ def test_aadiff_output_shape_duration_and_first_frame(aadiff):
 @pytest.mark.parametrize("start", ["inversion", "sdedit"])
 def test_aadiff_frames_change_with_the_loudness(sd_dir, start):
     """Silence: every generated frame is the same; a pulse: frames change where the loudness changes."""
-    from asva.baselines.aadiff import AADiffConfig
+    from asva.baselines.config import AADiffConfig
 
     pipe, _ = load_method("aadiff", sd_dir, quiet=True,
                           aadiff=AADiffConfig(start=start, attention_scale=4.0))
@@ -129,7 +129,7 @@ def test_aadiff_frames_change_with_the_loudness(sd_dir, start):
 
 
 def test_aadiff_words_must_be_in_the_prompt(sd_dir):
-    from asva.baselines.aadiff import AADiffConfig
+    from asva.baselines.config import AADiffConfig
 
     pipe, _ = load_method("aadiff", sd_dir, quiet=True, aadiff=AADiffConfig(words=("cat",)))
     with pytest.raises(ValueError, match="'cat' is not in the prompt"):

@@ -18,7 +18,7 @@ METHODS = ("static", "i2vd", "aadiff", "avsyncd")
 _EXPORTS = {
     "StaticPipeline": "asva.baselines.static",
     "AADiffPipeline": "asva.baselines.aadiff",
-    "AADiffConfig": "asva.baselines.aadiff",
+    "AADiffConfig": "asva.baselines.config",
     "amplitude_envelope": "asva.baselines.envelope",
     "load_method": "asva.baselines.loading",
     "generate_image": "asva.baselines.t2i",

@@ -7,8 +7,9 @@ from __future__ import annotations
 import argparse
 
 from asva.baselines import METHODS
+from asva.baselines.config import STARTS, AADiffConfig
 
-AADIFF_DEFAULTS = {"start": "inversion", "strength": 0.8, "attention_scale": 2.0, "smoothing": 1}
+AADIFF_DEFAULTS = vars(AADiffConfig())
 
 
 def add_method_options(p: argparse.ArgumentParser, *, method: bool = True) -> None:
@@ -18,7 +19,7 @@ def add_method_options(p: argparse.ArgumentParser, *, method: bool = True) -> No
                        help="static (the image repeated), i2vd (AVSyncD without audio; default model "
                             "asva-synth-tiny-i2vd), aadiff (needs --model SD15_DIR) or avsyncd (default)")
     g = p.add_argument_group("AADiff (--method aadiff; docs/baselines.md)")
-    g.add_argument("--aadiff-start", choices=("inversion", "sdedit"), default=AADIFF_DEFAULTS["start"],
+    g.add_argument("--aadiff-start", choices=STARTS, default=AADIFF_DEFAULTS["start"],
                    help="how every frame starts from the image: DDIM inversion or SDEdit noising "
                         f"(default {AADIFF_DEFAULTS['start']})")
     g.add_argument("--aadiff-strength", type=float, default=AADIFF_DEFAULTS["strength"],
@@ -35,8 +36,6 @@ def add_method_options(p: argparse.ArgumentParser, *, method: bool = True) -> No
 
 def aadiff_config(args: argparse.Namespace):
     """The `AADiffConfig` the options describe (validated)."""
-    from asva.baselines.aadiff import AADiffConfig
-
     words = tuple(w.strip() for w in args.aadiff_words.split(",") if w.strip()) if args.aadiff_words else None
     return AADiffConfig(start=args.aadiff_start, strength=args.aadiff_strength,
                         attention_scale=args.aadiff_scale, smoothing=args.aadiff_smoothing, words=words)
