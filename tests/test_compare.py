@@ -106,7 +106,7 @@ def test_gain_scales_the_waveform():
         apply_gain(wave_in, float("inf"))
 
 
-def test_generate_eval_with_a_baseline(tiny_synth, tmp_path):
+def test_generate_eval_with_a_baseline(tiny_synth, files, tmp_path):
     out = tmp_path / "static"
     args = ["generate-eval", "--dataset", str(tiny_synth), "--method", "static", "-o", str(out),
             "--size", "32", "--clips-per-video", "1", "--device", "cpu", "--no-progress"]
@@ -115,6 +115,12 @@ def test_generate_eval_with_a_baseline(tiny_synth, tmp_path):
     assert len(clips) == 2 and all(probe(c).num_frames == 12 for c in clips)
     assert json.loads((out / "generate_eval.json").read_text())["method"] == "static"
     assert cli.main([*args[:4], "avsyncd", *args[5:]]) == 2  # the folder holds Static clips
+    out = tmp_path / "aadiff"  # AADiff on an SD1.5 folder, the class prompt as its text
+    assert cli.main([*args[:4], "aadiff", "--model", str(files / "sd15"), "--steps", "1", "-o", str(out),
+                     *args[7:]]) == 0
+    manifest = json.loads((out / "generate_eval.json").read_text())
+    assert manifest["method"] == "aadiff" and manifest["aadiff_start"] == "inversion"
+    assert [probe(c).num_frames for c in sorted(out.rglob("*.mp4"))] == [12, 12]
 
 
 def test_plans_and_grid_layout():
