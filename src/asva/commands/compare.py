@@ -36,10 +36,10 @@ def _floats(text: str) -> list[float]:
 def build_parser() -> argparse.ArgumentParser:
     from asva.baselines.options import add_method_options
     from asva.pipelines.schedulers import DEFAULT_STEPS, scheduler_names
-    from asva.utils import DTYPE_NAMES
+    from asva.utils import DTYPE_NAMES, HelpFormatter
 
     p = argparse.ArgumentParser(prog="asva compare", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--image", type=Path, required=True, help="the first frame")
     p.add_argument("--audio", type=Path, required=True, help="the driving sound (first row; muxed)")
     p.add_argument("--audio-list", help="more sounds, comma-separated: one more row each (default none)")
@@ -83,6 +83,7 @@ def parse_models(items: list[str]) -> dict[str, str]:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
     import torch
 
     from asva.baselines.compare import (
@@ -99,7 +100,6 @@ def main(argv: list[str] | None = None) -> int:
     from asva.pipelines.loading import pick_device
     from asva.utils import atomic_path
 
-    args = build_parser().parse_args(argv)
     if args.out.suffix.lower() != ".mp4" or args.tile < 16 or args.sheet_frames < 1 or args.steps < 1:
         raise ValueError(f"need -o *.mp4, --tile >= 16, --sheet-frames >= 1, --steps >= 1; got {args.out}, "
                          f"{args.tile}, {args.sheet_frames}, {args.steps}")

@@ -29,6 +29,8 @@ import sys
 import time
 from pathlib import Path
 
+from asva.utils import HelpFormatter
+
 
 def build_parser() -> argparse.ArgumentParser:
     from asva.baselines.options import add_method_options
@@ -38,7 +40,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="asva generate-eval",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--dataset", type=Path, required=True, help="AVSync15-format dataset")
     p.add_argument("--model", help="model name (asva.models.registry) or model folder (default: the "
@@ -63,6 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
     from tqdm import tqdm
 
     from asva.baselines.loading import load_method, method_settings
@@ -80,7 +84,6 @@ def main(argv: list[str] | None = None) -> int:
     from asva.evaluation.matching import generated_name
     from asva.media import write_video
 
-    args = build_parser().parse_args(argv)
     if args.steps < 1 or args.eta < 0 or args.text_scale < 0 or (args.limit is not None and args.limit < 0):
         raise ValueError(
             f"need --steps >= 1, --eta >= 0, --text-scale >= 0, --limit >= 0; got {args.steps}, "
