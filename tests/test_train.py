@@ -168,7 +168,8 @@ def test_patch_autoencoder_lossless_fit_and_round_trip(tmp_path):
 
 
 def test_synthetic_table_runs_static_i2vd_and_avsyncd(synth_data, tmp_path):
-    from asva.evaluation.synthetic.table1 import format_table, main, merge
+    from asva.commands.table1 import main
+    from asva.evaluation.synthetic.table1 import format_table, merge
 
     runs = {}
     for name, extra in (("avsyncd", []), ("i2vd", ["model.audio=false"])):
