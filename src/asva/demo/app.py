@@ -93,8 +93,8 @@ def build_app(engine: Engine, examples: list[Example], config: DemoConfig) -> gr
                 files = gr.File(label="Download", file_count="multiple", interactive=False)
                 gif = gr.Image(label="GIF", type="filepath", interactive=False)
                 params = gr.JSON(label="Parameters used")
-                command = gr.Code(label="The same from the command line", language="shell", interactive=False,
-                                  wrap_lines=True, buttons=["copy"])
+                command = gr.Code(label="The same from the command line", language="shell", interactive=False, lines=2,
+                                  max_lines=4, wrap_lines=True, buttons=["copy"])
         gr.Examples(_example_rows(examples, engine), inputs=[image, audio, prompt],
                     label="Examples (synthetic, one per class)", examples_per_page=len(examples))
         api_prompt = gr.Textbox(visible=False)
