@@ -92,7 +92,8 @@ def test_engine_animates_and_says_how_to_repeat_it(engine):
     info = probe(result.video)
     assert info.has_audio and info.duration == pytest.approx(4.0) and result.gif.is_file()
     assert result.params["sampler"] == "ddim" and result.params["frames"] == 24
-    assert result.command == ("asva animate --image drum.png --audio drum.wav --class drum -o out.mp4 --gif out.gif"
+    assert result.command == ("asva animate --image drum.png --audio drum.wav --class drum -o out.mp4"
+                              " --gif out.gif"
                               " --model asva-synth-tiny --eta 4 --steps 2 --seed 3 --fps 6 --scheduler ddim")
     assert engine.pipe.scheduler.__class__.__name__ != "DDIMScheduler"  # the shared pipeline is untouched
 
@@ -101,7 +102,8 @@ def test_engine_refuses_bad_requests(engine):
     drum = (str(bundled_dir() / "drum.png"), str(bundled_dir() / "drum.wav"))
     for change, message in (({"prompt": "piano"}, "unknown class 'piano'"), ({"steps": 0}, "steps"),
                             ({"steps": 101}, "steps"), ({"method": "X"}, "unknown method"),
-                            ({"eta": -1}, "eta"), ({"fps": 0}, "fps"), ({"seed": -1}, "seed")):
+                            ({"eta": -1}, "eta"), ({"fps": 0}, "fps"), ({"seed": -1}, "seed"),
+                            ({"seed": None}, "seed must be a number"), ({"steps": 2.5}, "steps")):
         with pytest.raises(ValueError, match=message):
             engine.generate(Request(*drum, **{"prompt": "drum", **change}))
 

@@ -140,8 +140,9 @@ def _write_huge_png(path: Path, width: int, height: int) -> None:
     packer = zlib.compressobj(9)
     body = b"".join(packer.compress(row * 100) for _ in range(height // 100))
     body += packer.compress(row * (height % 100)) + packer.flush()
-    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunk(b"IHDR", struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0))
-                     + chunk(b"IDAT", body) + chunk(b"IEND", b""))
+    header = struct.pack(">IIBBBBB", width, height, 8, 2, 0, 0, 0)  # 8-bit RGB
+    chunks = chunk(b"IHDR", header) + chunk(b"IDAT", body) + chunk(b"IEND", b"")
+    path.write_bytes(b"\x89PNG\r\n\x1a\n" + chunks)
 
 
 def test_page_animates_an_example_with_sound_then_survives_a_corrupt_image(page, tmp_path):
@@ -192,13 +193,13 @@ def test_oversized_upload_and_huge_image_are_refused_and_the_server_keeps_servin
     _write_huge_png(huge, 11_500, 11_500)  # 132 MP, ~0.4 MB on disk
 
     page.locator("#input-audio input[type=file]").set_input_files(str(big))  # refused while uploading
-    page.get_by_text(re.compile(r'exceed the maximum allowed size of 50(\.0)? ?mb: "big.wav"', re.I)).first.wait_for(
-        timeout=60_000)
+    too_big = re.compile(r'exceed the maximum allowed size of 50(\.0)? ?mb: "big.wav"', re.I)
+    page.get_by_text(too_big).first.wait_for(timeout=60_000)
     _drum_example(page).click()
     page.locator("#input-image input[type=file]").set_input_files(str(huge))
     page.get_by_role("button", name="Animate").click()
-    page.get_by_text("huge.png: image is 11500x11500 = 132250000 pixels, over the 40000000-pixel limit").first.wait_for(
-        timeout=60_000)
+    refused = "huge.png: image is 11500x11500 = 132250000 pixels, over the 40000000-pixel limit"
+    page.get_by_text(refused).first.wait_for(timeout=60_000)
 
     with pytest.raises(Exception, match="(?i)size|413"):
         _animate(_client(server), 0, audio=big)

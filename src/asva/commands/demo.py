@@ -25,7 +25,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="asva demo", description="Serve the animation page and its HTTP API.")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name or folder (default {DEFAULT_MODEL})")
-    p.add_argument("--host", default="127.0.0.1", help="address to bind (default 127.0.0.1: this machine only)")
+    p.add_argument("--host", default="127.0.0.1",
+                   help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:i] or mps "
                                                     "(default auto)")
@@ -35,12 +36,15 @@ def build_parser() -> argparse.ArgumentParser:
                    help="generations run at once; the rest wait in the queue, seeing their place (default 1)")
     p.add_argument("--max-upload-mb", type=float, default=50.0, help="largest upload in MB (default 50)")
     p.add_argument("--max-audio-seconds", type=float, default=30.0, help="longest sound (default 30)")
-    p.add_argument("--max-image-mp", type=float, default=40.0, help="largest image in megapixels (default 40)")
-    p.add_argument("--max-steps", type=int, default=100, help="most denoising steps a request may ask (default 100)")
+    p.add_argument("--max-image-mp", type=float, default=40.0,
+                   help="largest image in megapixels (default 40)")
+    p.add_argument("--max-steps", type=int, default=100,
+                   help="most denoising steps a request may ask (default 100)")
     p.add_argument("--keep-minutes", type=float, default=60.0,
                    help="generated files are deleted after this many minutes (default 60)")
     p.add_argument("--workdir", type=Path,
-                   help="folder for examples and generated files (default: a temporary folder removed at exit)")
+                   help="folder for examples and generated files "
+                        "(default: a temporary folder removed at exit)")
     p.add_argument("--threads", type=int, help="CPU threads for torch (default 1 on CPU, as `asva animate`)")
     p.add_argument("--share", action="store_true", help="refused: no public links (default off)")
     return p
@@ -55,9 +59,9 @@ def main(argv: list[str] | None = None) -> int:
 
     limits = Limits(max_upload_mb=args.max_upload_mb, max_audio_seconds=args.max_audio_seconds,
                     max_image_pixels=int(args.max_image_mp * 1e6), max_steps=args.max_steps)
-    config = DemoConfig(model=args.model, host=args.host, port=args.port, device=args.device, dtype=args.dtype,
-                        concurrency=args.concurrency, keep_seconds=args.keep_minutes * 60, workdir=args.workdir,
-                        limits=limits)
+    config = DemoConfig(model=args.model, host=args.host, port=args.port, device=args.device,
+                        dtype=args.dtype, concurrency=args.concurrency, keep_seconds=args.keep_minutes * 60,
+                        workdir=args.workdir, limits=limits)
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
     if not config.is_loopback:

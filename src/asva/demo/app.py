@@ -21,21 +21,14 @@ THEME = gr.themes.Default(font=["ui-sans-serif", "system-ui", "sans-serif"],
                           font_mono=["ui-monospace", "monospace"])
 
 
-class CheckedImage(gr.Image):
-    """gr.Image whose unreadable uploads become a message in the page instead of a server error.
-    (Gradio opens the file with PIL before our function runs; a corrupt file would fail there.)"""
+TRACK_STEPS = gr.Progress(track_tqdm=True)  # the pipeline's tqdm bar drives the page's progress bar
 
-    is_template = True  # the browser side stays Gradio's own Image
 
-    def preprocess(self, payload):
-        try:
-            return super().preprocess(payload)
-        except gr.Error:
-            raise
-        except Exception as err:  # noqa: BLE001 - whatever PIL raises for a broken file
-            name = Path(getattr(payload, "orig_name", None) or "the image").name
-            raise gr.Error(f"{name}: not a readable image ({type(err).__name__})", print_exception=False) \
-                from None
+def _file_path(value) -> str | None:
+    """The server-side path of a file input left unprocessed by Gradio (a FileData dict or a path)."""
+    if isinstance(value, dict):
+        return value.get("path")
+    return value
 
 
 def run(engine: Engine, request: Request, progress: gr.Progress):
@@ -63,58 +56,72 @@ def _example_rows(examples: list[Example], engine: Engine) -> list[list[str]]:
             for e in examples]
 
 
-def build_app(engine: Engine, examples: list[Example], config: DemoConfig) -> gr.Blocks:
+def _input_column(engine: Engine, max_steps: int) -> dict:
     from asva.pipelines.schedulers import scheduler_names
 
-    limits = config.limits
+    image = gr.Image(label="Image", type="filepath", elem_id="input-image",
+                     sources=["upload", "clipboard", "webcam"])
+    audio = gr.Audio(label="Sound", type="filepath", sources=["upload", "microphone"], format=None,
+                     elem_id="input-audio")
+    prompt = _prompt_input(engine)
+    method = gr.Dropdown(list(METHODS), value="AVSyncD", label="Method")
+    with gr.Accordion("Sampling", open=True):
+        eta = gr.Slider(0, 10, value=4, step=0.5, label="eta: audio guidance (1 = none; default 4)")
+        steps = gr.Slider(1, max_steps, value=25, step=1, label="Steps (default 25)")
+        own = [engine.sampler] if engine.sampler not in scheduler_names() else []
+        sampler = gr.Dropdown(own + scheduler_names(), value=engine.sampler,
+                              label="Sampler (default: the model's own)")
+        with gr.Row():
+            seed = gr.Number(0, precision=0, minimum=0, label="Seed")
+            dice = gr.Button("Random seed", size="sm")
+        fps = gr.Slider(1, 30, value=6, step=1, label="Frames per second (model runs at 6)")
+    dice.click(lambda: random.randrange(2**31), outputs=seed, api_visibility="private", queue=False)
+    return {"image": image, "audio": audio, "prompt": prompt, "method": method, "eta": eta, "steps": steps,
+            "sampler": sampler, "seed": seed, "fps": fps}
+
+
+def _output_column() -> list:
+    """video, download files, GIF, parameters, command."""
+    return [gr.Video(label="Result (with sound)", interactive=False, elem_id="result-video"),
+            gr.File(label="Download", file_count="multiple", interactive=False),
+            gr.Image(label="GIF", type="filepath", interactive=False),
+            gr.JSON(label="Parameters used"),
+            gr.Code(label="The same from the command line", language="shell", interactive=False, lines=2,
+                    max_lines=4, wrap_lines=True, buttons=["copy"])]
+
+
+def build_app(engine: Engine, examples: list[Example], config: DemoConfig) -> gr.Blocks:
+    """The page (private UI event) and the public `/animate` endpoint, over one engine."""
+
+    def animate_page(img, aud, text, meth, e, n, samp, s, f, progress=TRACK_STEPS):
+        request = Request(_file_path(img), _file_path(aud), text or "", meth, float(e), int(n), samp,
+                          int(s or 0), float(f))
+        result = run(engine, request, progress)
+        return (str(result.video), [str(result.video), str(result.gif)], str(result.gif),
+                result.params, result.command)
+
+    def animate_api(img, aud, text, e, n, s, progress=TRACK_STEPS):
+        """Animate `image` with `audio`: class or prompt, eta, steps, seed -> the mp4 (with the sound)."""
+        request = Request(_file_path(img), _file_path(aud), text or "", "AVSyncD", e, n, None, s)
+        return str(run(engine, request, progress).video)
+
     with gr.Blocks(title="asva demo", delete_cache=(600, int(config.keep_seconds))) as app:
         gr.Markdown(INTRO)
         with gr.Row():
             with gr.Column():
-                image = CheckedImage(label="Image", type="filepath", sources=["upload", "clipboard", "webcam"],
-                                     elem_id="input-image")
-                audio = gr.Audio(label="Sound", type="filepath", sources=["upload", "microphone"], format=None,
-                                 elem_id="input-audio")
-                prompt = _prompt_input(engine)
-                method = gr.Dropdown(list(METHODS), value="AVSyncD", label="Method")
-                with gr.Accordion("Sampling", open=True):
-                    eta = gr.Slider(0, 10, value=4, step=0.5, label="eta: audio guidance (1 = none; default 4)")
-                    steps = gr.Slider(1, limits.max_steps, value=25, step=1, label="Steps (default 25)")
-                    own = [engine.sampler] if engine.sampler not in scheduler_names() else []
-                    sampler = gr.Dropdown(own + scheduler_names(), value=engine.sampler,
-                                          label="Sampler (default: the model's own)")
-                    with gr.Row():
-                        seed = gr.Number(0, precision=0, minimum=0, label="Seed")
-                        dice = gr.Button("Random seed", size="sm")
-                    fps = gr.Slider(1, 30, value=6, step=1, label="Frames per second (model runs at 6)")
+                inputs = _input_column(engine, config.limits.max_steps)
                 go = gr.Button("Animate", variant="primary")
             with gr.Column():
-                video = gr.Video(label="Result (with sound)", interactive=False, elem_id="result-video")
-                files = gr.File(label="Download", file_count="multiple", interactive=False)
-                gif = gr.Image(label="GIF", type="filepath", interactive=False)
-                params = gr.JSON(label="Parameters used")
-                command = gr.Code(label="The same from the command line", language="shell", interactive=False, lines=2,
-                                  max_lines=4, wrap_lines=True, buttons=["copy"])
-        gr.Examples(_example_rows(examples, engine), inputs=[image, audio, prompt],
+                outputs = _output_column()
+        gr.Examples(_example_rows(examples, engine), [inputs["image"], inputs["audio"], inputs["prompt"]],
                     label="Examples (synthetic, one per class)", examples_per_page=len(examples))
-        api_prompt = gr.Textbox(visible=False)
-        api_video = gr.File(visible=False)
-        api_button = gr.Button(visible=False)
-
-        def animate_page(img, aud, text, meth, e, n, samp, s, f, progress=gr.Progress(track_tqdm=True)):
-            request = Request(img, aud, text or "", meth, float(e), int(n), samp, int(s or 0), float(f))
-            result = run(engine, request, progress)
-            return (str(result.video), [str(result.video), str(result.gif)], str(result.gif),
-                    result.params, result.command)
-
-        def animate_api(img, aud, text, e, n, s, progress=gr.Progress(track_tqdm=True)):
-            """Animate `image` with `audio`: class or prompt, eta, steps, seed -> the mp4 (with the sound)."""
-            return str(run(engine, Request(img, aud, text or "", "AVSyncD", float(e), n, None, s), progress).video)
-
-        dice.click(lambda: random.randrange(2**31), outputs=seed, api_visibility="private", queue=False)
-        go.click(animate_page, [image, audio, prompt, method, eta, steps, sampler, seed, fps],
-                 [video, files, gif, params, command], api_visibility="private")
-        api_button.click(animate_api, [image, audio, api_prompt, eta, steps, seed], api_video, api_name="animate")
+        # preprocess=False: our checks read the files (Gradio's own would open a broken or huge image
+        # with PIL before them and fail with a server error instead of the page's message)
+        go.click(animate_page, list(inputs.values()), outputs, api_visibility="private", preprocess=False)
+        api_inputs = [inputs["image"], inputs["audio"], gr.Textbox(visible=False),
+                      inputs["eta"], inputs["steps"], inputs["seed"]]
+        gr.Button(visible=False).click(animate_api, api_inputs, gr.File(visible=False), api_name="animate",
+                                       preprocess=False)
     return app
 
 
@@ -131,7 +138,7 @@ def serve(config: DemoConfig) -> None:
         app.queue(default_concurrency_limit=config.concurrency)
         app.launch(server_name=config.host, server_port=config.port, share=False, theme=THEME,
                    max_file_size=config.limits.max_upload_bytes, allowed_paths=[str(workdir)],
-                   footer_links=["api"], quiet=False)
+                   footer_links=["api"])
     finally:
         if config.workdir is None:
             shutil.rmtree(workdir, ignore_errors=True)

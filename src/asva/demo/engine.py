@@ -12,7 +12,7 @@ import shutil
 import time
 import uuid
 from collections.abc import Sequence
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
 from pathlib import Path
 
 from asva.demo.config import Limits
@@ -44,6 +44,10 @@ class Request:
     fps: float = 6.0
 
     def check(self, limits: Limits) -> None:
+        for name in ("eta", "steps", "seed", "fps"):
+            value = getattr(self, name)
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"{name} must be a number, got {value!r}")
         if self.method not in METHODS:
             raise ValueError(f"unknown method {self.method!r}; expected one of {', '.join(METHODS)}")
         if not 0 <= self.eta <= 50:
@@ -107,6 +111,7 @@ class Engine:
         from asva.utils import atomic_path
 
         request.check(self.limits)
+        request = replace(request, steps=int(request.steps), seed=int(request.seed))
         if not self.free_text and self.classes and request.prompt not in self.classes:
             raise ValueError(f"unknown class {request.prompt!r}; this model knows: {', '.join(self.classes)}")
         image = load_image(request.image, self.size, self.limits, self.roots)
@@ -130,7 +135,8 @@ class Engine:
         words = ["asva", "animate", "--image", params["image"], "--audio", params["audio"],
                  "--class" if uses_class else "--prompt", params["prompt"], "-o", "out.mp4",
                  "--gif", "out.gif", "--model", self.model, "--eta", f"{params['eta']:g}",
-                 "--steps", str(params["steps"]), "--seed", str(params["seed"]), "--fps", f"{params['fps']:g}"]
+                 "--steps", str(params["steps"]), "--seed", str(params["seed"]),
+                 "--fps", f"{params['fps']:g}"]
         if params["sampler"] != "own":
             words += ["--scheduler", params["sampler"]]
         return shlex.join(words)

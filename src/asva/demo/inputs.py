@@ -37,7 +37,8 @@ def check_size(path: Path, limits: Limits, what: str) -> None:
                          f"{limits.max_upload_mb:g} MB upload limit")
 
 
-def load_image(path: str | os.PathLike | None, size: int, limits: Limits, roots: Sequence[Path]) -> torch.Tensor:
+def load_image(path: str | os.PathLike | None, size: int, limits: Limits,
+               roots: Sequence[Path]) -> torch.Tensor:
     """The image as uint8 (3, size, size); refuses missing, oversized, huge (pixels) or corrupt files."""
     from asva.media import read_image
 

@@ -17,8 +17,8 @@ def run_avsyncd(pipe, image: torch.Tensor, audio: torch.Tensor, request):
     """AVSyncD itself, exactly as `asva animate` runs it."""
     use_table = pipe.prompt_table is not None and request.prompt in pipe.prompt_table.names
     return pipe(image, audio[None], request.prompt or None, use_prompt_table=use_table,
-                num_inference_steps=request.steps, audio_guidance_scale=request.eta, fps=request.fps,
-                generator=torch.Generator().manual_seed(request.seed))
+                num_inference_steps=int(request.steps), audio_guidance_scale=request.eta, fps=request.fps,
+                generator=torch.Generator().manual_seed(int(request.seed)))
 
 
 METHODS: dict[str, Callable] = {"AVSyncD": run_avsyncd}
