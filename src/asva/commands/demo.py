@@ -74,7 +74,9 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError("asva demo needs the demo extra: pip install 'asva[demo]'") from err
     import torch
 
-    if args.threads is not None or args.device in ("cpu", "auto") and not torch.cuda.is_available():
+    from asva.pipelines.loading import pick_device
+
+    if args.threads is not None or pick_device(args.device).type == "cpu":
         torch.set_num_threads(args.threads or 1)  # a job's setting, made by its entry point
     from asva.demo.app import serve
 

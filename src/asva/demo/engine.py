@@ -21,14 +21,12 @@ from asva.demo.methods import METHODS
 
 
 def load_pipeline(model: str, device: str, dtype: str):
-    """(pipeline, frame size) for `model`: the one place the demo loads weights. When main gains
-    `asva.pipelines.loading.load_model`, this becomes that call."""
-    import argparse
+    """(pipeline, frame size) for `model`: the one place the demo loads weights."""
+    from asva.pipelines.loading import load_model
 
-    from asva.animate import load_model, pick_device
-
-    args = argparse.Namespace(model=model, dtype=dtype, scheduler=None, quiet=True, size=None)
-    return load_model(args, pick_device(device))
+    loaded = load_model(model, device=device, dtype=dtype)
+    loaded.pipe.set_progress_bar_config(disable=False, leave=False)  # its tqdm bar drives the page's
+    return loaded.pipe, loaded.size
 
 
 @dataclass(frozen=True)
