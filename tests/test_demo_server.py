@@ -100,6 +100,18 @@ def _drum_example(page):
     return page.get_by_test_id("dataset-cell-0-1")
 
 
+def _pick_drum_example(page) -> None:
+    """Click the drum example and wait until its image is in the image input."""
+    _drum_example(page).click()
+    page.locator("#input-image img[src*='drum.png']").wait_for(state="attached", timeout=60_000)
+
+
+def _upload_image(page, path: Path) -> None:
+    """Put `path` into the image input and wait until the upload finished (its preview names it)."""
+    page.locator("#input-image input[type=file]").set_input_files(str(path))
+    page.locator(f"#input-image img[src*='{path.name}']").wait_for(state="attached", timeout=120_000)
+
+
 def _client(url: str):
     return gradio_client.Client(url, verbose=False)
 
@@ -146,7 +158,7 @@ def _write_huge_png(path: Path, width: int, height: int) -> None:
 
 
 def test_page_animates_an_example_with_sound_then_survives_a_corrupt_image(page, tmp_path):
-    _drum_example(page).click()
+    _pick_drum_example(page)
     page.get_by_label("number input for Steps", exact=False).fill(str(STEPS))
     page.get_by_label("number input for Steps", exact=False).press("Enter")
     src = _generate_in_page(page)
@@ -159,12 +171,12 @@ def test_page_animates_an_example_with_sound_then_survives_a_corrupt_image(page,
 
     corrupt = tmp_path / "broken.png"
     corrupt.write_bytes(b"\x89PNG\r\n\x1a\n" + os.urandom(2000))
-    page.locator("#input-image input[type=file]").set_input_files(str(corrupt))
+    _upload_image(page, corrupt)
     page.get_by_role("button", name="Animate").click()
     page.get_by_text("broken.png: not a readable image").first.wait_for(timeout=60_000)
     page.screenshot(path=str(tmp_path / "error.png"), full_page=True)
 
-    _drum_example(page).click()  # the next generation works (another seed: Gradio names files by content)
+    _pick_drum_example(page)  # the next generation works (another seed: Gradio names files by content)
     page.get_by_role("spinbutton", name="Seed", exact=True).fill("1")
     video.write_bytes(page.request.get(_generate_in_page(page)).body())
     _check_mp4(video, DRUM_SECONDS)
@@ -195,8 +207,8 @@ def test_oversized_upload_and_huge_image_are_refused_and_the_server_keeps_servin
     page.locator("#input-audio input[type=file]").set_input_files(str(big))  # refused while uploading
     too_big = re.compile(r'exceed the maximum allowed size of 50(\.0)? ?mb: "big.wav"', re.I)
     page.get_by_text(too_big).first.wait_for(timeout=60_000)
-    _drum_example(page).click()
-    page.locator("#input-image input[type=file]").set_input_files(str(huge))
+    _pick_drum_example(page)
+    _upload_image(page, huge)
     page.get_by_role("button", name="Animate").click()
     refused = "huge.png: image is 11500x11500 = 132250000 pixels, over the 40000000-pixel limit"
     page.get_by_text(refused).first.wait_for(timeout=60_000)
