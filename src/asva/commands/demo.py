@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import argparse
 import os
+import signal
 import sys
 from pathlib import Path
 
@@ -80,5 +81,7 @@ def main(argv: list[str] | None = None) -> int:
         torch.set_num_threads(args.threads or 1)  # a job's setting, made by its entry point
     from asva.demo.app import serve
 
+    # `kill` (SIGTERM) ends the server like Ctrl-C does, so the temporary work folder is removed
+    signal.signal(signal.SIGTERM, lambda signum, frame: sys.exit(0))
     serve(config)
     return 0
