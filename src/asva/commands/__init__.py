@@ -1,4 +1,5 @@
-"""The `asva` sub-commands: one thin module each (parser + `main(argv=None) -> int`).
+"""asva.commands: one module per `asva` command (parser + `main(argv) -> int`, usage in its docstring).
 
-Only `asva.cli` imports these; what two commands share lives in the library.
+`asva.cli` dispatches to them; nothing else imports this package (tests/test_layout.py). The work
+each command does lives in the library (docs/architecture.md).
 """

@@ -4,7 +4,7 @@ Usage:
     asva animate --image IMG --audio AUD [--prompt TEXT | --class NAME] -o OUT.mp4
                  [--gif OUT.gif] [--frames DIR] [--model NAME_OR_DIR] [--eta 4] [--text-scale 1]
                  [--steps 50] [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--device auto|cpu|cuda|mps]
-                 [--dtype float32|bfloat16|float16] [--fps 6] [--size N] [--sequential-cfg] [--quiet]
+                 [--dtype float32|bfloat16|float16] [--fps 6] [--size N|HxW] [--sequential-cfg] [--quiet]
     asva animate --batch LIST.csv [same model and sampling options]
 
 The video lasts as long as the audio (whole frames; audio longer than 2 s is generated in 2-s
@@ -31,7 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-from asva.utils import DTYPE_NAMES, HelpFormatter
+from asva.utils import DTYPE_NAMES, HelpFormatter, parse_size
 
 BATCH_COLUMNS = ("image", "audio", "prompt", "out")
 
@@ -71,7 +71,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:i] or mps")
     p.add_argument("--dtype", choices=DTYPE_NAMES, default="float32", help="weights' dtype (default float32)")
     p.add_argument("--fps", type=float, default=6.0, help="output frame rate (the model runs at 6)")
-    p.add_argument("--size", type=int, help="frame side in pixels (default: the model's training size)")
+    p.add_argument("--size", type=parse_size, help="frame size: N (square) or HxW, height x width, e.g. "
+                   "128x256 (default: the model's training size)")
     p.add_argument("--sequential-cfg", action="store_true", help="guidance branches one by one (less memory)")
     p.add_argument("--threads", type=int,
                    help="CPU threads for torch (default 1 on CPU: the tiny model runs several times slower "
@@ -92,8 +93,6 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--steps must be >= 1, got {args.steps}")
     if not args.fps > 0:
         raise ValueError(f"--fps must be > 0, got {args.fps}")
-    if args.size is not None and args.size < 1:
-        raise ValueError(f"--size must be a positive number of pixels, got {args.size}")
     if args.batch is not None:
         given = [f"--{n}" for n in ("image", "audio", "prompt", "out", "gif", "frames") if getattr(args, n)]
         if given or args.class_name:
@@ -131,9 +130,14 @@ def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: b
     """Run one job and write its outputs (all or none); returns the number of frames."""
     import torch
 
-    from asva.media import read_audio, read_image
+    from asva.media import crop_note, fit_frames, read_audio, read_image
 
-    image = read_image(job.image, size=size)
+    pixels = read_image(job.image)  # uint8 (3, h, w); fit_frames makes the one float copy (of the crop)
+    note = crop_note(*pixels.shape[-2:], size)
+    if note and not args.quiet:
+        print(f"{job.image.name}: {note}")
+    image = fit_frames(pixels[:, None], size)[:, 0] * 2 - 1  # the official transform, [-1, 1]
+    del pixels
     audio = read_audio(job.audio, mono=False)  # (channels, n): ImageBind reads channel 0, as in the paper
     out = pipe(image, audio[None], job.prompt, use_prompt_table=use_table, num_inference_steps=args.steps,
                audio_guidance_scale=args.eta, text_guidance_scale=args.text_scale, fps=args.fps,
@@ -208,8 +212,16 @@ def main(argv: list[str] | None = None) -> int:
     job = Job(args.image, args.audio, args.prompt or args.class_name, args.out, args.gif, args.frames)
     check_inputs(job)
     pipe, size = model_of(args)
+    use_table = False
+    if args.class_name is not None:
+        from asva.pipelines.prompts import class_prompt
+
+        choice = class_prompt(pipe, args.class_name)
+        job.prompt, use_table = choice.prompt, choice.use_table
+        if not args.quiet:
+            print(choice.note)
     start = time.perf_counter()
-    frames = animate(pipe, size, job, args, use_table=args.class_name is not None)
+    frames = animate(pipe, size, job, args, use_table=use_table)
     if not args.quiet:
         written = ", ".join(str(p) for p in (job.out, job.gif, job.frames) if p is not None)
         print(f"wrote {written}: {frames} frames at {args.fps:g} fps in {time.perf_counter() - start:.1f} s")

@@ -3,7 +3,7 @@
 Usage:
     asva generate-eval --dataset DIR --model NAME_OR_DIR -o OUT [--eta 4] [--text-scale 1] [--steps 50]
                        [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--clips-per-video 3] [--split test]
-                       [--size N] [--device auto] [--dtype float32] [--sequential-cfg] [--limit N]
+                       [--size N|HxW] [--device auto] [--dtype float32] [--sequential-cfg] [--limit N]
                        [--no-progress]
 
 For every <class>/<stem>.mp4 of the dataset's test.txt and k = 0, 1, 2 it animates the first frame of the
@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-from asva.utils import HelpFormatter
+from asva.utils import HelpFormatter, parse_size
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +46,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="generator seed, reset for every clip (default 0)")
     p.add_argument("--clips-per-video", type=int, choices=(1, 3), default=3)
     p.add_argument("--split", default="test")
-    p.add_argument("--size", type=int, help="frame side in pixels (default: the model's training size)")
+    p.add_argument("--size", type=parse_size, help="frame size: N (square) or HxW, height x width, e.g. "
+                   "128x256 "
+                   "(default: the model's training size)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda[:i] or mps")
     p.add_argument("--dtype", choices=DTYPE_NAMES, default="float32", help="weights' dtype (default float32)")
     p.add_argument("--sequential-cfg", action="store_true", help="guidance branches one by one (less memory)")
@@ -98,7 +100,8 @@ def main(argv: list[str] | None = None) -> int:
         item = dataset[i]
         audio = clip_audio(dataset.root / "videos" / item["path"], item["start"], dataset.clip_duration)
         frames = generate_clip(pipe, item, audio, args)
-        write_video(targets[i], frames, 6.0, audio=audio, sample_rate=SAMPLE_RATE)  # atomic; channel 0
+        # atomic; channel 0; lossless (x264 qp 0, yuv444p) so the metrics see the model, not the encoder
+        write_video(targets[i], frames, 6.0, audio=audio, sample_rate=SAMPLE_RATE, lossless=True)
     print(
         f"asva generate-eval: wrote {len(pending)} clips in {time.perf_counter() - start:.1f} s",
         file=sys.stderr,

@@ -33,7 +33,7 @@ from asva.data import sampling
 from asva.data.validate import cached_probe
 from asva.media import audio_window, normalize_mel, read_audio, read_video, waveform_to_mel
 from asva.media.audio import SAMPLE_RATE
-from asva.media.frames import to_uint8
+from asva.media.frames import to_uint8, unit_to_uint8
 from asva.metrics.fvd import i3d_features
 from asva.metrics.inception import ASVA_FID_SIZE, fid_features
 from asva.metrics.oracle import oracle_score, scale_box
@@ -141,9 +141,8 @@ def load_generated_clip(
     seconds = num_frames / fps
     _, usable = cached_probe(path)
     start = sampling.center_start(usable, seconds)
-    video = _fill_frames(
-        read_video(path, fps=fps, size=size, start=start, duration=seconds), num_frames, str(path)
-    )
+    frames = read_video(path, fps=fps, size=size, start=start, duration=seconds)
+    video = _fill_frames(frames if size is None else unit_to_uint8(frames), num_frames, str(path))
     mel = None
     if need_audio:
         wave = read_audio(path, sample_rate=SAMPLE_RATE, start=start, duration=seconds, mono=False)
@@ -163,7 +162,7 @@ def test_clip_from_item(item: dict) -> Clip:
 
 def oracle_vector(video: torch.Tensor, sidecar: dict, start: float, fps: float) -> torch.Tensor:
     """The oracle score of a square clip whose frame 0 shows time `start` of the sidecar's video."""
-    box = scale_box(sidecar["sounding_box"], sidecar["width"], sidecar["height"], video.shape[-1])
+    box = scale_box(sidecar["sounding_box"], sidecar["width"], sidecar["height"], tuple(video.shape[-2:]))
     times = [t - start for t in sidecar["event_times"]]
     score = oracle_score(video, fps, times, box, sidecar.get("event_durations"))
     return torch.tensor([float(getattr(score, name)) for name in ORACLE_FIELDS], dtype=torch.float64)

@@ -57,7 +57,7 @@ class EvalConfig:
     clips_per_video: int = 3
     num_frames: int = 12
     fps: float = 6.0
-    size: int = 256
+    size: int | tuple[int, int] = 256  # a side (square) or (height, width)
     it_text: str = "folder"  # the official IT text is the class folder name; "prompt": class_mapping.json
     cache: Path | None = None
     progress: bool = True

@@ -64,7 +64,7 @@ def score_generated_clip(model: SyncClassifier, clip: Path, data_root: str | Pat
     gen_frames = read_clip_frames(clip, 0.0, n, CLIP_FPS)
     phi_gen = phi_of(model, mel, gen_frames)
     phi_gt = phi_of(model, mel, read_clip_frames(gt, start, n, CLIP_FPS))
-    box = scale_box(meta["sounding_box"], meta["width"], meta["height"], gen_frames.shape[-1])
+    box = scale_box(meta["sounding_box"], meta["width"], meta["height"], tuple(gen_frames.shape[-2:]))
     times = [t - start for t in meta["event_times"]]
     oracle = oracle_score(gen_frames, CLIP_FPS, times, box, meta.get("event_durations"))
     rel = float(relsync(torch.tensor([phi_gt]), torch.tensor([phi_gen]))[0])
@@ -137,7 +137,7 @@ def make_standins(data_root: str | Path, out: str | Path, *, split: str = "test"
             path = out / Path(rel).parent / f"{Path(rel).stem}__{name}.mp4"
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as tmp:
-                write_video(tmp, video, CLIP_FPS, audio=audio, sample_rate=SAMPLE_RATE)
+                write_video(tmp, video, CLIP_FPS, audio=audio, sample_rate=SAMPLE_RATE, lossless=True)
             with atomic_path(path.with_suffix(".json")) as tmp:
                 tmp.write_text(json.dumps({**meta, "start": start, "variant": name}, indent=1) + "\n")
             written.append(path)
