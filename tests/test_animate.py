@@ -126,7 +126,8 @@ def test_batch_csv_needs_its_columns(model_dir, tmp_path, capsys):
 
 
 def test_registry_resolution(model_dir, tmp_path, monkeypatch):
-    with pytest.raises(ValueError, match="known models: asva-synth-tiny, avsyncd-avsync15"):
+    known = "known models: asva-synth-tiny, asva-synth-tiny-i2vd, avsyncd-avsync15"
+    with pytest.raises(ValueError, match=known):
         registry.resolve_model("no-such-model")
     monkeypatch.setenv("ASVA_MODELS", str(tmp_path))
     with pytest.raises(ValueError, match="is not installed.*asva convert"):
