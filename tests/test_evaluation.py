@@ -21,6 +21,7 @@ from asva.evaluation import (
 )
 from asva.media import write_video
 from asva.metrics.fvd import fvd, i3d_features, load_i3d, preprocess_fvd_videos
+from media_helpers import write_clip
 
 SIZE = 64  # frame side the tests read clips at (the protocol's 256 works the same, slower)
 
@@ -103,17 +104,16 @@ def test_load_i3d_errors(tmp_path):
 # ---------------------------------------------------------------- matching
 
 
-def write_clip(path, frames=12, fps=6.0, audio=True, seed=0):
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_random_clip(path, frames=12, fps=6.0, audio=True, seed=0):
     wave = torch.zeros(round(frames / fps * 16000)) if audio else None
-    write_video(path, random_clip(seed, frames), fps, audio=wave)
+    write_clip(path, random_clip(seed, frames), fps, audio=wave)
 
 
 def test_matching_accepts_the_expected_layout(tmp_path):
     videos = ["dog/a.mp4", "cat/b.mp4"]
     for v in videos:
         for k in range(3):
-            write_clip(tmp_path / generated_name(v, k))
+            write_random_clip(tmp_path / generated_name(v, k))
     clips = match_generated(videos, tmp_path)
     assert [c.name for c in clips] == [
         "dog/a_clip-00.mp4",
@@ -136,12 +136,12 @@ def test_matching_accepts_the_expected_layout(tmp_path):
 
 def test_matching_refuses_with_every_problem(tmp_path):
     videos = ["dog/a.mp4", "cat/b.mp4"]
-    write_clip(tmp_path / "dog/a_clip-00.mp4")
-    write_clip(tmp_path / "dog/a_clip-01.mp4", frames=8)  # wrong length
-    write_clip(tmp_path / "dog/a_clip-02.mp4", frames=48, fps=24.0)  # same 2 s at 24 fps: fine
-    write_clip(tmp_path / "cat/b_clip-00.mp4", audio=False)
+    write_random_clip(tmp_path / "dog/a_clip-00.mp4")
+    write_random_clip(tmp_path / "dog/a_clip-01.mp4", frames=8)  # wrong length
+    write_random_clip(tmp_path / "dog/a_clip-02.mp4", frames=48, fps=24.0)  # same 2 s at 24 fps: fine
+    write_random_clip(tmp_path / "cat/b_clip-00.mp4", audio=False)
     (tmp_path / "cat/b_clip-01.mp4").write_bytes(b"garbage")
-    write_clip(tmp_path / "cat/b_clip-7.mp4")  # extra (and b_clip-02 missing)
+    write_random_clip(tmp_path / "cat/b_clip-7.mp4")  # extra (and b_clip-02 missing)
     (tmp_path / "cat/.b_clip-02.tmp.mp4").write_bytes(b"")  # an interrupted atomic write: ignored
     with pytest.raises(MismatchError) as info:
         match_generated(videos, tmp_path)
@@ -215,9 +215,11 @@ def test_evaluate_cli_on_copies(bench, tmp_path, capsys):
     # copies of the test clips (re-encoded once): RelSync ~ 50, FVD ~ 0, oracle as on the test clips
     assert m["RelSync_mean"] == pytest.approx(50.0, abs=1.0)
     assert 0 <= m["FVD"] < 1e-3
+    # The oracle reads both sides' frames as written (the official rule, which the other metrics use,
+    # would skip frame 2 of the 6-fps copies and shift the event timing: correlation ~0.44 vs ~0.8).
     for name in ("hit_rate", "false_motion_rate", "correlation"):
-        assert m[f"Oracle_{name}"] == pytest.approx(m[f"Oracle_{name}_gt"], abs=0.15), name
-    assert m["Oracle_hit_rate_gt"] > 0.5
+        assert m[f"Oracle_{name}"] == pytest.approx(m[f"Oracle_{name}_gt"], abs=0.05), name
+    assert m["Oracle_hit_rate_gt"] > 0.5 and m["Oracle_correlation_gt"] > 0.6
     assert report["protocol"]["fid_size"] == 229 and "229 px" in report["protocol"]["fid_protocol"]
     assert report["info"]["num_clips"] == bench["num_clips"] == 6
     rows = list(csv.DictReader((out / "per_clip.csv").open()))
@@ -330,3 +332,16 @@ def test_synthetic_generated_set_defaults(bench, tmp_path, capsys):
         candidate_folders(MODELS["sync-synth-tiny"])[0], "sync")
     with pytest.raises(SystemExit):  # the synthetic Table 1 is `asva table1`
         run_cli(bench, out, "--model", "some-model")
+
+
+def test_sync_weights_take_registered_names(tmp_path):
+    """--sync-weights resolves a registered classifier name in every mode (not only --synthetic)."""
+    from asva.commands.evaluate import sync_weights_path
+    from asva.models.registry import MODELS, candidate_folders, is_model_folder
+
+    assert sync_weights_path(None) is None and sync_weights_path(str(tmp_path)) == tmp_path
+    with pytest.raises(ValueError, match="sync-vggss.*is not installed"):
+        sync_weights_path("sync-vggss")
+    bundled = candidate_folders(MODELS["sync-synth-tiny"])[0]
+    if is_model_folder(bundled, "sync"):
+        assert sync_weights_path("sync-synth-tiny") == bundled

@@ -38,6 +38,29 @@ class AnimationOutput(BaseOutput):
     fps: float
 
 
+def normalize_inputs(image: torch.Tensor, audio: torch.Tensor,
+                     sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """What every animation pipeline (AVSyncD and the baselines) accepts, checked and normalised:
+    image (3, h, w) or (b, 3, h, w), uint8 or float in [-1, 1] -> (b, 3, h, w) float in [-1, 1];
+    audio (n,), (b, n) or (b, ch, n) float at `sample_rate` -> (b, [ch,] n) float at 16 kHz."""
+    if image.ndim == 3:
+        image = image.unsqueeze(0)
+    if image.ndim != 4 or image.shape[1] != 3:
+        raise ValueError(f"image must be (3, h, w) or (b, 3, h, w), got {tuple(image.shape)}")
+    image = to_model_range(image) if image.dtype == torch.uint8 else image.float()
+    if not audio.is_floating_point() or audio.ndim not in (1, 2, 3):
+        raise ValueError(f"audio must be a float waveform (n,), (b, n) or (b, ch, n), got "
+                         f"{audio.dtype} {tuple(audio.shape)}")
+    audio = audio.reshape(1, -1) if audio.ndim == 1 else audio
+    if audio.shape[0] != image.shape[0]:
+        raise ValueError(f"got {image.shape[0]} images but {audio.shape[0]} audio clips")
+    if sample_rate != SAMPLE_RATE:
+        from asva.media import resample
+
+        audio = resample(audio.float(), sample_rate, SAMPLE_RATE)
+    return image, audio.float()
+
+
 class AVSyncDPipeline(DiffusionPipeline):
     """AVSyncD image-to-video diffusion conditioned on audio (and a text/class prompt).
 
@@ -119,22 +142,21 @@ class AVSyncDPipeline(DiffusionPipeline):
         return rearrange(frames, "(b f) c h w -> b c f h w", b=b).clamp(-1, 1)
 
     def encode_audio(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """2-s waveforms (b, n) or (b, channels, n) -> per-frame tokens (b, f, m, c) and masks (b, f, m)."""
+        """2-s waveforms (b, n) or (b, channels, n) -> tokens (b, m, c) and per-frame masks (b, f, m)
+        (every frame's attention sees the same tokens, through its own mask; the UNet repeats them)."""
         from asva.media import normalize_mel, waveform_to_mel
 
         mel = torch.stack([normalize_mel(waveform_to_mel(w, SAMPLE_RATE)) for w in wave.float().cpu()])
         tokens = self.audio_encoder.audio_tokens(mel.to(self.audio_encoder.device, self.audio_encoder.dtype))
-        return self._per_frame(tokens), self._token_mask(wave.shape[0], tokens.shape[1])
+        return self._on_unet(tokens), self._token_mask(wave.shape[0], tokens.shape[1])
 
     def null_audio(self, batch_size: int) -> torch.Tensor:
-        """The null-audio tokens (the encoder's output for an all-zero normalised mel), (b, f, m, c)."""
-        tokens = self.audio_encoder.null_audio_tokens(batch_size)
-        return self._per_frame(tokens)
+        """The null-audio tokens (the encoder's output for an all-zero normalised mel), (b, m, c)."""
+        return self._on_unet(self.audio_encoder.null_audio_tokens(batch_size))
 
-    def _per_frame(self, tokens: torch.Tensor) -> torch.Tensor:
-        """(b, m, c) tokens -> (b, f, m, c) in the UNet's device and dtype: every frame sees all tokens."""
-        tokens = tokens.to(self.unet.device, self.unet.dtype)
-        return repeat(tokens, "b m c -> b f m c", f=self.config.frames_per_window)
+    def _on_unet(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Conditioning tokens (b, n, c) in the UNet's device and dtype (it repeats them per frame)."""
+        return tokens.to(self.unet.device, self.unet.dtype)
 
     def _token_mask(self, batch_size: int, num_tokens: int) -> torch.Tensor:
         from asva.models.audio_tokens import audio_token_mask
@@ -173,25 +195,11 @@ class AVSyncDPipeline(DiffusionPipeline):
             raise ValueError(f"num_inference_steps must be an integer >= 1, got {num_inference_steps}")
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
-        if image.ndim == 3:
-            image = image.unsqueeze(0)
-        if image.ndim != 4 or image.shape[1] != 3:
-            raise ValueError(f"image must be (3, h, w) or (b, 3, h, w), got {tuple(image.shape)}")
+        image, audio = normalize_inputs(image, audio, sample_rate)
         m = self.size_multiple
         if image.shape[-2] % m or image.shape[-1] % m:
             raise ValueError(f"image sides must be multiples of {m}, got {tuple(image.shape[-2:])}")
-        image = to_model_range(image) if image.dtype == torch.uint8 else image.float()
-        if not audio.is_floating_point() or audio.ndim not in (1, 2, 3):
-            raise ValueError(f"audio must be a float waveform (n,), (b, n) or (b, ch, n), got "
-                             f"{audio.dtype} {tuple(audio.shape)}")
-        audio = audio.reshape(1, -1) if audio.ndim == 1 else audio
-        if audio.shape[0] != image.shape[0]:
-            raise ValueError(f"got {image.shape[0]} images but {audio.shape[0]} audio clips")
-        if sample_rate != SAMPLE_RATE:
-            from asva.media import resample
-
-            audio = resample(audio.float(), sample_rate, SAMPLE_RATE)
-        return image, audio.float()
+        return image, audio
 
     def _audio_window(self, audio: torch.Tensor, start_frame: int) -> torch.Tensor:
         """The window's audio, (b, [ch,] n): its 2 s from frame `start_frame`, silence past the end."""
@@ -237,10 +245,10 @@ class AVSyncDPipeline(DiffusionPipeline):
                                 batched=batched_guidance)
         batch = image.shape[0]
         prompts = [prompt] * batch if isinstance(prompt, str) else prompt
-        # 1. Encode the prompt (repeated per frame) and the null audio
+        # 1. Encode the prompt and the null audio
         text, null_text = self.encode_prompt(prompts, batch, use_table=use_prompt_table,
                                              need_null=text_guidance_scale != 1.0)
-        text, null_text = (None if x is None else self._per_frame(x) for x in (text, null_text))
+        text, null_text = (None if x is None else self._on_unet(x) for x in (text, null_text))
         null_audio = self.null_audio(batch) if audio_scale != 1.0 else None
         # 2. Encode the image: the first frame's latent, kept clean at every step
         first = self.encode_image(image).to(self.unet.device, self.unet.dtype)

@@ -6,7 +6,7 @@
 """
 from __future__ import annotations
 
-import importlib
+from asva.utils import lazy_getattr
 
 _EXPORTS = {
     "CLIP_MEAN": "asva.models.sync.preprocess",
@@ -25,9 +25,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    """Import on first use, so light modules of this package (presets, the registry) stay light."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -12,10 +12,8 @@ an uninterrupted one.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -23,64 +21,16 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from asva.data.shifted import SampleStream, ShiftedClipConfig, ShiftedClipDataset
-from asva.models.sync import SyncClassifier, SyncClassifierConfig, save_sync_classifier
+from asva.data.shifted import SampleStream, ShiftedClipDataset
+from asva.models.sync import SyncClassifier, save_sync_classifier
+from asva.models.sync.convert import load_avid_cma_trunks
 from asva.training import checkpoint as ckpt
 from asva.utils import atomic_path, write_json
 
+from .config import SyncTrainConfig
 from .loss import contrastive_sync_loss, pair_logits
 
 LOG_FIELDS = ("step", "loss", "loss_av", "loss_va", "acc_av", "acc_va", "lr", "seconds")
-
-
-@dataclass
-class SyncTrainConfig:
-    """Everything a `train-sync` run depends on (the official recipe's optimiser by default)."""
-
-    data: Path
-    output: Path
-    preset: str = "tiny"
-    model_overrides: dict = field(default_factory=dict)
-    steps: int = 1000
-    batch_size: int = 4
-    lr: float = 2e-4
-    weight_decay: float = 1e-2
-    warmup_steps: int = 100
-    max_grad_norm: float = 1.0
-    tau: float = 0.1
-    num_clips: int = 21
-    shift: float = 0.2
-    flip_prob: float = 0.5
-    seed: int = 0
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 2
-    log_every: int = 10
-    num_workers: int = 0
-    cache: bool = True
-    resume: str | None = None
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        positive = ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "log_every")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not self.lr > 0 or self.weight_decay < 0 or self.warmup_steps < 0 or self.num_workers < 0:
-            raise ValueError(f"need lr > 0, weight_decay >= 0, warmup_steps >= 0, num_workers >= 0; got "
-                             f"{self.lr}, {self.weight_decay}, {self.warmup_steps}, {self.num_workers}")
-        if not self.tau > 0 or not self.max_grad_norm > 0:
-            raise ValueError(f"tau and max_grad_norm must be positive, got {self.tau}, {self.max_grad_norm}")
-
-    def model_config(self) -> SyncClassifierConfig:
-        return SyncClassifierConfig.from_preset(self.preset, **self.model_overrides)
-
-    def clip_config(self) -> ShiftedClipConfig:
-        m = self.model_config()
-        return ShiftedClipConfig(num_clips=self.num_clips, shift=self.shift, num_frames=m.num_frames,
-                                 frame_size=m.frame_size, sampling="random", flip_prob=self.flip_prob)
-
-    def to_dict(self) -> dict:
-        return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
 
 
 class PairScorer(nn.Module):
@@ -127,6 +77,11 @@ class CsvLog:
             tmp.write_text(buf.getvalue())
 
 
+def folder_to_resume(cfg: SyncTrainConfig, out: Path):
+    """The checkpoint a run resumes from, or None for a fresh run."""
+    return ckpt.ACCELERATE_CHECKPOINTS.resolve(cfg.resume, out)
+
+
 def train_sync(cfg: SyncTrainConfig, accelerator=None, *, command: str | None = None) -> dict:
     """Run (or resume) training; returns the summary written to OUTPUT/training.json."""
     from accelerate import Accelerator  # (heavy import, only for training)
@@ -135,15 +90,18 @@ def train_sync(cfg: SyncTrainConfig, accelerator=None, *, command: str | None = 
     accelerator = accelerator or Accelerator()
     set_seed(cfg.seed)
     out = Path(cfg.output)
+    classifier = SyncClassifier(cfg.model_config())
+    if cfg.init_from is not None and folder_to_resume(cfg, out) is None:
+        load_avid_cma_trunks(classifier, cfg.init_from)  # a mismatch fails before any data is read
     dataset = ShiftedClipDataset(cfg.data, "train", cfg.clip_config(), seed=cfg.seed, cache=cfg.cache)
-    model = PairScorer(SyncClassifier(cfg.model_config()))
+    model = PairScorer(classifier)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8,
                                   weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_constant(cfg.warmup_steps))
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
     start_step, elapsed = 0, 0.0
-    folder = ckpt.ACCELERATE_CHECKPOINTS.resolve(cfg.resume, out)
+    folder = folder_to_resume(cfg, out)
     if folder is not None:
         state = ckpt.load_accelerate_checkpoint(accelerator, folder)
         start_step, elapsed = int(state["step"]), float(state.get("seconds", 0.0))
