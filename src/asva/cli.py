@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "evaluate": ("asva.evaluation.cli", "score generated clips: FID, FVD, IA, IT, RelSync, AlignSync, ..."),
     "generate-eval": ("asva.evaluation.generate", "generate the 3 clips per test video that evaluate scores"),
     "train": ("asva.train.cli", "train AVSyncD or the I2VD baseline (accelerate; CPU, GPU, multi-GPU)"),
+    "curate": ("asva.commands.curate", "build an AVSync15-style dataset from raw videos (local pool or Ray)"),
 }
 
 
