@@ -83,13 +83,13 @@ def inject(defect: str, name: str, index: int, seed: int, size: int) -> tuple[np
 
 
 def write_defect_set(out: str | Path, per_defect: int, seed: int = 1, size: int = 64,
-                     defects: tuple[str, ...] = DEFECTS) -> dict[str, dict]:
-    """`per_defect` clips of each defect (classes in turn) under OUT/videos/<class>/; returns the truth
+                     defects: tuple[str, ...] = DEFECTS, classes: tuple[str, ...] | None = None) -> dict[str, dict]:
+    """`per_defect` clips of each defect (`classes`, default all, in turn) under OUT/videos/<class>/; returns the truth
     {key "<class>/<file>": {"defect", "class", "duration", ["cut_time"]}} also written to OUT/defects.json."""
     from asva.media import write_video
     from asva.utils import write_json
 
-    out, names, truth = Path(out), sorted(CLASSES), {}
+    out, names, truth = Path(out), sorted(classes or CLASSES), {}
     for d, defect in enumerate(defects):
         for i in range(per_defect):
             name = names[(i + d) % len(names)]
