@@ -184,3 +184,17 @@ def test_review_decisions_change_the_dataset(curated, tmp_path):
     assert sum(r["stage"] == "review" for r in final) == 1
     with pytest.raises(ValueError, match="not in the manifest"):
         apply_decisions(rows, {"keep": [["nope", 0]]})
+
+
+def test_ray_local_gives_the_local_rows(defects, curated, tmp_path):
+    pytest.importorskip("ray.data")
+    videos = sorted(str(p.relative_to(defects / "videos")) for p in (defects / "videos").rglob("*.mp4"))[:3]
+    listing = defects / "videos" / "three.csv"
+    listing.write_text("".join(f"{v},{v.split('/')[0]}\n" for v in videos))
+    out = tmp_path / "ray"
+    assert asva(["curate", str(listing), "--out", str(out), "--ray", "--workers", "2", "--no-dataset", *MODELS]) == 0
+    local = {(r["video"], r["clip"]): r for r in read_manifest(curated / "manifest.jsonl") if r["video"] in videos}
+    remote = {(r["video"], r["clip"]): r for r in read_manifest(out / "manifest.jsonl")}
+    assert remote.keys() == local.keys()
+    for key, row in remote.items():
+        assert {**row, "prompt": None} == {**local[key], "prompt": None}

@@ -81,8 +81,8 @@ class RayCurator:
         _init_worker(spec)
 
     def __call__(self, batch: dict) -> dict:
-        rows = [_work(VideoItem(**json.loads(text))) for text in batch["item"]]
-        return {"rows": [json.dumps(r) for r in rows]}
+        videos = [_work(VideoItem(**json.loads(text))) for text in batch["item"]]
+        return {"rows": [json.dumps(rows) for rows in videos]}  # one output row per video
 
 
 def run_ray(items: list[VideoItem], spec: RunSpec, workers: int, on_rows: Callable[[list[dict]], None],
@@ -91,16 +91,27 @@ def run_ray(items: list[VideoItem], spec: RunSpec, workers: int, on_rows: Callab
     `workers` (one model load each, a GPU each when spec.models.device is cuda), stream rows back."""
     import ray
 
-    if not ray.is_initialized():
+    started = not ray.is_initialized()
+    if started:
         local = address in (None, "", "local")
         ray.init(address=None if local else address, num_cpus=workers if local else None,
                  include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        _stream(ray, items, spec, workers, on_rows)
+    finally:
+        if started:
+            ray.shutdown()
+
+
+def _stream(ray, items: list[VideoItem], spec: RunSpec, workers: int, on_rows) -> None:
+    """Read the list (paths only) -> map_batches through the actor pool -> rows streamed back in
+    completion order; decoded frames never leave the actor that decoded them."""
     context = ray.data.DataContext.get_current()
     context.enable_progress_bars = False
     gpus = 1 if spec.models.device.startswith("cuda") else 0
     ds = ray.data.from_items([{"item": json.dumps(dataclasses.asdict(i))} for i in items])
-    ds = ds.map_batches(RayCurator, fn_constructor_args=(spec,), batch_size=1, concurrency=workers,
-                        num_cpus=1, num_gpus=gpus)
+    ds = ds.map_batches(RayCurator, fn_constructor_args=(spec,), batch_size=1,
+                        compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1, num_gpus=gpus)
     for row in ds.iter_rows():
         on_rows(json.loads(row["rows"]))
 
