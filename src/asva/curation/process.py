@@ -7,6 +7,9 @@ A video that cannot be read, or has no scene long enough for one clip, gives one
 """
 from __future__ import annotations
 
+import contextlib
+import time
+
 from asva.curation.config import CurateConfig
 from asva.curation.decode import decode_video
 from asva.curation.sources import VideoItem
@@ -15,15 +18,23 @@ from asva.curation.stages import SCORING_STAGES, detect_scenes, split_scenes
 DIGITS = 6  # scores are rounded so that runs (local, Ray, resumed) give the same bytes
 
 
-def curate_video(item: VideoItem, config: CurateConfig, models, skip: tuple[str, ...] = ()) -> list[dict]:
-    """The manifest rows of `item`: every clip, kept or rejected with the stage that rejected it."""
+def curate_video(item: VideoItem, config: CurateConfig, models, skip: tuple[str, ...] = (),
+                 timings: dict | None = None) -> list[dict]:
+    """The manifest rows of `item`: every clip, kept or rejected with the stage that rejected it.
+
+    With a `timings` dict, each stage's seconds and clips (videos for decode and scenes) are added to
+    timings[stage] = [seconds, count] (benchmarks/bench_curate.py).
+    """
+    clock = _Clock(timings)
     base = {"video": item.key, "path": item.path, "label": item.label, "prompt": item.prompt,
             "skipped": sorted(skip)}
     try:
-        video = decode_video(item.path, config.analysis_fps, config.analysis_size)
+        with clock("decode", 1):
+            video = decode_video(item.path, config.analysis_fps, config.analysis_size)
     except ValueError as err:
         return [_video_row(base, "read", str(err))]
-    scenes = [(0.0, video.duration)] if "scenes" in skip else detect_scenes(video, config)
+    with clock("scenes", 1):
+        scenes = [(0.0, video.duration)] if "scenes" in skip else detect_scenes(video, config)
     clips = split_scenes(scenes, config.clip_seconds, config.clip_stride)
     if not clips:
         return [_video_row(base, "scenes", f"no scene of {config.clip_seconds} s or longer "
@@ -35,7 +46,8 @@ def curate_video(item: VideoItem, config: CurateConfig, models, skip: tuple[str,
         if name in skip or not active:
             continue
         extra = {"prompt": item.prompt} if name == "alignment" else {}
-        verdicts = stage(video, [(r["start"], r["end"]) for r in active], config, models, **extra)
+        with clock(name, len(active)):
+            verdicts = stage(video, [(r["start"], r["end"]) for r in active], config, models, **extra)
         for row, (scores, reason) in zip(active, verdicts, strict=True):
             row["scores"].update({k: round(float(v), DIGITS) for k, v in scores.items()})
             if reason is not None:
@@ -43,6 +55,20 @@ def curate_video(item: VideoItem, config: CurateConfig, models, skip: tuple[str,
     for row in rows:
         row["rows"] = len(rows)
     return rows
+
+
+class _Clock:
+    def __init__(self, timings: dict | None):
+        self.timings = timings
+
+    @contextlib.contextmanager
+    def __call__(self, name: str, count: int):
+        start = time.perf_counter()
+        yield
+        if self.timings is not None:
+            entry = self.timings.setdefault(name, [0.0, 0])
+            entry[0] += time.perf_counter() - start
+            entry[1] += count
 
 
 def _video_row(base: dict, stage: str, reason: str) -> dict:
