@@ -11,6 +11,7 @@ projection to 200,000 videos on N workers.
 Stages as in the synthetic proof: semantic = the bundled autoencoder stand-in, sync = sync-synth-tiny,
 IA / IT skipped (an ImageBind-huge forward is far heavier; see docs/curation.md).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -59,7 +60,9 @@ def main() -> None:
     p.add_argument("--project", type=int, nargs="+", default=[2, 16, 64, 256], help="N workers to project")
     args = p.parse_args()
     items = read_sources(args.input)[: args.videos]
-    spec = RunSpec(load_config("synthetic"), ModelSpec(embedder="synth-ae", sync_model="sync-synth-tiny"), SKIP)
+    spec = RunSpec(
+        load_config("synthetic"), ModelSpec(embedder="synth-ae", sync_model="sync-synth-tiny"), SKIP
+    )
     stats = per_stage(items, spec)
     print(f"per stage, 1 thread, {len(items)} videos of {args.input}:")
     print("| stage | units | seconds | units/s |\n| --- | ---: | ---: | ---: |")
@@ -76,9 +79,12 @@ def main() -> None:
         startup = time.perf_counter() - start
         remote = end_to_end(items, spec, args.workers, use_ray=True)
         ray.shutdown()
-        print(f"repeat {r}: local pool ({args.workers} processes) {local:.1f} s = {len(items) / local:.2f} "
-              f"videos/s; Ray local ({args.workers} actors) {remote:.1f} s = {len(items) / remote:.2f} videos/s "
-              f"(+ {startup:.1f} s ray.init)")
+        print(
+            f"repeat {r}: local pool ({args.workers} processes) {local:.1f} s = {len(items) / local:.2f} "
+            f"videos/s; Ray local ({args.workers} actors) {remote:.1f} s = "
+            f"{len(items) / remote:.2f} videos/s "
+            f"(+ {startup:.1f} s ray.init)"
+        )
     for n in args.project:
         hours = 200_000 * stats["cpu_per_video"] / n / 3600
         print(f"projection: 200,000 videos like these on {n} workers: {hours:.1f} h")

@@ -9,6 +9,7 @@ stand-in; sync: the bundled sync-synth-tiny; IA / IT skipped: they need real Ima
 prints recall and precision of rejection per defect type and the share of clean clips kept, as a
 Markdown table (and JSON with --json).
 """
+
 from __future__ import annotations
 
 import argparse
@@ -24,16 +25,22 @@ from asva.synth.defects import defect_report, write_defect_set
 
 
 def table(report: dict) -> str:
-    lines = ["| defect | videos | units | rejected | recall | precision | rejected by |",
-             "| --- | ---: | ---: | ---: | ---: | ---: | --- |"]
+    lines = [
+        "| defect | videos | units | rejected | recall | precision | rejected by |",
+        "| --- | ---: | ---: | ---: | ---: | ---: | --- |",
+    ]
     for defect, r in report.items():
         by = ", ".join(f"{k} {v}" for k, v in r["rejected_by"].items()) or "-"
         if defect == "clean":
-            lines.append(f"| clean (kept share {r['kept_share']:.3f}) | {r['videos']} | {r['units']} | "
-                         f"{r['rejected']} | - | - | {by} |")
+            lines.append(
+                f"| clean (kept share {r['kept_share']:.3f}) | {r['videos']} | {r['units']} | "
+                f"{r['rejected']} | - | - | {by} |"
+            )
         else:
-            lines.append(f"| {defect} | {r['videos']} | {r['units']} | {r['rejected']} | {r['recall']:.3f} | "
-                         f"{r['precision']:.3f} | {by} |")
+            lines.append(
+                f"| {defect} | {r['videos']} | {r['units']} | {r['rejected']} | {r['recall']:.3f} | "
+                f"{r['precision']:.3f} | {by} |"
+            )
     return "\n".join(lines)
 
 
@@ -48,14 +55,25 @@ def main() -> None:
     start = time.perf_counter()
     truth = write_defect_set(args.out / "input", args.per_defect, seed=args.seed)
     made = time.perf_counter()
-    spec = RunSpec(load_config("synthetic", ["min_per_class=1", "test_per_class=1"]),
-                   ModelSpec(embedder="synth-ae", sync_model="sync-synth-tiny"), ("alignment",))
-    result = curate(read_sources(args.out / "input"), args.out / "curated", spec, workers=args.workers,
-                    progress=False, write=False)
+    spec = RunSpec(
+        load_config("synthetic", ["min_per_class=1", "test_per_class=1"]),
+        ModelSpec(embedder="synth-ae", sync_model="sync-synth-tiny"),
+        ("alignment",),
+    )
+    result = curate(
+        read_sources(args.out / "input"),
+        args.out / "curated",
+        spec,
+        workers=args.workers,
+        progress=False,
+        write=False,
+    )
     report = defect_report(result["rows"], truth)
     print(table(report))
-    print(f"\n{len(truth)} videos: injected in {made - start:.0f} s, curated in "
-          f"{time.perf_counter() - made:.0f} s ({args.workers} workers)")
+    print(
+        f"\n{len(truth)} videos: injected in {made - start:.0f} s, curated in "
+        f"{time.perf_counter() - made:.0f} s ({args.workers} workers)"
+    )
     if args.json:
         args.json.write_text(json.dumps(report, indent=1) + "\n")
 

@@ -1,5 +1,6 @@
 """asva curate: the stages, defect injection in miniature, kill-and-resume, unreadable videos, the
 dataset it writes, IA / IT plumbing with a tiny random ImageBind, and the CLI's errors."""
+
 from __future__ import annotations
 
 import json
@@ -19,22 +20,40 @@ from asva.cli import main as asva  # noqa: E402
 from asva.curation.config import CurateConfig, load_config  # noqa: E402
 from asva.curation.decode import VideoData  # noqa: E402
 from asva.curation.manifest import read_manifest  # noqa: E402
-from asva.curation.models import ImageBindEmbedder, Models  # noqa: E402
+from asva.curation.models import ImageBindEmbedder  # noqa: E402
 from asva.curation.sources import read_sources  # noqa: E402
 from asva.curation.stages import alignment_stage, audio_stage, merge_spans, pixel_stage, split_scenes  # noqa: E402
 from asva.synth.defects import defect_report, write_defect_set  # noqa: E402
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
-MODELS = ["--embedder", "synth-ae", "--sync-model", "sync-synth-tiny", "--skip", "alignment",
-          "--preset", "synthetic", "--min-per-class", "1", "--test-per-class", "1", "--no-progress"]
+MODELS = [
+    "--embedder",
+    "synth-ae",
+    "--sync-model",
+    "sync-synth-tiny",
+    "--skip",
+    "alignment",
+    "--preset",
+    "synthetic",
+    "--min-per-class",
+    "1",
+    "--test-per-class",
+    "1",
+    "--no-progress",
+]
 
 
 @pytest.fixture(scope="module")
 def defects(tmp_path_factory) -> Path:
     out = tmp_path_factory.mktemp("defects")
-    write_defect_set(out, per_defect=2, seed=3, defects=("clean", "static", "cut", "silent", "shifted"),
-                     classes=("dog", "drum"))
+    write_defect_set(
+        out,
+        per_defect=2,
+        seed=3,
+        defects=("clean", "static", "cut", "silent", "shifted"),
+        classes=("dog", "drum"),
+    )
     return out
 
 
@@ -47,7 +66,10 @@ def curated(defects, tmp_path_factory) -> Path:
 
 def test_clips_and_merging():
     assert split_scenes([(0.0, 4.0), (4.0, 6.5)], 3.0, 0.5) == [
-        (0, (0.0, 3.0)), (0, (0.5, 3.5)), (0, (1.0, 4.0))]
+        (0, (0.0, 3.0)),
+        (0, (0.5, 3.5)),
+        (0, (1.0, 4.0)),
+    ]
     assert split_scenes([(0.0, 2.9)], 3.0, 0.5) == []
     assert merge_spans([(0.5, 3.5), (0.0, 3.0), (5.0, 8.0)]) == [(0.0, 3.5), (5.0, 8.0)]
 
@@ -58,7 +80,9 @@ def _video(frames: torch.Tensor, audio: torch.Tensor) -> VideoData:
 
 def test_pixel_and_audio_stages_reject_static_and_silent():
     config = CurateConfig()
-    moving = torch.randint(0, 255, (3, 18, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0))
+    moving = torch.randint(
+        0, 255, (3, 18, 16, 16), dtype=torch.uint8, generator=torch.Generator().manual_seed(0)
+    )
     still = moving[:, :1].expand(-1, 18, -1, -1)
     assert pixel_stage(_video(still, torch.zeros(48000)), [(0.0, 3.0)], config)[0][1].startswith("static")
     assert pixel_stage(_video(moving, torch.zeros(48000)), [(0.0, 3.0)], config)[0][1].startswith("camera")
@@ -87,7 +111,9 @@ def test_sources_from_csv_and_vggsound(tmp_path):
 
 
 def test_defect_injection_in_miniature(curated, defects):
-    report = defect_report(read_manifest(curated / "manifest.jsonl"), json.loads((defects / "defects.json").read_text()))
+    report = defect_report(
+        read_manifest(curated / "manifest.jsonl"), json.loads((defects / "defects.json").read_text())
+    )
     for defect in ("static", "cut", "silent", "shifted"):
         assert report[defect]["recall"] >= 0.9, (defect, report[defect])
     assert report["clean"]["kept_share"] >= 0.9, report["clean"]
@@ -130,7 +156,18 @@ def _outputs(out: Path) -> dict[str, bytes]:
 
 def test_sigkill_then_same_command_matches_an_uninterrupted_run(defects, curated, tmp_path):
     out = tmp_path / "killed"
-    cmd = [sys.executable, "-m", "asva.cli", "curate", str(defects), "--out", str(out), "--workers", "1", *MODELS]
+    cmd = [
+        sys.executable,
+        "-m",
+        "asva.cli",
+        "curate",
+        str(defects),
+        "--out",
+        str(out),
+        "--workers",
+        "1",
+        *MODELS,
+    ]
     proc = subprocess.Popen(cmd, env=ENV, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     manifest, deadline = out / "manifest.jsonl", time.time() + 300
     while time.time() < deadline and proc.poll() is None:
@@ -147,7 +184,9 @@ def test_sigkill_then_same_command_matches_an_uninterrupted_run(defects, curated
 
 
 def test_model_stage_without_weights_is_an_error_naming_the_flag(defects, tmp_path, capsys):
-    assert asva(["curate", str(defects), "--out", str(tmp_path / "o"), "--skip", "alignment", "semantic"]) == 2
+    assert (
+        asva(["curate", str(defects), "--out", str(tmp_path / "o"), "--skip", "alignment", "semantic"]) == 2
+    )
     assert "--sync-model" in capsys.readouterr().err
     assert asva(["curate", str(defects), "--out", str(tmp_path / "o"), "--skip", "sync", "semantic"]) == 2
     assert "--imagebind" in capsys.readouterr().err
@@ -161,11 +200,15 @@ def test_alignment_stage_with_a_tiny_random_imagebind(tmp_path):
     save_imagebind(ImageBind("tiny"), tmp_path / "ib")
     models = load_models(ModelSpec(embedder="imagebind", imagebind=str(tmp_path / "ib")), ("sync",))
     assert isinstance(models.embedder, ImageBindEmbedder) and models.embedder is models.imagebind
-    frames = torch.randint(0, 255, (3, 18, 40, 48), dtype=torch.uint8, generator=torch.Generator().manual_seed(1))
+    frames = torch.randint(
+        0, 255, (3, 18, 40, 48), dtype=torch.uint8, generator=torch.Generator().manual_seed(1)
+    )
     video = _video(frames, torch.randn(48000, generator=torch.Generator().manual_seed(2)) * 0.3)
-    (scores, reason), = alignment_stage(video, [(0.0, 3.0)], CurateConfig(ia_min=-1, it_min=-1), models, "a dog")
+    ((scores, reason),) = alignment_stage(
+        video, [(0.0, 3.0)], CurateConfig(ia_min=-1, it_min=-1), models, "a dog"
+    )
     assert -1 <= scores["ia"] <= 1 and -1 <= scores["it"] <= 1 and reason is None
-    (_, reason), = alignment_stage(video, [(0.0, 3.0)], CurateConfig(ia_min=1.01), models, "a dog")
+    ((_, reason),) = alignment_stage(video, [(0.0, 3.0)], CurateConfig(ia_min=1.01), models, "a dog")
     assert reason.startswith("image-audio mismatch")
 
 
@@ -178,8 +221,25 @@ def test_review_decisions_change_the_dataset(curated, tmp_path):
     kept = [[r["video"], r["clip"]] for r in rows if r["status"] == "kept"]
     (tmp_path / "d.json").write_text(json.dumps({"keep": kept[1:], "reject": kept[:1]}))
     out = tmp_path / "final"
-    assert asva(["curate", "finalize", str(curated / "manifest.jsonl"), "--decisions", str(tmp_path / "d.json"),
-                 "--out", str(out), "--min-per-class", "1", "--test-per-class", "1", "--no-progress"]) == 0
+    assert (
+        asva(
+            [
+                "curate",
+                "finalize",
+                str(curated / "manifest.jsonl"),
+                "--decisions",
+                str(tmp_path / "d.json"),
+                "--out",
+                str(out),
+                "--min-per-class",
+                "1",
+                "--test-per-class",
+                "1",
+                "--no-progress",
+            ]
+        )
+        == 0
+    )
     final = read_manifest(out / "manifest.jsonl")
     assert sum(r["stage"] == "review" for r in final) == 1
     with pytest.raises(ValueError, match="not in the manifest"):
@@ -192,8 +252,13 @@ def test_ray_local_gives_the_local_rows(defects, curated, tmp_path):
     listing = defects / "videos" / "three.csv"
     listing.write_text("".join(f"{v},{v.split('/')[0]}\n" for v in videos))
     out = tmp_path / "ray"
-    assert asva(["curate", str(listing), "--out", str(out), "--ray", "--workers", "2", "--no-dataset", *MODELS]) == 0
-    local = {(r["video"], r["clip"]): r for r in read_manifest(curated / "manifest.jsonl") if r["video"] in videos}
+    assert (
+        asva(["curate", str(listing), "--out", str(out), "--ray", "--workers", "2", "--no-dataset", *MODELS])
+        == 0
+    )
+    local = {
+        (r["video"], r["clip"]): r for r in read_manifest(curated / "manifest.jsonl") if r["video"] in videos
+    }
     remote = {(r["video"], r["clip"]): r for r in read_manifest(out / "manifest.jsonl")}
     assert remote.keys() == local.keys()
     for key, row in remote.items():

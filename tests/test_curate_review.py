@@ -1,5 +1,6 @@
 """The review page in headless Chromium (Playwright, Debian's /usr/bin/chromium): filters, toggles and
 the exported decisions. Without a browser it falls back to checking the page's DOM."""
+
 from __future__ import annotations
 
 import json
@@ -12,8 +13,14 @@ import pytest
 from test_curate import curated, defects  # noqa: F401  (the fixtures)
 
 CHROMIUM = os.environ.get("ASVA_CHROMIUM", "/usr/bin/chromium")
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--no-first-run"]
+ARGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--no-first-run",
+]
 
 
 def _browser(playwright):

@@ -6,6 +6,7 @@ otherwise (docs/curation.md lists which is which). Named presets are small JSON 
 `curation/presets/` holding overrides of these defaults (`synthetic`: thresholds calibrated on
 `asva synth` clips for the defect-injection proof).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -21,10 +22,11 @@ STAGE_HELP = {
     "scenes": "PySceneDetect cuts; each scene split into clip_seconds clips every clip_stride s",
     "pixel": "mean |frame t - frame t-1| (0..1): reject < pixel_low (static) or > pixel_high (camera motion)",
     "semantic": "image-embedding cosine distance between frames: reject mean < semantic_low (zoom, static "
-                "content) or max > semantic_high (content jump)",
+    "content) or max > semantic_high (content jump)",
     "audio": "peak |amplitude|: reject < audio_peak_min (silent)",
     "alignment": "ImageBind image-audio (IA) and image-text (IT) cosines: reject < ia_min or < it_min",
-    "sync": "P_sync: softmax of the sync classifier's phi over the own audio and sync_shifts: reject < p_sync_min",
+    "sync": "P_sync: softmax of the sync classifier's phi over the own audio and sync_shifts: "
+    "reject < p_sync_min",
 }
 
 
@@ -64,18 +66,23 @@ class CurateConfig:
     def __post_init__(self) -> None:
         object.__setattr__(self, "sync_shifts", tuple(float(s) for s in self.sync_shifts))
         if 0.0 in self.sync_shifts:
-            raise ValueError(f"sync_shifts must not contain 0 (the own audio is always scored): {self.sync_shifts}")
+            raise ValueError(
+                f"sync_shifts must not contain 0 (the own audio is always scored): {self.sync_shifts}"
+            )
         positive = ("clip_seconds", "clip_stride", "analysis_fps", "semantic_fps", "analysis_size")
         bad = [f"{n}={getattr(self, n)}" for n in positive if not getattr(self, n) > 0]
         if bad:
             raise ValueError(f"curation config: {', '.join(bad)} must be positive")
         for low, high in (("pixel_low", "pixel_high"), ("semantic_low", "semantic_high")):
             if getattr(self, low) > getattr(self, high):
-                raise ValueError(f"curation config: {low}={getattr(self, low)} must be <= "
-                                 f"{high}={getattr(self, high)}")
+                raise ValueError(
+                    f"curation config: {low}={getattr(self, low)} must be <= {high}={getattr(self, high)}"
+                )
         if self.min_per_class < 1 or self.test_per_class < 0:
-            raise ValueError(f"curation config: min_per_class must be >= 1 and test_per_class >= 0, got "
-                             f"{self.min_per_class} and {self.test_per_class}")
+            raise ValueError(
+                f"curation config: min_per_class must be >= 1 and test_per_class >= 0, got "
+                f"{self.min_per_class} and {self.test_per_class}"
+            )
 
     def to_dict(self) -> dict:
         return dataclasses.asdict(self)
@@ -93,7 +100,7 @@ def list_presets() -> list[str]:
 
 
 def parse_setting(text: str) -> tuple[str, object]:
-    """"name=value" -> (name, value parsed as JSON when possible)."""
+    """ "name=value" -> (name, value parsed as JSON when possible)."""
     name, sep, raw = text.partition("=")
     if not sep or not name.strip():
         raise ValueError(f"setting {text!r} must look like name=value (e.g. p_sync_min=0.6)")
@@ -110,8 +117,10 @@ def load_config(preset: str | None = None, settings: list[str] | tuple[str, ...]
     if preset:
         path = PRESETS_DIR / f"{preset}.json" if preset in list_presets() else Path(preset)
         if not path.is_file():
-            raise ValueError(f"curation preset {preset!r} is neither a preset ({', '.join(list_presets())}) "
-                             "nor a JSON file")
+            raise ValueError(
+                f"curation preset {preset!r} is neither a preset ({', '.join(list_presets())}) "
+                "nor a JSON file"
+            )
         data = {k: v for k, v in json.loads(path.read_text()).items() if not k.startswith("_")}
     data.update(parse_setting(s) for s in settings)
     return CurateConfig().with_overrides(data)

@@ -8,6 +8,7 @@
    to OUT/videos/<class>/<video>_<k>.mp4, then train.txt, test.txt, class_mapping.json (written last,
    atomically). Segments already written by an earlier run are not cut again.
 """
+
 from __future__ import annotations
 
 import re
@@ -35,7 +36,7 @@ class Segment:
 
     @property
     def rel(self) -> str:
-        """"<class>/<video>_<k>.mp4" relative to OUT/videos."""
+        """ "<class>/<video>_<k>.mp4" relative to OUT/videos."""
         stem = re.sub(r"[^\w\-]+", "_", Path(self.video).with_suffix("").as_posix()).strip("_")
         return f"{class_folder(self.label)}/{stem}_{self.index:02d}.mp4"
 
@@ -50,7 +51,9 @@ def segments(rows: list[dict]) -> list[Segment]:
     for (video, _), clips in sorted(groups.items()):
         first = clips[0]
         for start, end in merge_spans([(c["start"], c["end"]) for c in clips]):
-            out.append(Segment(video, first["path"], first["label"], first["prompt"], start, end, counter[video]))
+            out.append(
+                Segment(video, first["path"], first["label"], first["prompt"], start, end, counter[video])
+            )
             counter[video] += 1
     return out
 
@@ -90,8 +93,15 @@ def cut_segment(seg: Segment, out: Path) -> None:
     write_video(path, frames, info.fps, audio=audio, sample_rate=info.sample_rate)
 
 
-def write_dataset(rows: list[dict], out: str | Path, *, min_per_class: int, test_per_class: int,
-                  seed: int, progress: bool = False) -> dict:
+def write_dataset(
+    rows: list[dict],
+    out: str | Path,
+    *,
+    min_per_class: int,
+    test_per_class: int,
+    seed: int,
+    progress: bool = False,
+) -> dict:
     """Segments of `rows` written as a dataset under `out`; returns what was written."""
     from tqdm import tqdm
 
@@ -101,7 +111,9 @@ def write_dataset(rows: list[dict], out: str | Path, *, min_per_class: int, test
         cut_segment(seg, out)
     for name, items in (("train", train), ("test", test)):
         with atomic_path(out / f"{name}.txt") as tmp:
-            tmp.write_text("".join(f"{s.rel}\n" for s in sorted(items, key=lambda s: s.rel)), encoding="utf-8")
+            tmp.write_text(
+                "".join(f"{s.rel}\n" for s in sorted(items, key=lambda s: s.rel)), encoding="utf-8"
+            )
     mapping = {class_folder(s.label): s.prompt for s in sorted(train + test, key=lambda s: s.label)}
     write_json(out / "class_mapping.json", dict(sorted(mapping.items())))
     per_class = defaultdict(int)

@@ -1,4 +1,5 @@
 """Decoding one video once for every stage: frames at the analysis rate and the 16 kHz mono audio."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -39,8 +40,10 @@ def decode_video(path: str, fps: float, size: int) -> VideoData:
     try:
         info = probe(path)
         if not info.has_video or not info.has_audio:
-            raise ValueError(f"{path}: needs a video and an audio stream "
-                             f"(video: {info.has_video}, audio: {info.has_audio})")
+            raise ValueError(
+                f"{path}: needs a video and an audio stream "
+                f"(video: {info.has_video}, audio: {info.has_audio})"
+            )
         frames = read_video(path, fps=fps, size=None)
         audio = read_audio(path, sample_rate=SAMPLE_RATE)
     except (av.error.FFmpegError, OSError, RuntimeError) as err:

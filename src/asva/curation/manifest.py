@@ -4,6 +4,7 @@ Rows of a video are appended in one write and flushed, so after a kill the file 
 plus at most one partial line or video; `read_manifest` drops those and `repair_manifest` rewrites
 the file without them, which is what makes a resumed run end with the same rows.
 """
+
 from __future__ import annotations
 
 import json
@@ -79,10 +80,16 @@ def stage_table(rows: list[dict]) -> list[tuple[str, int, int]]:
 
 def summary_markdown(rows: list[dict], dataset: dict | None = None) -> str:
     """The closing summary: per stage (entering, rejected, share removed) and per class."""
-    lines = ["# Curation summary", "", f"{len({r['video'] for r in rows})} videos, "
-             f"{sum(r['clip'] is not None for r in rows)} clips, "
-             f"{sum(r['status'] == 'kept' for r in rows)} kept.", "",
-             "| stage | entering | rejected | share removed |", "| --- | ---: | ---: | ---: |"]
+    lines = [
+        "# Curation summary",
+        "",
+        f"{len({r['video'] for r in rows})} videos, "
+        f"{sum(r['clip'] is not None for r in rows)} clips, "
+        f"{sum(r['status'] == 'kept' for r in rows)} kept.",
+        "",
+        "| stage | entering | rejected | share removed |",
+        "| --- | ---: | ---: | ---: |",
+    ]
     skipped = sorted({s for r in rows for s in r.get("skipped", [])})
     for stage, entering, rejected in stage_table(rows):
         unit = "videos" if stage in ("read", "scenes") else "clips"
@@ -97,15 +104,21 @@ def summary_markdown(rows: list[dict], dataset: dict | None = None) -> str:
         c["kept"] += r["status"] == "kept"
         if r["status"] == "rejected":
             c[r["stage"]] += 1
-    lines += ["", "| class | videos | clips | kept | " + " | ".join(READ_STAGES) + " | in dataset |",
-              "| --- |" + " ---: |" * (len(READ_STAGES) + 4)]
+    lines += [
+        "",
+        "| class | videos | clips | kept | " + " | ".join(READ_STAGES) + " | in dataset |",
+        "| --- |" + " ---: |" * (len(READ_STAGES) + 4),
+    ]
     in_dataset = (dataset or {}).get("per_class", {})
     for label in sorted(per_class):
         c = per_class[label]
         cells = [str(c[k]) for k in ("videos", "clips", "kept", *READ_STAGES)]
         lines.append(f"| {label} | " + " | ".join(cells) + f" | {in_dataset.get(label, 0)} |")
     if dataset:
-        lines += ["", f"Dataset: {dataset['train']} train and {dataset['test']} test videos of "
-                  f"{len(in_dataset)} classes; classes dropped (fewer than min_per_class segments): "
-                  f"{', '.join(dataset['dropped']) or 'none'}."]
+        lines += [
+            "",
+            f"Dataset: {dataset['train']} train and {dataset['test']} test videos of "
+            f"{len(in_dataset)} classes; classes dropped (fewer than min_per_class segments): "
+            f"{', '.join(dataset['dropped']) or 'none'}.",
+        ]
     return "\n".join(lines) + "\n"

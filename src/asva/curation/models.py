@@ -9,6 +9,7 @@
 - P_sync needs a sync classifier (`--sync-model`; the bundled `sync-synth-tiny` knows only synthetic clips).
 A stage whose network is not supplied is an error naming the flag, unless the stage is skipped.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -82,18 +83,24 @@ class Models:
 def check_spec(spec: ModelSpec, skip: tuple[str, ...]) -> None:
     """A ValueError naming the flag for each model stage that runs without its weights."""
     if "semantic" not in skip and spec.embedder is None:
-        raise ValueError("the semantic stage needs an image embedder: --embedder imagebind (with "
-                         "--imagebind) or --embedder synth-ae, or --skip semantic")
+        raise ValueError(
+            "the semantic stage needs an image embedder: --embedder imagebind (with "
+            "--imagebind) or --embedder synth-ae, or --skip semantic"
+        )
     if spec.embedder is not None and spec.embedder not in EMBEDDERS:
         raise ValueError(f"--embedder must be one of {EMBEDDERS}, got {spec.embedder!r}")
     if "alignment" not in skip and spec.imagebind is None:
-        raise ValueError("the alignment stage (IA / IT) needs ImageBind weights: --imagebind "
-                         "imagebind_huge.pth (or a converted folder), or --skip alignment")
+        raise ValueError(
+            "the alignment stage (IA / IT) needs ImageBind weights: --imagebind "
+            "imagebind_huge.pth (or a converted folder), or --skip alignment"
+        )
     if "semantic" not in skip and spec.embedder == "imagebind" and spec.imagebind is None:
         raise ValueError("--embedder imagebind needs --imagebind imagebind_huge.pth (or a converted folder)")
     if "sync" not in skip and spec.sync_model is None:
-        raise ValueError("the sync stage needs a sync classifier: --sync-model FOLDER (or the bundled "
-                         "sync-synth-tiny for synthetic clips), or --skip sync")
+        raise ValueError(
+            "the sync stage needs a sync classifier: --sync-model FOLDER (or the bundled "
+            "sync-synth-tiny for synthetic clips), or --skip sync"
+        )
 
 
 def load_models(spec: ModelSpec, skip: tuple[str, ...]) -> Models:
@@ -105,7 +112,9 @@ def load_models(spec: ModelSpec, skip: tuple[str, ...]) -> Models:
 
         models.imagebind = ImageBindEmbedder(load_imagebind(spec.imagebind, device=spec.device))
     if "semantic" not in skip:
-        models.embedder = models.imagebind if spec.embedder == "imagebind" else _synth_autoencoder(spec.device)
+        models.embedder = (
+            models.imagebind if spec.embedder == "imagebind" else _synth_autoencoder(spec.device)
+        )
     if "sync" not in skip:
         from asva.sync_train.evaluate import load_sync_model
 

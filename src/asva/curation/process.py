@@ -5,6 +5,7 @@ end; `status` ("kept" or "rejected"), the rejecting `stage` and `reason`; every 
 stages skipped; and `rows` (how many rows the video has, so a resumed run can tell a complete video).
 A video that cannot be read, or has no scene long enough for one clip, gives one row with clip = None.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -18,16 +19,22 @@ from asva.curation.stages import SCORING_STAGES, detect_scenes, split_scenes
 DIGITS = 6  # scores are rounded so that runs (local, Ray, resumed) give the same bytes
 
 
-def curate_video(item: VideoItem, config: CurateConfig, models, skip: tuple[str, ...] = (),
-                 timings: dict | None = None) -> list[dict]:
+def curate_video(
+    item: VideoItem, config: CurateConfig, models, skip: tuple[str, ...] = (), timings: dict | None = None
+) -> list[dict]:
     """The manifest rows of `item`: every clip, kept or rejected with the stage that rejected it.
 
     With a `timings` dict, each stage's seconds and clips (videos for decode and scenes) are added to
     timings[stage] = [seconds, count] (benchmarks/bench_curate.py).
     """
     clock = _Clock(timings)
-    base = {"video": item.key, "path": item.path, "label": item.label, "prompt": item.prompt,
-            "skipped": sorted(skip)}
+    base = {
+        "video": item.key,
+        "path": item.path,
+        "label": item.label,
+        "prompt": item.prompt,
+        "skipped": sorted(skip),
+    }
     try:
         with clock("decode", 1):
             video = decode_video(item.path, config.analysis_fps, config.analysis_size)
@@ -37,10 +44,28 @@ def curate_video(item: VideoItem, config: CurateConfig, models, skip: tuple[str,
         scenes = [(0.0, video.duration)] if "scenes" in skip else detect_scenes(video, config)
     clips = split_scenes(scenes, config.clip_seconds, config.clip_stride)
     if not clips:
-        return [_video_row(base, "scenes", f"no scene of {config.clip_seconds} s or longer "
-                                           f"({len(scenes)} scene(s) in {video.duration:.2f} s)")]
-    rows = [{**base, "clip": i, "scene": scene, "start": span[0], "end": span[1], "status": "kept",
-             "stage": None, "reason": None, "scores": {}} for i, (scene, span) in enumerate(clips)]
+        return [
+            _video_row(
+                base,
+                "scenes",
+                f"no scene of {config.clip_seconds} s or longer "
+                f"({len(scenes)} scene(s) in {video.duration:.2f} s)",
+            )
+        ]
+    rows = [
+        {
+            **base,
+            "clip": i,
+            "scene": scene,
+            "start": span[0],
+            "end": span[1],
+            "status": "kept",
+            "stage": None,
+            "reason": None,
+            "scores": {},
+        }
+        for i, (scene, span) in enumerate(clips)
+    ]
     for name, stage in SCORING_STAGES.items():
         active = [r for r in rows if r["status"] == "kept"]
         if name in skip or not active:
@@ -72,5 +97,15 @@ class _Clock:
 
 
 def _video_row(base: dict, stage: str, reason: str) -> dict:
-    return {**base, "clip": None, "scene": None, "start": None, "end": None, "status": "rejected",
-            "stage": stage, "reason": reason, "scores": {}, "rows": 1}
+    return {
+        **base,
+        "clip": None,
+        "scene": None,
+        "start": None,
+        "end": None,
+        "status": "rejected",
+        "stage": stage,
+        "reason": reason,
+        "scores": {},
+        "rows": 1,
+    }

@@ -6,6 +6,7 @@ scores and reason, and a keep checkbox (preset to the automatic decision); filte
 and status; "Export" downloads `decisions.json` = {"keep": [[video, clip], ...], "reject": [...]},
 which `asva curate finalize` turns into the dataset.
 """
+
 from __future__ import annotations
 
 import html
@@ -41,15 +42,20 @@ def _card(row: dict, strip: str | None) -> str:
     media = ""
     if strip:
         src = Path(row["path"]).resolve().as_uri() + f"#t={row['start']:.2f},{row['end']:.2f}"
-        media = (f'<img src="{html.escape(strip)}" alt="frames" height="{STRIP_HEIGHT}">'
-                 f'<audio controls preload="none" src="{html.escape(src)}"></audio>')
+        media = (
+            f'<img src="{html.escape(strip)}" alt="frames" height="{STRIP_HEIGHT}">'
+            f'<audio controls preload="none" src="{html.escape(src)}"></audio>'
+        )
     checked = " checked" if row["status"] == "kept" else ""
     span = "" if row["clip"] is None else f" [{row['start']:.1f}-{row['end']:.1f} s]"
-    return (f'<div class="clip" data-id="{html.escape(_clip_id(row))}" data-label="{html.escape(row["label"])}" '
-            f'data-stage="{html.escape(row["stage"] or "kept")}" data-status="{row["status"]}">'
-            f'<div class="head"><label><input type="checkbox" class="keep"{checked}> keep</label> '
-            f'<b>{html.escape(row["video"])}</b>{span} <i>{html.escape(row["label"])}</i></div>{media}'
-            f'<div class="scores">{html.escape(scores)}</div><div class="verdict">{html.escape(verdict)}</div></div>')
+    return (
+        f'<div class="clip" data-id="{html.escape(_clip_id(row))}" data-label="{html.escape(row["label"])}" '
+        f'data-stage="{html.escape(row["stage"] or "kept")}" data-status="{row["status"]}">'
+        f'<div class="head"><label><input type="checkbox" class="keep"{checked}> keep</label> '
+        f"<b>{html.escape(row['video'])}</b>{span} <i>{html.escape(row['label'])}</i></div>{media}"
+        f'<div class="scores">{html.escape(scores)}</div>'
+        f'<div class="verdict">{html.escape(verdict)}</div></div>'
+    )
 
 
 SCRIPT = """
@@ -112,11 +118,13 @@ def write_review(rows: list[dict], out: str | Path, *, thumbnails: bool = True) 
         cards.append(_card(row, strip))
     labels = sorted({r["label"] for r in rows})
     stages = sorted({r["stage"] or "kept" for r in rows})
-    page = (f"<!doctype html><html><head><meta charset='utf-8'><title>asva curate review</title>"
-            f"<style>{STYLE}</style></head><body><div id='bar'>{_select('label', labels, 'all classes')} "
-            f"{_select('stage', stages, 'all stages')} <span id='count'></span> "
-            f"<button id='export'>Export decisions</button><textarea id='export-text' readonly></textarea>"
-            f"</div>{''.join(cards)}<script>{SCRIPT}</script></body></html>\n")
+    page = (
+        f"<!doctype html><html><head><meta charset='utf-8'><title>asva curate review</title>"
+        f"<style>{STYLE}</style></head><body><div id='bar'>{_select('label', labels, 'all classes')} "
+        f"{_select('stage', stages, 'all stages')} <span id='count'></span> "
+        f"<button id='export'>Export decisions</button><textarea id='export-text' readonly></textarea>"
+        f"</div>{''.join(cards)}<script>{SCRIPT}</script></body></html>\n"
+    )
     with atomic_path(out) as tmp:
         tmp.write_text(page, encoding="utf-8")
     return out
@@ -129,7 +137,9 @@ def apply_decisions(rows: list[dict], decisions: dict) -> list[dict]:
     known = {(r["video"], r["clip"]) for r in rows}
     unknown = (keep | reject) - known
     if unknown:
-        raise ValueError(f"decisions name {len(unknown)} clip(s) not in the manifest, e.g. {sorted(unknown)[0]}")
+        raise ValueError(
+            f"decisions name {len(unknown)} clip(s) not in the manifest, e.g. {sorted(unknown)[0]}"
+        )
     out = []
     for r in rows:
         key = (r["video"], r["clip"])

@@ -5,6 +5,7 @@ videos (each worker loads the models once), append each finished video's rows, t
 dataset, the sorted manifest and OUT/summary.md. Kill it at any point and run the same command again:
 finished videos are not redone and the outputs are the same as an uninterrupted run's.
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -35,8 +36,11 @@ class RunSpec:
     skip: tuple[str, ...] = ()
 
     def settings(self) -> dict:
-        return {"config": self.config.to_dict(), "models": dataclasses.asdict(self.models),
-                "skip": sorted(self.skip)}
+        return {
+            "config": self.config.to_dict(),
+            "models": dataclasses.asdict(self.models),
+            "skip": sorted(self.skip),
+        }
 
 
 _STATE: dict = {}
@@ -54,7 +58,9 @@ def _work(item: VideoItem) -> list[dict]:
     return curate_video(item, spec.config, _STATE["models"], spec.skip)
 
 
-def run_local(items: list[VideoItem], spec: RunSpec, workers: int, on_rows: Callable[[list[dict]], None]) -> None:
+def run_local(
+    items: list[VideoItem], spec: RunSpec, workers: int, on_rows: Callable[[list[dict]], None]
+) -> None:
     """Each video's rows to `on_rows` as it finishes; `workers` spawned processes (1: this process)."""
     if workers == 1:
         _init_worker(spec)
@@ -85,8 +91,13 @@ class RayCurator:
         return {"rows": [json.dumps(rows) for rows in videos]}  # one output row per video
 
 
-def run_ray(items: list[VideoItem], spec: RunSpec, workers: int, on_rows: Callable[[list[dict]], None],
-            address: str | None = None) -> None:
+def run_ray(
+    items: list[VideoItem],
+    spec: RunSpec,
+    workers: int,
+    on_rows: Callable[[list[dict]], None],
+    address: str | None = None,
+) -> None:
     """The same stages as Ray Data operators: read the list, map videos through an actor pool of
     `workers` (one model load each, a GPU each when spec.models.device is cuda), stream rows back."""
     import ray
@@ -94,8 +105,13 @@ def run_ray(items: list[VideoItem], spec: RunSpec, workers: int, on_rows: Callab
     started = not ray.is_initialized()
     if started:
         local = address in (None, "", "local")
-        ray.init(address=None if local else address, num_cpus=workers if local else None,
-                 include_dashboard=False, log_to_driver=False, configure_logging=False)
+        ray.init(
+            address=None if local else address,
+            num_cpus=workers if local else None,
+            include_dashboard=False,
+            log_to_driver=False,
+            configure_logging=False,
+        )
     try:
         _stream(ray, items, spec, workers, on_rows)
     finally:
@@ -110,8 +126,14 @@ def _stream(ray, items: list[VideoItem], spec: RunSpec, workers: int, on_rows) -
     context.enable_progress_bars = False
     gpus = 1 if spec.models.device.startswith("cuda") else 0
     ds = ray.data.from_items([{"item": json.dumps(dataclasses.asdict(i))} for i in items])
-    ds = ds.map_batches(RayCurator, fn_constructor_args=(spec,), batch_size=1,
-                        compute=ray.data.ActorPoolStrategy(size=workers), num_cpus=1, num_gpus=gpus)
+    ds = ds.map_batches(
+        RayCurator,
+        fn_constructor_args=(spec,),
+        batch_size=1,
+        compute=ray.data.ActorPoolStrategy(size=workers),
+        num_cpus=1,
+        num_gpus=gpus,
+    )
     for row in ds.iter_rows():
         on_rows(json.loads(row["rows"]))
 
@@ -122,15 +144,25 @@ def check_settings(out: Path, spec: RunSpec) -> None:
     if path.is_file():
         before = json.loads(path.read_text())
         if before != json.loads(json.dumps(spec.settings())):
-            raise ValueError(f"{out} holds a run with other settings ({path}); use a new --out, or the "
-                             "same settings to resume it")
+            raise ValueError(
+                f"{out} holds a run with other settings ({path}); use a new --out, or the "
+                "same settings to resume it"
+            )
     else:
         write_json(path, spec.settings())
 
 
-def curate(items: list[VideoItem], out: str | Path, spec: RunSpec, *, workers: int = 2,
-           ray_address: str | None = None, use_ray: bool = False, progress: bool = True,
-           write: bool = True) -> dict:
+def curate(
+    items: list[VideoItem],
+    out: str | Path,
+    spec: RunSpec,
+    *,
+    workers: int = 2,
+    ray_address: str | None = None,
+    use_ray: bool = False,
+    progress: bool = True,
+    write: bool = True,
+) -> dict:
     """The whole job (see the module docstring); returns {"rows", "dataset", "summary"}."""
     from tqdm import tqdm
 
@@ -143,8 +175,13 @@ def curate(items: list[VideoItem], out: str | Path, spec: RunSpec, *, workers: i
     todo = [i for i in items if i.key not in done]
     counts = {"kept": sum(r["status"] == "kept" for r in finished)}
     counts["rejected"] = len(finished) - counts["kept"]
-    bar = tqdm(total=len(items), initial=len(items) - len(todo), desc="asva curate", unit="video",
-               disable=not progress)
+    bar = tqdm(
+        total=len(items),
+        initial=len(items) - len(todo),
+        desc="asva curate",
+        unit="video",
+        disable=not progress,
+    )
     writer = ManifestWriter(out / MANIFEST)
 
     def on_rows(rows: list[dict]) -> None:
@@ -166,15 +203,33 @@ def curate(items: list[VideoItem], out: str | Path, spec: RunSpec, *, workers: i
     return finish(out, spec.config, progress=progress, write=write)
 
 
-def finish(out: Path, config: CurateConfig, *, progress: bool = False, write: bool = True,
-           rows: Iterable[dict] | None = None) -> dict:
+def finish(
+    out: Path,
+    config: CurateConfig,
+    *,
+    progress: bool = False,
+    write: bool = True,
+    rows: Iterable[dict] | None = None,
+) -> dict:
     """Sort the manifest, write the dataset (unless `write` is False) and the summary."""
-    rows = sorted(repair_manifest(out / MANIFEST) if rows is None else rows,
-                  key=lambda r: (r["video"], -1 if r["clip"] is None else r["clip"]))
+    rows = sorted(
+        repair_manifest(out / MANIFEST) if rows is None else rows,
+        key=lambda r: (r["video"], -1 if r["clip"] is None else r["clip"]),
+    )
     with atomic_path(out / MANIFEST) as tmp:
         tmp.write_text("".join(row_line(r) for r in rows), encoding="utf-8")
-    dataset = write_dataset(rows, out, min_per_class=config.min_per_class, test_per_class=config.test_per_class,
-                            seed=config.seed, progress=progress) if write else None
+    dataset = (
+        write_dataset(
+            rows,
+            out,
+            min_per_class=config.min_per_class,
+            test_per_class=config.test_per_class,
+            seed=config.seed,
+            progress=progress,
+        )
+        if write
+        else None
+    )
     summary = summary_markdown(rows, dataset)
     with atomic_path(out / SUMMARY) as tmp:
         tmp.write_text(summary, encoding="utf-8")

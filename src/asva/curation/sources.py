@@ -6,6 +6,7 @@
 - a VGGSound CSV `youtube_id,start_seconds,label,split` with `video_dir` holding
   `<youtube_id>_<start_seconds:06d>.mp4` (the layout of the usual VGGSound downloads).
 """
+
 from __future__ import annotations
 
 import csv
@@ -82,14 +83,18 @@ def _from_csv(path: Path, video_dir: str | Path | None) -> list[VideoItem]:
 
 def _vggsound(rows: list[list[str]], path: Path, video_dir: str | Path | None) -> list[VideoItem]:
     if video_dir is None:
-        raise ValueError(f"{path} is a VGGSound CSV (youtube_id,start_seconds,label,split): "
-                         "pass --video-dir with its <youtube_id>_<start:06d>.mp4 files")
+        raise ValueError(
+            f"{path} is a VGGSound CSV (youtube_id,start_seconds,label,split): "
+            "pass --video-dir with its <youtube_id>_<start:06d>.mp4 files"
+        )
     items = []
     for n, row in enumerate(rows, 1):
         try:
             ytid, start, label = row[0].strip(), int(float(row[1])), row[2].strip()
         except (ValueError, IndexError) as err:
-            raise ValueError(f"{path}, row {n}: expected youtube_id,start_seconds,label,split, got {row}") from err
+            raise ValueError(
+                f"{path}, row {n}: expected youtube_id,start_seconds,label,split, got {row}"
+            ) from err
         name = f"{ytid}_{start:06d}.mp4"
         items.append(VideoItem(name, str(Path(video_dir) / name), label, label))
     return items

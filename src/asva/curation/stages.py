@@ -4,6 +4,7 @@ Every scoring stage is `stage(video, spans, config, models) -> list[Verdict]`, o
 (start, end) in seconds: the clip's scores and, if the stage rejects it, the reason. The runner
 (`asva.curation.process`) calls them in `STAGES` order on the clips still kept.
 """
+
 from __future__ import annotations
 
 import math
@@ -30,8 +31,11 @@ def detect_scenes(video: VideoData, config: CurateConfig) -> list[Span]:
     cuts = []
     for i, frame in enumerate(np.ascontiguousarray(bgr)):
         cuts += detector.process_frame(FrameTimecode(i, fps=video.fps), frame)
-    bounds = [0.0, *sorted(c.frame_num / video.fps for c in cuts), video.duration]
-    return [(a, b) for a, b in zip(bounds[:-1], bounds[1:], strict=True) if b > a]
+    # a cut found at frame k lies somewhere in (t_{k-1}, t_k]: the scene before it ends at t_{k-1}
+    frames = sorted(c.frame_num for c in cuts)
+    starts = [0.0, *(k / video.fps for k in frames)]
+    ends = [*((k - 1) / video.fps for k in frames), video.duration]
+    return [(a, b) for a, b in zip(starts, ends, strict=True) if b > a]
 
 
 def split_scenes(scenes: list[Span], clip_seconds: float, stride: float) -> list[tuple[int, Span]]:
@@ -39,8 +43,10 @@ def split_scenes(scenes: list[Span], clip_seconds: float, stride: float) -> list
     clips = []
     for index, (start, end) in enumerate(scenes):
         count = math.floor((end - start - clip_seconds) / stride + 1e-6) + 1
-        clips += [(index, (round(start + k * stride, 6), round(start + k * stride + clip_seconds, 6)))
-                  for k in range(max(0, count))]
+        clips += [
+            (index, (round(start + k * stride, 6), round(start + k * stride + clip_seconds, 6)))
+            for k in range(max(0, count))
+        ]
     return clips
 
 
@@ -79,15 +85,20 @@ def audio_stage(video: VideoData, spans: list[Span], config: CurateConfig, model
     """Peak absolute amplitude of the clip's audio."""
     out = []
     for start, end in spans:
-        piece = video.audio[round(start * SAMPLE_RATE): round(end * SAMPLE_RATE)]
+        piece = video.audio[round(start * SAMPLE_RATE) : round(end * SAMPLE_RATE)]
         peak = float(piece.abs().max()) if piece.numel() else 0.0
-        reason = f"silent: audio peak {peak:.4f} < audio_peak_min {config.audio_peak_min}" \
-            if peak < config.audio_peak_min else None
+        reason = (
+            f"silent: audio peak {peak:.4f} < audio_peak_min {config.audio_peak_min}"
+            if peak < config.audio_peak_min
+            else None
+        )
         out.append(({"audio_peak": peak}, reason))
     return out
 
 
-def _mel(video: VideoData, start: float, seconds: float = 2.0, wave: torch.Tensor | None = None) -> torch.Tensor:
+def _mel(
+    video: VideoData, start: float, seconds: float = 2.0, wave: torch.Tensor | None = None
+) -> torch.Tensor:
     from asva.media import audio_window, normalize_mel, waveform_to_mel
 
     wave = video.audio if wave is None else wave
@@ -97,8 +108,9 @@ def _mel(video: VideoData, start: float, seconds: float = 2.0, wave: torch.Tenso
     return normalize_mel(waveform_to_mel(window, sample_rate=SAMPLE_RATE))  # (1, 128, 204)
 
 
-def alignment_stage(video: VideoData, spans: list[Span], config: CurateConfig, models,
-                    prompt: str = "") -> list[Verdict]:
+def alignment_stage(
+    video: VideoData, spans: list[Span], config: CurateConfig, models, prompt: str = ""
+) -> list[Verdict]:
     """ImageBind IA (frames vs the clip's centred 2 s of audio) and IT (frames vs the class prompt)."""
     text = models.imagebind.embed_text([prompt])[0]
     out = []
@@ -152,10 +164,13 @@ def sync_stage(video: VideoData, spans: list[Span], config: CurateConfig, models
     own = phi[:, 0].tolist()
     out, i = [], 0
     for group in starts:
-        p_sync, phi_own = float(np.mean(p[i:i + len(group)])), float(np.mean(own[i:i + len(group)]))
+        p_sync, phi_own = float(np.mean(p[i : i + len(group)])), float(np.mean(own[i : i + len(group)]))
         i += len(group)
-        reason = f"not in sync: P_sync {p_sync:.3f} < p_sync_min {config.p_sync_min}" \
-            if p_sync < config.p_sync_min else None
+        reason = (
+            f"not in sync: P_sync {p_sync:.3f} < p_sync_min {config.p_sync_min}"
+            if p_sync < config.p_sync_min
+            else None
+        )
         out.append(({"p_sync": p_sync, "phi": phi_own}, reason))
     return out
 
@@ -166,7 +181,7 @@ def _window_frames(video: VideoData, start: float, count: int) -> torch.Tensor:
     frames = video.frames[:, index]
     h, w = frames.shape[-2:]
     s = min(h, w)
-    return frames[..., (h - s) // 2:(h - s) // 2 + s, (w - s) // 2:(w - s) // 2 + s]
+    return frames[..., (h - s) // 2 : (h - s) // 2 + s, (w - s) // 2 : (w - s) // 2 + s]
 
 
 SCORING_STAGES = {

@@ -13,9 +13,9 @@ Defects (each applied to a whole clip rendered by `make_clip`):
     zoom     a slow zoom in to 1.35x over the clip
     shake    every frame translated by up to 12% of the frame side, at random
 """
+
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -43,19 +43,22 @@ def _zoom(frames: np.ndarray, max_scale: float = 1.35) -> np.ndarray:
     for k in range(f):
         side = max(2, round(size / (1 + (max_scale - 1) * k / max(1, f - 1))))
         top = (size - side) // 2
-        crop = x[k:k + 1, :, top:top + side, top:top + side]
-        out.append(torch.nn.functional.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False))
+        crop = x[k : k + 1, :, top : top + side, top : top + side]
+        out.append(
+            torch.nn.functional.interpolate(crop, size=(size, size), mode="bilinear", align_corners=False)
+        )
     return torch.cat(out).round().clamp(0, 255).byte().permute(0, 2, 3, 1).numpy()
 
 
 def _shake(frames: np.ndarray, rng: np.random.Generator, amount: float = 0.12) -> np.ndarray:
     limit = max(1, round(frames.shape[1] * amount))
     moves = rng.integers(-limit, limit + 1, size=(frames.shape[0], 2))
-    return np.stack([np.roll(frame, (int(dy), int(dx)), axis=(0, 1)) for frame, (dy, dx) in zip(frames, moves)])
+    pairs = zip(frames, moves, strict=True)
+    return np.stack([np.roll(frame, (int(dy), int(dx)), axis=(0, 1)) for frame, (dy, dx) in pairs])
 
 
 def inject(defect: str, name: str, index: int, seed: int, size: int) -> tuple[np.ndarray, np.ndarray, dict]:
-    """(frames (f, h, w, 3) uint8, audio (n,) float32, truth) of clip `index` of class `name` with `defect`."""
+    """(frames (f, h, w, 3) uint8, audio (n,) float32, truth) of clip `index` of `name` with `defect`."""
     if defect not in DEFECTS:
         raise ValueError(f"defect must be one of {DEFECTS}, got {defect!r}")
     clip = make_clip(name, index, seed, size=size, two_object_fraction=0.0)
@@ -82,10 +85,17 @@ def inject(defect: str, name: str, index: int, seed: int, size: int) -> tuple[np
     return frames, audio, truth
 
 
-def write_defect_set(out: str | Path, per_defect: int, seed: int = 1, size: int = 64,
-                     defects: tuple[str, ...] = DEFECTS, classes: tuple[str, ...] | None = None) -> dict[str, dict]:
-    """`per_defect` clips of each defect (`classes`, default all, in turn) under OUT/videos/<class>/; returns the truth
-    {key "<class>/<file>": {"defect", "class", "duration", ["cut_time"]}} also written to OUT/defects.json."""
+def write_defect_set(
+    out: str | Path,
+    per_defect: int,
+    seed: int = 1,
+    size: int = 64,
+    defects: tuple[str, ...] = DEFECTS,
+    classes: tuple[str, ...] | None = None,
+) -> dict[str, dict]:
+    """`per_defect` clips of each defect (`classes`, default all, in turn) under OUT/videos/<class>/;
+    returns the truth {key "<class>/<file>": {"defect", "class", "duration", ["cut_time"]}}, also
+    written to OUT/defects.json."""
     from asva.media import write_video
     from asva.utils import write_json
 
@@ -98,8 +108,13 @@ def write_defect_set(out: str | Path, per_defect: int, seed: int = 1, size: int 
             path = out / "videos" / key
             frames, audio, fact = inject(defect, name, index, seed, size)
             path.parent.mkdir(parents=True, exist_ok=True)
-            write_video(path, torch.from_numpy(frames).permute(3, 0, 1, 2), FPS,
-                        audio=torch.from_numpy(audio), sample_rate=SAMPLE_RATE)
+            write_video(
+                path,
+                torch.from_numpy(frames).permute(3, 0, 1, 2),
+                FPS,
+                audio=torch.from_numpy(audio),
+                sample_rate=SAMPLE_RATE,
+            )
             truth[key] = fact
     write_json(out / "class_mapping.json", {n: CLASSES[n].prompt for n in names})
     write_json(out / "defects.json", truth)
@@ -147,8 +162,12 @@ def defect_report(rows: list[dict], truth: dict[str, dict]) -> dict[str, dict]:
     for d, t in tally.items():
         if not t["units"]:
             continue
-        entry = {"videos": t["videos"], "units": t["units"], "rejected": t["rejected"],
-                 "rejected_by": dict(sorted(t["stages"].items()))}
+        entry = {
+            "videos": t["videos"],
+            "units": t["units"],
+            "rejected": t["rejected"],
+            "rejected_by": dict(sorted(t["stages"].items())),
+        }
         if d == "clean":
             entry["kept_share"] = 1.0 - t["rejected"] / t["units"]
         else:
