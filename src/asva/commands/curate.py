@@ -112,11 +112,11 @@ def _config(args) -> CurateConfig:
 
 
 def _run(argv: list[str]) -> int:
+    args = build_parser().parse_args(argv)  # before the heavy imports: --help stays fast
     from asva.curation.models import ModelSpec
     from asva.curation.runner import RunSpec, curate
     from asva.curation.sources import read_sources
 
-    args = build_parser().parse_args(argv)
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
     items = read_sources(args.input, args.video_dir)
