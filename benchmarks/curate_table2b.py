@@ -10,7 +10,7 @@ synthetic test split. Resumable: rerun the same command and each step continues 
 2. CURATED: `asva curate DIRTY` with the `synthetic` preset (IA / IT skipped), min_per_class 1.
 3. `asva train --config synth-tiny` on each, train.max_steps=STEPS, the two runs side by side
    (`--resume latest` when a run has checkpoints).
-4. `python -m asva.evaluate_synthetic --dataset TEST_DATA --model RUN/model --etas 4` for each.
+4. `asva table1 --dataset TEST_DATA --model RUN/model --etas 4 --no-reference` for each.
 """
 
 from __future__ import annotations
@@ -115,39 +115,11 @@ def main() -> None:
     for name, (_, run) in runs.items():
         out = args.work / f"eval-{name}.json"
         if not out.is_file():
-            subprocess.run(
-                [
-                    sys.executable,
-                    "-m",
-                    "asva.evaluate_synthetic",
-                    "--dataset",
-                    str(args.test_data),
-                    "--model",
-                    str(run / "model"),
-                    "--etas",
-                    "4",
-                    "--label",
-                    f"curation {name}",
-                    "--no-progress",
-                    "--json",
-                    str(out),
-                ],
-                check=True,
-                env=env,
-            )
-    subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "asva.evaluate_synthetic",
-            "--merge",
-            str(args.work / "eval-before.json"),
-            str(args.work / "eval-after.json"),
-        ],
-        check=True,
-        env=env,
-    )
-
+            cmd = asva("table1", "--dataset", str(args.test_data), "--model", str(run / "model"), "--etas", "4",
+                       "--no-reference", "--label", f"curation {name}", "--no-progress", "--json", str(out))
+            subprocess.run(cmd, check=True, env=env)
+    merge = asva("table1", "--merge", str(args.work / "eval-before.json"), str(args.work / "eval-after.json"))
+    subprocess.run(merge, check=True, env=env)
 
 if __name__ == "__main__":
     main()

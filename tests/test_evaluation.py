@@ -10,20 +10,17 @@ import pytest
 import torch
 from torch import nn
 
+from asva.commands.evaluate import main as evaluate_main
 from asva.evaluation import (
     EvalConfig,
     Extractors,
     MismatchError,
-    fvd,
     generated_name,
-    i3d_features,
-    load_i3d,
     match_generated,
-    preprocess_fvd_videos,
     run_evaluation,
 )
-from asva.evaluation.cli import main as evaluate_main
 from asva.media import write_video
+from asva.metrics.fvd import fvd, i3d_features, load_i3d, preprocess_fvd_videos
 
 SIZE = 64  # frame side the tests read clips at (the protocol's 256 works the same, slower)
 
@@ -323,14 +320,13 @@ def test_evaluate_refuses_a_mismatched_set_via_asva(bench, tmp_path, capsys):
 def test_synthetic_generated_set_defaults(bench, tmp_path, capsys):
     """--synthetic on a generated set: oracle + RelSync; without the shipped sync model, --skip-missing
     still gives the oracle."""
-    from asva.evaluation.cli import shipped_sync_model
+    from asva.models.registry import MODELS, candidate_folders, is_model_folder
 
     out = tmp_path / "synthetic"
     assert run_cli(bench, out, "--synthetic", "--skip-missing") == 0
     report = json.loads((out / "metrics.json").read_text())
     assert "Oracle_hit_rate" in report["metrics"] and report["protocol"]["synthetic"] is True
-    assert ("RelSync_mean" in report["metrics"]) == (shipped_sync_model() is not None)
-    with pytest.raises(ValueError, match="needs --synthetic"):
+    assert ("RelSync_mean" in report["metrics"]) == is_model_folder(
+        candidate_folders(MODELS["sync-synth-tiny"])[0], "sync")
+    with pytest.raises(SystemExit):  # the synthetic Table 1 is `asva table1`
         run_cli(bench, out, "--model", "some-model")
-    with pytest.raises(ValueError, match="not both"):
-        run_cli(bench, out, "--synthetic", "--model", "some-model")

@@ -6,15 +6,15 @@ import json
 
 import pytest
 
+from asva.commands.generate_eval import main as generate_main
 from asva.evaluation import match_generated
 from asva.evaluation.generate import MANIFEST
-from asva.evaluation.generate import main as generate_main
 
 
 @pytest.fixture(scope="module")
 def setup(tmp_path_factory, tiny_synth):
     """A 2-video synth test split and a random tiny AVSyncD whose prompt table knows its classes."""
-    from asva.pipelines.build import random_pipeline
+    from asva.pipelines.testing import random_pipeline
 
     root = tmp_path_factory.mktemp("gen")
     data = tiny_synth
@@ -70,8 +70,8 @@ def test_generate_eval_is_resumable(setup, tmp_path, capsys):
 
 def test_synthetic_table_reports(setup, tmp_path):
     """`asva evaluate --synthetic --model M`: the training code's Table 1 rows as the three reports."""
-    pytest.importorskip("asva.evaluate_synthetic")
-    from asva.evaluation.cli import main as evaluate_main
+    pytest.importorskip("asva.evaluation.synthetic.table1")
+    from asva.commands.evaluate import main as evaluate_main
 
     data, model = setup
     out = tmp_path / "table"

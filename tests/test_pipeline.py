@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from asva.pipelines.avsyncd import AVSyncDPipeline
-from asva.pipelines.build import random_pipeline
 from asva.pipelines.guidance import Conditions, GuidedDenoiser
 from asva.pipelines.long_audio import frame_count, plan_windows, resample_indices
 from asva.pipelines.prompts import PromptTable
 from asva.pipelines.schedulers import make_scheduler, scheduler_names
+from asva.pipelines.testing import random_pipeline
 
 SR = 16000
 
@@ -230,7 +230,7 @@ def test_prompt_table():
 
 
 def test_clip_tokenizer_matches_openai_ids():
-    from asva.pipelines.build import clip_tokenizer
+    from asva.pipelines.testing import clip_tokenizer
 
     tok = clip_tokenizer()
     assert tok("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]
@@ -249,13 +249,13 @@ def test_text_encoder_prompts_and_table_classes():
     assert free_text.videos.shape == by_text.videos.shape
 
 
-def test_load_pipeline_reads_an_asva_convert_folder(tmp_path):
+def test_load_model_reads_an_asva_convert_folder(tmp_path):
     """The layout `asva convert` writes: asva_model.json, unet/, imagebind/ and SD's vae/ text_encoder/ ..."""
     import json
 
     from asva.models.convert import save_unet
     from asva.models.imagebind.convert import save_imagebind
-    from asva.pipelines.build import load_pipeline
+    from asva.pipelines.loading import load_model
 
     pipe = tiny_pipeline(text="clip")
     save_unet(pipe.unet.model, tmp_path / "unet")
@@ -264,13 +264,13 @@ def test_load_pipeline_reads_an_asva_convert_folder(tmp_path):
         getattr(pipe, name).save_pretrained(tmp_path / name)
     components = {n: n for n in ("unet", "vae", "text_encoder", "tokenizer", "scheduler", "imagebind")}
     (tmp_path / "asva_model.json").write_text(json.dumps({"format": "asva-model", "components": components}))
-    loaded = load_pipeline(tmp_path)
+    loaded = load_model(tmp_path).pipe
     loaded.set_progress_bar_config(disable=True)
     image, audio = inputs()
     torch.testing.assert_close(run(loaded, image, audio, output_type="latent").videos,
                                run(pipe, image, audio, output_type="latent").videos)
     with pytest.raises(ValueError, match="not a model folder"):
-        load_pipeline(tmp_path / "unet")
+        load_model(tmp_path / "unet")
 
 
 def test_image_only_unet_ignores_audio_guidance(tmp_path):

@@ -8,11 +8,11 @@ import torch
 from safetensors.torch import load_file
 
 from asva import cli
+from asva.data.shifted import ShiftedClipConfig, ShiftedClipDataset, clip_starts, nearest_frames
+from asva.evaluation.sync_classifier import shift_predictions, sync_accuracy
 from asva.models.sync import SyncClassifier, SyncClassifierConfig, load_sync_classifier
-from asva.sync_train.data import ShiftedClipConfig, ShiftedClipDataset, clip_starts, nearest_frames
-from asva.sync_train.evaluate import shift_predictions, sync_accuracy
-from asva.sync_train.loss import contrastive_sync_loss, pair_logits
 from asva.synth.generate import SynthConfig, generate
+from asva.training.sync.loss import contrastive_sync_loss, pair_logits
 
 TRAIN_ARGS = ["--preset", "sync-tiny", "--batch-size", "2", "--num-clips", "3", "--shift", "0.2",
               "--warmup-steps", "1", "--lr", "1e-3", "--log-every", "1", "--no-progress", "--seed", "3"]
@@ -279,7 +279,7 @@ def test_standins_and_relsync_oracle_agreement(synth_root, tmp_path, capsys):
 
 
 def test_spearman_skips_undefined_values():
-    from asva.sync_train.agreement import spearman
+    from asva.evaluation.synthetic.agreement import spearman
 
     rho, n = spearman([0.1, 0.2, 0.3, 0.4], [1.0, float("nan"), 3.0, 4.0])
     assert rho == pytest.approx(1.0) and n == 3
@@ -287,7 +287,7 @@ def test_spearman_skips_undefined_values():
 
 
 def test_bundled_sync_synth_tiny_loads_and_is_small():
-    from asva.sync_train.evaluate import resolve_sync_model
+    from asva.models.registry import resolve_sync_model
 
     folder = resolve_sync_model("sync-synth-tiny")
     assert (folder / "model.safetensors").stat().st_size < 15 * 2**20
@@ -299,7 +299,8 @@ def test_bundled_sync_synth_tiny_loads_and_is_small():
 def test_bundled_sync_synth_tiny_detects_synchrony_on_unseen_clips(tmp_path, one_thread):
     """The shipped classifier is a metric, not a placeholder: on freshly generated clips (a seed it
     never saw) it finds the synchronised offset among 31 far above chance (about 0.35)."""
-    from asva.sync_train.evaluate import evaluate_dataset, load_sync_model
+    from asva.evaluation.sync_classifier import evaluate_dataset
+    from asva.models.sync import load_sync_model
     from asva.synth.generate import SynthConfig, generate
 
     data = tmp_path / "fresh"

@@ -1,4 +1,4 @@
-"""Small helpers shared across the library: atomic file output."""
+"""Small helpers shared across the library: atomic file output, dtype names."""
 from __future__ import annotations
 
 import contextlib
@@ -8,6 +8,17 @@ import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+DTYPE_NAMES = ("float32", "bfloat16", "float16")  # the --dtype choices of every command
+
+
+def torch_dtype(name: str):
+    """The torch dtype called `name` (one of DTYPE_NAMES)."""
+    import torch
+
+    if name not in DTYPE_NAMES:
+        raise ValueError(f"unknown dtype {name!r}; expected one of {', '.join(DTYPE_NAMES)}")
+    return getattr(torch, name)
 
 
 @contextlib.contextmanager

@@ -7,10 +7,8 @@ from dataclasses import dataclass
 import av
 import torch
 
-from asva.media import probe, read_audio, read_video
+from asva.media import SAMPLE_RATE, probe, read_audio, read_video
 from asva.media.transform import center_crop_resize
-
-SAMPLE_RATE = 16000
 
 
 @dataclass

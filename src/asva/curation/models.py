@@ -116,7 +116,7 @@ def load_models(spec: ModelSpec, skip: tuple[str, ...]) -> Models:
             models.imagebind if spec.embedder == "imagebind" else _synth_autoencoder(spec.device)
         )
     if "sync" not in skip:
-        from asva.sync_train.evaluate import load_sync_model
+        from asva.models.sync import load_sync_model
 
         models.sync = load_sync_model(spec.sync_model).to(spec.device).eval().requires_grad_(False)
     return models

@@ -1,67 +1,23 @@
-"""asva generate-eval: generate the clips `asva evaluate` scores, 3 per test video (resumable).
+"""Generating the clips `asva evaluate` scores (`asva generate-eval`): settings manifest, prompts, one clip.
 
-Usage:
-    asva generate-eval --dataset DIR --model NAME_OR_DIR -o OUT [--eta 4] [--text-scale 1] [--steps 50]
-                       [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--clips-per-video 3] [--split test]
-                       [--size 256] [--device auto] [--dtype float32] [--sequential-cfg] [--limit N]
-                       [--no-progress]
-
-For every <class>/<stem>.mp4 of the dataset's test.txt and k = 0, 1, 2 it animates the first frame of the
-k-th evaluation clip (start k * (duration - 2) / 2, read at --size px) with that clip's 2 s of audio and
-writes OUT/<class>/<stem>_clip-<k:02d>.mp4 (12 frames at 6 fps, H.264, with the audio's first channel
-muxed as AAC: the channel the evaluation's mel reads). This is the official `animation_gen.py` layout.
-Every clip restarts the generator from --seed, as the official script does.
-
-Each file is written atomically, so an interrupted run leaves only finished clips, and a re-run skips
-them. OUT/generate_eval.json records the settings; re-running into OUT with other settings is refused.
+Clip k of <class>/<stem>.mp4 animates the first frame of the k-th evaluation clip (start
+k * (duration - 2) / 2) with that clip's 2 s of audio and is written as
+OUT/<class>/<stem>_clip-<k:02d>.mp4 (the official `animation_gen.py` layout).
 """
 
 from __future__ import annotations
 
 import argparse
 import json
-import sys
-import time
 from pathlib import Path
 
 import torch
-from tqdm import tqdm
 
+from asva.media.audio import SAMPLE_RATE
+from asva.media.frames import to_uint8
 from asva.utils import atomic_path
 
-from .matching import generated_name
-
 MANIFEST = "generate_eval.json"
-EVAL_STARTS = {1: "center", 3: "three"}
-SAMPLE_RATE = 16000
-
-
-def build_parser() -> argparse.ArgumentParser:
-    from asva.animate import DTYPES  # noqa: PLC0415
-    from asva.pipelines.schedulers import DEFAULT_SCHEDULER, DEFAULT_STEPS, scheduler_names  # noqa: PLC0415
-
-    p = argparse.ArgumentParser(
-        prog="asva generate-eval",
-        description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
-    )
-    p.add_argument("--dataset", type=Path, required=True, help="AVSync15-format dataset")
-    p.add_argument("--model", required=True, help="model name (asva.models.registry) or model folder")
-    p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
-    p.add_argument("--eta", type=float, default=4.0, help="audio guidance scale (default 4, as the paper)")
-    p.add_argument("--text-scale", type=float, default=1.0, help="text guidance scale (default 1 = none)")
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"denoising steps ({DEFAULT_STEPS})")
-    p.add_argument("--scheduler", choices=scheduler_names(), default=DEFAULT_SCHEDULER)
-    p.add_argument("--seed", type=int, default=0, help="generator seed, reset for every clip (default 0)")
-    p.add_argument("--clips-per-video", type=int, choices=(1, 3), default=3)
-    p.add_argument("--split", default="test")
-    p.add_argument("--size", type=int, default=256, help="frame side in pixels (default 256)")
-    p.add_argument("--device", default="auto", help="auto, cpu, cuda[:i] or mps")
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
-    p.add_argument("--sequential-cfg", action="store_true", help="guidance branches one by one (less memory)")
-    p.add_argument("--limit", type=int, help="generate at most N missing clips this run")
-    p.add_argument("--no-progress", action="store_true")
-    return p
 
 
 def settings_of(args: argparse.Namespace) -> dict:
@@ -114,7 +70,7 @@ def pick_prompt(pipe, cls: str, prompt: str) -> tuple[str, bool]:
 
 def clip_audio(path: Path, start: float, seconds: float) -> torch.Tensor:
     """(channels, n) exactly `seconds` of audio from `start` (padded with silence if short)."""
-    from asva.media import audio_window, read_audio  # noqa: PLC0415
+    from asva.media import audio_window, read_audio
 
     wave = read_audio(path, sample_rate=SAMPLE_RATE, start=start, duration=seconds, mono=False)
     return audio_window(wave, sample_rate=SAMPLE_RATE, duration=seconds)
@@ -122,7 +78,7 @@ def clip_audio(path: Path, start: float, seconds: float) -> torch.Tensor:
 
 def generate_clip(pipe, item: dict, audio: torch.Tensor, args: argparse.Namespace) -> torch.Tensor:
     """(3, 12, h, w) uint8 frames animated from the item's first frame and `audio` (channels, n)."""
-    image = ((item["video"][:, 0] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)  # (3, h, w)
+    image = to_uint8(item["video"][:, 0])  # (3, h, w)
     cls = item["path"].split("/")[0]
     prompt, use_table = pick_prompt(pipe, cls, item["prompt"])
     out = pipe(
@@ -140,51 +96,8 @@ def generate_clip(pipe, item: dict, audio: torch.Tensor, args: argparse.Namespac
     return out.videos[0]
 
 
-def main(argv: list[str] | None = None) -> int:
-    from asva.animate import load_model, pick_device  # noqa: PLC0415
-    from asva.data import AVSyncDataset  # noqa: PLC0415
-    from asva.media import write_video  # noqa: PLC0415
-
-    args = build_parser().parse_args(argv)
-    if args.steps < 1 or args.eta < 0 or args.text_scale < 0 or (args.limit is not None and args.limit < 0):
-        raise ValueError(
-            f"need --steps >= 1, --eta >= 0, --text-scale >= 0, --limit >= 0; got {args.steps}, "
-            f"{args.eta}, {args.text_scale}, {args.limit}"
-        )
-    dataset = AVSyncDataset(
-        args.dataset, args.split, mode="eval", eval_starts=EVAL_STARTS[args.clips_per_video], size=args.size
-    )
-    check_manifest(args.out, settings_of(args))
-    targets = [args.out / generated_name(*_video_and_clip(dataset, i)) for i in range(len(dataset))]
-    pending = [i for i, t in enumerate(targets) if not t.is_file()][: args.limit]
-    done = len(targets) - len([t for t in targets if not t.is_file()])
-    print(
-        f"asva generate-eval: {done} of {len(targets)} clips in {args.out}; generating {len(pending)}",
-        file=sys.stderr,
-    )
-    if not pending:
-        return 0
-    model_args = argparse.Namespace(
-        model=args.model, dtype=args.dtype, quiet=True, scheduler=args.scheduler, size=args.size
-    )
-    pipe, _ = load_model(model_args, pick_device(args.device))
-    start = time.perf_counter()
-    for i in tqdm(pending, desc="generate-eval", unit="clip", disable=args.no_progress):
-        item = dataset[i]
-        audio = clip_audio(dataset.root / "videos" / item["path"], item["start"], dataset.clip_duration)
-        frames = generate_clip(pipe, item, audio, args)
-        write_video(targets[i], frames, 6.0, audio=audio[0], sample_rate=SAMPLE_RATE)  # atomic
-    print(
-        f"asva generate-eval: wrote {len(pending)} clips in {time.perf_counter() - start:.1f} s",
-        file=sys.stderr,
-    )
-    return 0
-
-
-def _video_and_clip(dataset, index: int) -> tuple[str, int]:
+def video_and_clip(dataset, index: int) -> tuple[str, int]:
     clip_index, _ = dataset.clip_start(index)
     return dataset.entries[index // dataset.clips_per_video].path, clip_index
 
 
-if __name__ == "__main__":
-    sys.exit(main())

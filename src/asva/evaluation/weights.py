@@ -134,7 +134,7 @@ def load_extractors(
 
         nets.fid = load_fid_inception(paths["fid"], device=device)
     if "i3d" in paths:
-        from .fvd import load_i3d  # noqa: PLC0415
+        from asva.metrics.fvd import load_i3d  # noqa: PLC0415
 
         nets.i3d = load_i3d(paths["i3d"], device=device)
     if "imagebind" in paths:

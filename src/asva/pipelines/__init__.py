@@ -1,6 +1,6 @@
 """asva.pipelines: AVSyncD sampling (see docs/pipeline.md).
 
-    from asva.pipelines import AVSyncDPipeline, load_pipeline, random_pipeline, make_scheduler
+    from asva.pipelines import AVSyncDPipeline, load_model, random_pipeline, make_scheduler
 """
 from __future__ import annotations
 
@@ -14,8 +14,8 @@ _EXPORTS = {
     "PromptTable": "asva.pipelines.prompts",
     "GuidedDenoiser": "asva.pipelines.guidance",
     "make_scheduler": "asva.pipelines.schedulers",
-    "load_pipeline": "asva.pipelines.build",
-    "random_pipeline": "asva.pipelines.build",
+    "load_model": "asva.pipelines.loading",
+    "random_pipeline": "asva.pipelines.testing",
 }
 __all__ = sorted(_EXPORTS)
 

@@ -18,12 +18,13 @@ from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 from einops import rearrange, repeat
 
+from asva.media.audio import SAMPLE_RATE
+from asva.media.frames import to_model_range, to_uint8
 from asva.pipelines.components import AVSyncDAudioEncoder, AVSyncDUNet
 from asva.pipelines.guidance import Conditions, GuidedDenoiser, check_scales
 from asva.pipelines.long_audio import frame_count, join_windows, plan_windows, resample_frames
 from asva.pipelines.prompts import PromptTable
 
-SAMPLE_RATE = 16000  # ImageBind's audio rate
 OUTPUT_TYPES = ("uint8", "float", "latent")
 
 
@@ -179,7 +180,7 @@ class AVSyncDPipeline(DiffusionPipeline):
         m = self.size_multiple
         if image.shape[-2] % m or image.shape[-1] % m:
             raise ValueError(f"image sides must be multiples of {m}, got {tuple(image.shape[-2:])}")
-        image = image.float() / 127.5 - 1 if image.dtype == torch.uint8 else image.float()
+        image = to_model_range(image) if image.dtype == torch.uint8 else image.float()
         if not audio.is_floating_point() or audio.ndim not in (1, 2, 3):
             raise ValueError(f"audio must be a float waveform (n,), (b, n) or (b, ch, n), got "
                              f"{audio.dtype} {tuple(audio.shape)}")
@@ -206,7 +207,7 @@ class AVSyncDPipeline(DiffusionPipeline):
         if output_type != "latent":
             video = resample_frames(video, src_fps, fps, num_out)
         if output_type == "uint8":
-            video = ((video.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+            video = to_uint8(video)
         keep = round(video.shape[2] / (fps if output_type != "latent" else src_fps) * SAMPLE_RATE)
         return AnimationOutput(videos=video.cpu(), audio=audio[..., :keep].cpu(), fps=float(fps))
 

@@ -5,9 +5,15 @@
     phi = score_clips(net, mels, videos_uint8)      # (b,) raw logits
 """
 from .config import SyncClassifierConfig, list_presets
-from .convert import SYNC_RENAMES, convert_sync_checkpoint, load_sync_classifier, save_sync_classifier
+from .convert import (
+                      SYNC_RENAMES,
+                      convert_sync_checkpoint,
+                      load_sync_classifier,
+                      load_sync_model,
+                      save_sync_classifier,
+)
 from .model import SyncClassifier, SyncHead, score_clips
-from .preprocess import CLIP_MEAN, CLIP_STD, preprocess_sync_video, squash_resize, to_unit_float
+from .preprocess import CLIP_MEAN, CLIP_STD, preprocess_sync_video
 
 __all__ = [
     "CLIP_MEAN",
@@ -19,9 +25,8 @@ __all__ = [
     "convert_sync_checkpoint",
     "list_presets",
     "load_sync_classifier",
+    "load_sync_model",
     "preprocess_sync_video",
     "save_sync_classifier",
     "score_clips",
-    "squash_resize",
-    "to_unit_float",
 ]

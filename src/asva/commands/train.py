@@ -6,7 +6,7 @@ Usage:
 
     asva train --config synth-tiny --data data/synth --output runs/tiny
     asva train --config synth-tiny --data data/synth --output runs/i2vd model.audio=false
-    accelerate launch --num_processes 8 -m asva.train.cli --config avsync15-sd15 \
+    accelerate launch --num_processes 8 -m asva.commands.train --config avsync15-sd15 \
         --data AVSync15 --output runs/avsyncd model.init_from=models/sd15-imagebind
 
 Presets: avsync15-sd15 (the paper's settings; needs model.init_from, a folder from `asva convert`
@@ -21,7 +21,7 @@ import argparse
 import shlex
 import sys
 
-from asva.train.config import list_presets, load_config
+from asva.training.avsyncd.config import list_presets, load_config
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
     if not args.config:
         raise ValueError("--config is required (a preset or a JSON file)")
     config = load_config(args.config, args.overrides)
-    from asva.train.trainer import NonFiniteLossError, train
+    from asva.training.avsyncd.trainer import NonFiniteLossError, train
 
     output = args.output or f"runs/{args.config}"
     command = "asva train " + shlex.join(sys.argv[1:] if argv is None else argv)

@@ -25,7 +25,7 @@ from asva.models.imagebind.config import ImageBindConfig
 from asva.models.unet3d import VideoUNet
 from asva.pipelines.components import AVSyncDAudioEncoder
 from asva.pipelines.prompts import PromptTable
-from asva.train.config import DiffusionConfig, ModelConfig
+from asva.training.avsyncd.config import DiffusionConfig, ModelConfig
 
 
 @dataclass
@@ -64,9 +64,9 @@ def random_prompt_table(prompts: list[str], length: int, dim: int, seed: int) ->
 
 
 def _from_folder(cfg: ModelConfig, prompts: dict[str, str]) -> Components:
-    from asva.pipelines.build import load_pipeline
+    from asva.pipelines.loading import load_model
 
-    pipe = load_pipeline(cfg.init_from)
+    pipe = load_model(cfg.init_from).pipe
     unet = pipe.unet.model
     if not cfg.audio and unet.config.audio_dim is not None:
         plain = VideoUNet(unet.config.replace(audio_dim=None))

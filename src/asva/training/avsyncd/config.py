@@ -4,8 +4,8 @@
     cfg.train.lr, cfg.model.unet, cfg.data.root
 
 A preset is `presets/<name>.json` with the sections below (any omitted field keeps its default); a
-path to a JSON file of the same form works too. Overrides are `section.field=value`, the value
-parsed as JSON when it parses (numbers, true/false/null, lists, objects) and kept as text otherwise.
+path to a JSON file of the same form works too. Overrides are `section.field=value`
+(`asva.training.overrides`: the value is checked against the field's type).
 """
 from __future__ import annotations
 
@@ -13,6 +13,8 @@ import dataclasses
 import json
 from dataclasses import dataclass, field
 from pathlib import Path
+
+from asva.training.overrides import apply_overrides
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 MIXED_PRECISION = ("no", "fp16", "bf16")
@@ -165,19 +167,6 @@ def list_presets() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
 
 
-def parse_override(text: str) -> tuple[str, str, object]:
-    """"section.key=value" -> (section, key, value parsed as JSON when possible)."""
-    key, sep, raw = text.partition("=")
-    section, dot, name = key.strip().partition(".")
-    if not sep or not dot or not section or not name:
-        raise ValueError(f"override {text!r} must look like section.key=value (e.g. train.lr=1e-4)")
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return section, name, value
-
-
 def load_config(preset_or_path: str, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
     """A preset name (see `list_presets`) or a JSON file, with `section.key=value` overrides applied."""
     path = Path(preset_or_path)
@@ -190,9 +179,6 @@ def load_config(preset_or_path: str, overrides: list[str] | tuple[str, ...] = ()
         data = json.loads(path.read_text())
     except json.JSONDecodeError as err:
         raise ValueError(f"{path} is not valid JSON: {err}") from err
-    for text in overrides:
-        section, name, value = parse_override(text)
-        if section == "description":
-            raise ValueError("description cannot be overridden")
-        data.setdefault(section, {})[name] = value
+    for section, values in apply_overrides(TrainConfig, overrides).items():
+        data.setdefault(section, {}).update(values)
     return TrainConfig.from_dict(data)

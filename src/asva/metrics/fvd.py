@@ -22,8 +22,8 @@ from pathlib import Path
 import torch
 from einops import rearrange
 
+from asva.media.frames import squash_resize, to_unit_float
 from asva.metrics.frechet import frechet_distance
-from asva.models.sync.preprocess import squash_resize, to_unit_float
 
 I3D_FILE = "i3d_torchscript.pt"
 I3D_WHAT = f"FVD (I3D TorchScript weights {I3D_FILE})"

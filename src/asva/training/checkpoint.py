@@ -197,7 +197,7 @@ def load_accelerate_checkpoint(accelerator, folder: Path) -> dict:
 def export_model(folder: Path, components, scheduler, info: dict) -> Path:
     """Write an `AVSyncDPipeline` folder (save_pretrained) plus `training.json`, atomically;
     `scheduler` (on the run's training schedule) becomes the folder's default sampler."""
-    from asva.train.validation import in_memory_pipeline
+    from asva.training.avsyncd.validation import in_memory_pipeline
 
     pipe = in_memory_pipeline(components, scheduler)
     folder = Path(folder)
@@ -220,9 +220,11 @@ def describe_training(folder: str | Path) -> list[str]:
         return []
     cfg = info.get("config", {})
     data, train = cfg.get("data", {}), cfg.get("train", {})
+    loss = f"mean loss over the last logged steps {info.get('final_loss')}"
+    if info.get("last_loss") is not None:  # what `asva train` printed as "last loss"
+        loss = f"last loss {info['last_loss']:.4f} ({loss})"
     lines = [f"trained: {info.get('steps')} steps of batch {info.get('batch_size')} "
-             f"on {info.get('processes', 1)} process(es), {info.get('wall_time_s')} s wall time, "
-             f"final loss {info.get('final_loss')}",
+             f"on {info.get('processes', 1)} process(es), {info.get('wall_time_s')} s wall time, {loss}",
              f"training data: {info.get('data_description') or info.get('data')} "
              f"({data.get('num_frames')} frames at {data.get('fps')} fps, {data.get('size')} px)",
              f"optimizer: AdamW lr {train.get('lr')}, weight decay {train.get('weight_decay')}, "

@@ -23,11 +23,11 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
+from asva.data.shifted import SampleStream, ShiftedClipConfig, ShiftedClipDataset
 from asva.models.sync import SyncClassifier, SyncClassifierConfig, save_sync_classifier
-from asva.train import checkpoint as ckpt
+from asva.training import checkpoint as ckpt
 from asva.utils import atomic_path, write_json
 
-from .data import SampleStream, ShiftedClipConfig, ShiftedClipDataset
 from .loss import contrastive_sync_loss, pair_logits
 
 LOG_FIELDS = ("step", "loss", "loss_av", "loss_va", "acc_av", "acc_va", "lr", "seconds")

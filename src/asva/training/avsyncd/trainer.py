@@ -23,10 +23,10 @@ from diffusers.optimization import get_scheduler
 from tqdm import tqdm
 
 from asva.data import AVSyncDataset
-from asva.train import checkpoint as ckpt
-from asva.train.config import TrainConfig
-from asva.train.data import BatchPlan, BatchSource
-from asva.train.model import (
+from asva.training import checkpoint as ckpt
+from asva.training.avsyncd.config import TrainConfig
+from asva.training.avsyncd.data import BatchPlan, BatchSource
+from asva.training.avsyncd.model import (
     Components,
     DiffusionLoss,
     build_components,
@@ -35,7 +35,7 @@ from asva.train.model import (
     sampling_scheduler,
     select_trainable,
 )
-from asva.train.validation import fit_autoencoder, write_validation
+from asva.training.avsyncd.validation import fit_autoencoder, write_validation
 
 WEIGHT_DTYPES = {"no": torch.float32, "fp16": torch.float16, "bf16": torch.bfloat16}
 METRICS = ("step", "loss", "lr", "samples_per_s", "elapsed_s")
@@ -196,7 +196,7 @@ class _Run:
             self._maybe_validate(done)
         bar.close()
         log.close()
-        model = self._export(command, data_root, time.perf_counter() - began, start)
+        model = self._export(command, data_root, time.perf_counter() - began, start, loss)
         acc.end_training()
         return TrainResult(t.max_steps, loss, self.output, model, time.perf_counter() - began, self.raw)
 
@@ -222,13 +222,15 @@ class _Run:
         if v.every and done % v.every == 0:
             self.acc.wait_for_everyone()
 
-    def _export(self, command: str | None, data_root: str, seconds: float, start: int) -> Path | None:
+    def _export(self, command: str | None, data_root: str, seconds: float, start: int,
+                last_loss: float) -> Path | None:
         if not self.acc.is_main_process:
             return None
         info = {"preset_description": self.config.description, "command": command, "data": data_root,
                 "steps": self.config.train.max_steps, "resumed_from_step": start or None,
                 "batch_size": self.config.train.batch_size, "processes": self.acc.num_processes,
                 "wall_time_s": round(seconds, 1), "final_loss": _last_loss(self.output / "metrics.csv"),
+                "last_loss": last_loss if math.isfinite(last_loss) else None,
                 "config": self.config.to_dict()}
         scheduler = sampling_scheduler(self.config.export.scheduler, self.config.diffusion)
         return ckpt.export_model(self.output / "model", self.parts, scheduler, info)

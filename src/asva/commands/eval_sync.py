@@ -22,9 +22,10 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
+from asva.evaluation.sync_classifier import evaluate_dataset, pair_score
+from asva.models.registry import DEFAULT_SYNC_MODEL
+from asva.models.sync import load_sync_model
 from asva.utils import write_json
-
-from .evaluate import DEFAULT_SYNC_MODEL, evaluate_dataset, load_sync_model, pair_score
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -82,7 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _check(args)
     if args.make_standins is not None:
-        from .agreement import make_standins  # noqa: PLC0415
+        from asva.evaluation.synthetic.agreement import make_standins  # noqa: PLC0415
 
         written = make_standins(args.data, args.make_standins, split=args.split, limit=args.limit)
         result = {"folder": str(args.make_standins), "num_clips": len(written)}

@@ -23,38 +23,48 @@ from asva.models.adapter import parameter_counts
 from asva.models.config import UNetConfig, list_presets, load_preset
 from asva.models.registry import MODELS, list_models, resolve_model
 from asva.models.unet3d import VideoUNet
-from asva.train.checkpoint import describe_training
+from asva.training.checkpoint import describe_training, read_training_info
+from asva.training.overrides import apply_overrides
 
 MANIFEST = "asva_model.json"
 PIPELINE_INDEX = "model_index.json"
 
 
-def _override(text: str) -> tuple[str, object]:
-    key, sep, value = text.partition("=")
-    if not sep:
-        raise ValueError(f"--set expects KEY=VALUE (VALUE as JSON), got {text!r}")
-    try:
-        return key, json.loads(value)
-    except ValueError:
-        return key, value
-
-
-def describe_config(config: UNetConfig) -> list[str]:
+def describe_config(config: UNetConfig, trainable: str = "adapter") -> list[str]:
+    """Sizes of a UNet; `trainable` is how it is (or was) trained: "adapter" (the paper: temporal and
+    audio layers on a frozen Stable Diffusion UNet) or "all" (every weight, from scratch)."""
     with torch.device("meta"):
         counts = parameter_counts(VideoUNet(config))
     audio = f"audio tokens of width {config.audio_dim}" if config.audio_dim else "no audio attention"
-    return [
+    lines = [
         f"  channels {list(config.channels)}, attention {list(config.attention)}, "
         f"{config.layers_per_block} layers per level, {config.num_heads} heads, {config.norm_groups} groups",
         f"  text tokens of width {config.text_dim}, {audio}; trained on {config.num_frames} frames of "
         f"{config.sample_size}x{config.sample_size} latents",
         f"  parameters        {counts['total']:>15,}",
-        f"    trainable       {counts['trainable']:>15,}  (temporal + audio adapter)",
-        f"      temporal mix  {counts['temporal_mix']:>15,}  (after every convolution)",
-        f"      temporal attn {counts['temporal_attention']:>15,}",
-        f"      audio attn    {counts['audio_attention']:>15,}",
-        f"    frozen          {counts['frozen']:>15,}  (Stable Diffusion UNet)",
     ]
+    adapter = [f"      temporal mix  {counts['temporal_mix']:>15,}  (after every convolution)",
+               f"      temporal attn {counts['temporal_attention']:>15,}",
+               f"      audio attn    {counts['audio_attention']:>15,}"]
+    if trainable == "all":
+        everything = f"    trainable       {counts['total']:>15,}  (all: model.trainable=all, from scratch)"
+        return [*lines, everything,
+                f"    of which the temporal + audio layers {counts['trainable']:,}:", *adapter]
+    frozen = f"    frozen          {counts['frozen']:>15,}  (the image UNet's layers: Stable Diffusion's)"
+    adapter_only = f"    trainable       {counts['trainable']:>15,}  (temporal + audio adapter, as the paper)"
+    return [*lines, adapter_only, *adapter, frozen]
+
+
+def describe_prompts(folder: Path) -> list[str]:
+    """What --prompt / --class accept with this model."""
+    lines = []
+    if (folder / "text_encoder").is_dir():
+        lines.append("  prompts: free text (CLIP text encoder)")
+    table = folder / "prompt_table" / "config.json"
+    if table.is_file():
+        names = json.loads(table.read_text()).get("names", [])
+        lines.append(f"  classes (--class, or --prompt without a text encoder): {', '.join(names)}")
+    return lines
 
 
 def describe_model(folder: Path) -> list[str]:
@@ -72,7 +82,10 @@ def describe_model(folder: Path) -> list[str]:
         raise ValueError(f"{folder} is not a model folder: expected {MANIFEST} or {PIPELINE_INDEX}")
     config = json.loads((folder / "unet" / "config.json").read_text())
     config.pop("format", None)
-    lines += ["unet:", *describe_config(UNetConfig.from_dict(config))]
+    lines += describe_prompts(folder)
+    info = read_training_info(folder) or {}
+    trainable = info.get("config", {}).get("model", {}).get("trainable", "adapter")
+    lines += ["unet:", *describe_config(UNetConfig.from_dict(config), trainable)]
     trained = describe_training(folder)
     return lines + (["training:", *(f"  {line}" for line in trained)] if trained else [])
 
@@ -107,7 +120,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError("--set needs --preset")
     lines: list[str] = []
     if args.preset:
-        config = load_preset(args.preset, **dict(_override(s) for s in args.set))
+        config = load_preset(args.preset, **apply_overrides(UNetConfig, args.set))
         lines += [f"UNet preset {args.preset}:", *describe_config(config)]
     if args.model:
         lines += describe_model(resolve_model(args.model))

@@ -1,11 +1,5 @@
-"""The paper's Table 1 in miniature: synchrony of Static, I2VD and AVSyncD on the synthetic benchmark.
-
-Usage:
-    python -m asva.evaluate_synthetic --dataset DIR --model DIR_OR_NAME [--baseline I2VD_DIR]
-        [--etas 1 4 8] [--steps 20] [--scheduler dpm] [--size 64] [--batch-size 16] [--limit N]
-        [--seed 0] [--shard K/N] [--sync-model NAME|DIR|none] [--label NAME] [--no-reference]
-        [--json OUT.json] [--no-progress]
-    python -m asva.evaluate_synthetic --merge shard0.json shard1.json
+"""The paper's Table 1 in miniature: synchrony of Static, I2VD and AVSyncD on the synthetic benchmark
+(the command is `asva table1`).
 
 For every video of the dataset's test.txt and each of its three evaluation clips (starts
 k * (duration - 2) / 2), every method animates the clip's first frame with the clip's 2 s of audio and
@@ -29,10 +23,8 @@ per-clip RelSync and per-clip oracle correlation over all generated clips (I2VD 
 """
 from __future__ import annotations
 
-import argparse
 import json
 import math
-import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -40,16 +32,16 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
+from asva.media.audio import SAMPLE_RATE
+from asva.media.frames import to_uint8
 from asva.metrics.oracle import load_sidecar, oracle_score, scale_box
-from asva.sync_train.evaluate import DEFAULT_SYNC_MODEL
-from asva.train.validation import without_audio_if_needed
+from asva.models.registry import DEFAULT_SYNC_MODEL
 
 SCORES = ("hit_rate", "false_motion_rate", "correlation")
 SYNC_SCORE = "relsync"
 FRAME_ERROR = "frame_error"
 ALL_SCORES = (*SCORES, FRAME_ERROR, SYNC_SCORE)
 REAL, STATIC = "Real clips (reference)", "Static"
-SAMPLE_RATE = 16000
 
 
 @dataclass
@@ -102,7 +94,7 @@ def load_clips(root: str | Path, *, size: int = 64, split: str = "test", limit: 
         item = dataset[i]
         if item["sidecar"] is None:
             raise ValueError(f"{item['path']} has no sidecar: --dataset must be an `asva synth` benchmark")
-        video = ((item["video"] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+        video = to_uint8(item["video"])
         meta = load_sidecar(item["sidecar"])
         clips.append(Clip(video[:, 0], item["audio"], item["prompt"], meta, item["start"], size, video))
     return clips
@@ -131,22 +123,11 @@ def static_videos(clips: list[Clip], num_frames: int = 12) -> list[torch.Tensor]
     return [clip.image.unsqueeze(1).expand(-1, num_frames, -1, -1) for clip in clips]
 
 
-def load_model(model: str | Path, scheduler: str | None = None):
-    """A pipeline from a model folder or registered name; audio-free UNets (I2VD) are handled."""
-    import asva.models.autoencoder  # noqa: F401  (diffusers loads only components of imported modules)
-    from asva.pipelines.build import load_pipeline
-    from asva.pipelines.schedulers import make_scheduler
+def load_pipe(model: str | Path, scheduler: str | None = None):
+    """The pipeline of a model folder or registered name (`asva.pipelines.loading.load_model`)."""
+    from asva.pipelines.loading import load_model
 
-    path = Path(model)
-    if not path.exists():
-        from asva.models.registry import resolve_model
-
-        path = Path(resolve_model(str(model)))
-    pipe = load_pipeline(path)
-    if scheduler:
-        pipe.scheduler = make_scheduler(scheduler, pipe.scheduler.config)
-    pipe.set_progress_bar_config(disable=True)
-    return without_audio_if_needed(pipe)  # I2VD: the UNet takes no audio tokens
+    return load_model(model, scheduler=scheduler).pipe
 
 
 @torch.no_grad()
@@ -170,7 +151,7 @@ def load_sync(sync_model) -> torch.nn.Module | None:
         return None
     if isinstance(sync_model, torch.nn.Module):
         return sync_model.eval()
-    from asva.sync_train.evaluate import load_sync_model  # noqa: PLC0415
+    from asva.models.sync import load_sync_model  # noqa: PLC0415
 
     return load_sync_model(sync_model).eval()
 
@@ -248,10 +229,10 @@ def evaluate_synthetic(root: str | Path, model: str | Path, *, baseline: str | P
                     run_method(STATIC, clips, lambda: static_videos(clips), sync, generated=False)]
     kw = {"steps": steps, "batch_size": batch_size, "seed": seed, "progress": progress}
     if baseline is not None:
-        pipe = load_model(baseline, scheduler)
+        pipe = load_pipe(baseline, scheduler)
         results.append(run_method("I2VD", clips, lambda: generate(pipe, clips, eta=1.0, desc="I2VD", **kw),
                                   sync))
-    pipe = load_model(model, scheduler)
+    pipe = load_pipe(model, scheduler)
     for eta in etas:
         name = f"{label} (eta={eta:g})"
         results.append(run_method(name, clips, lambda eta=eta, name=name: generate(pipe, clips, eta=eta,
@@ -262,7 +243,7 @@ def evaluate_synthetic(root: str | Path, model: str | Path, *, baseline: str | P
 def agreement(results: list[MethodResult], oracle_key: str = "correlation") -> dict | None:
     """Spearman rank correlation between per-clip RelSync and the per-clip oracle `oracle_key` over all
     generated clips (the rows with `generated`), or None without RelSync or generated rows."""
-    from asva.sync_train.agreement import spearman  # noqa: PLC0415
+    from asva.evaluation.synthetic.agreement import spearman  # noqa: PLC0415
 
     rows = [r for r in results if r.generated and SYNC_SCORE in r.scores]
     if not rows:
@@ -320,59 +301,3 @@ def merge(files: list[Path]) -> list[MethodResult]:
         result.scores = {k: v for k, v in result.scores.items()
                          if k in SCORES or not all(math.isnan(x) for x in v)}
     return list(merged.values())
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m asva.evaluate_synthetic",
-                                description=__doc__.split("\n\n")[0])
-    p.add_argument("--dataset", help="an `asva synth` benchmark folder")
-    p.add_argument("--model", help="AVSyncD model folder or registered name")
-    p.add_argument("--baseline", help="I2VD model folder (trained with model.audio=false)")
-    p.add_argument("--etas", type=float, nargs="+", default=[1.0, 4.0, 8.0])
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--scheduler", default="dpm")
-    p.add_argument("--size", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--limit", type=int, help="only N test videos, spread evenly over test.txt")
-    p.add_argument("--shard", default="0/1", help="K/N: every N-th video from the K-th (parallel runs)")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--sync-model", default=DEFAULT_SYNC_MODEL,
-                   help=f"sync classifier for RelSync: bundled name, folder or file, or none "
-                        f"(default {DEFAULT_SYNC_MODEL})")
-    p.add_argument("--label", default="AVSyncD", help="name of the model's rows: LABEL (eta=E)")
-    p.add_argument("--no-reference", action="store_true", help="leave out the Real clips and Static rows")
-    p.add_argument("--json", type=Path, help="also write the per-clip scores and summaries here")
-    p.add_argument("--merge", type=Path, nargs="+", help="print the table of these --json files, combined")
-    p.add_argument("--no-progress", action="store_true")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    if args.merge:
-        results = merge(args.merge)
-        print(format_table(results))
-        print(format_agreement(agreement(results)))
-        return 0
-    if not args.dataset or not args.model:
-        raise ValueError("--dataset and --model are required (or --merge FILES)")
-    k, _, n = args.shard.partition("/")
-    results = evaluate_synthetic(args.dataset, args.model, baseline=args.baseline, etas=args.etas,
-                                 steps=args.steps, scheduler=args.scheduler, size=args.size,
-                                 batch_size=args.batch_size, limit=args.limit, seed=args.seed,
-                                 shard=(int(k), int(n or 1)), progress=not args.no_progress,
-                                 sync_model=args.sync_model, label=args.label,
-                                 reference=not args.no_reference)
-    found = agreement(results)
-    print(format_table(results))
-    if found is not None:
-        print(format_agreement(found))
-    if args.json:
-        from asva.utils import write_json
-
-        write_json(args.json, to_json(results, found))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

@@ -17,8 +17,8 @@ import torch
 from asva.data import AVSyncDataset, sampling
 from asva.data.avsync import collate
 from asva.media import normalize_mel, probe, read_audio, read_video, waveform_to_mel
-
-SAMPLE_RATE = 16000
+from asva.media.audio import SAMPLE_RATE
+from asva.media.frames import to_model_range
 
 
 class CachedClips:
@@ -47,7 +47,7 @@ class CachedClips:
         # frame i shows time start + i / fps: the last source frame at or before it (as read_video)
         times = start + np.arange(ds.num_frames) / ds.fps
         picks = np.clip(np.floor(times * self.rates[video_index] + 1e-6).astype(int), 0, frames.shape[1] - 1)
-        video = frames[:, torch.from_numpy(picks)].float() / 127.5 - 1.0
+        video = to_model_range(frames[:, torch.from_numpy(picks)])
         if flipped:
             video = video.flip(-1)
         wave = self.audio[video_index]

@@ -24,8 +24,8 @@ import sys
 from pathlib import Path
 
 from asva.models.sync import SyncClassifierConfig, list_presets
-
-from .trainer import SyncTrainConfig, train_sync
+from asva.training.overrides import apply_overrides
+from asva.training.sync.trainer import SyncTrainConfig, train_sync
 
 PRESET_PREFIX = "sync-"
 
@@ -60,28 +60,6 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
-def parse_overrides(items: list[str]) -> dict:
-    """["frame_size=64", "audio_channels=8,16"] -> {"frame_size": 64, "audio_channels": (8, 16)}."""
-    fields = SyncClassifierConfig.__dataclass_fields__
-    out = {}
-    for item in items:
-        key, sep, value = item.partition("=")
-        if not sep or key not in fields:
-            raise ValueError(f"--set {item!r}: expected KEY=VALUE with KEY one of {sorted(fields)}")
-        default = getattr(SyncClassifierConfig(), key)
-        try:
-            if value.lower() == "none" and default is None:
-                out[key] = None
-            elif isinstance(default, tuple) or "tuple" in str(fields[key].type):
-                out[key] = tuple(int(v) for v in value.split(","))
-            else:
-                out[key] = type(default)(value)
-        except ValueError as err:
-            expected = type(default).__name__
-            raise ValueError(f"--set {item!r}: {key} expects {expected}, got {value!r}") from err
-    return out
-
-
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     preset = args.preset.removeprefix(PRESET_PREFIX)
@@ -94,7 +72,8 @@ def main(argv: list[str] | None = None) -> int:
 
         torch.set_num_threads(args.threads)
     cfg = SyncTrainConfig(
-        data=args.data, output=args.output, preset=preset, model_overrides=parse_overrides(args.overrides),
+        data=args.data, output=args.output, preset=preset,
+        model_overrides=apply_overrides(SyncClassifierConfig, args.overrides),
         steps=args.steps, batch_size=args.batch_size, lr=args.lr, weight_decay=args.weight_decay,
         warmup_steps=args.warmup_steps, tau=args.tau, num_clips=args.num_clips, shift=args.shift,
         flip_prob=args.flip_prob, seed=args.seed, checkpoint_every=args.checkpoint_every,

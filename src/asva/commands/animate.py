@@ -8,7 +8,8 @@ Usage:
     asva animate --batch LIST.csv [same model and sampling options]
 
 The video lasts as long as the audio (whole frames; audio longer than 2 s is generated in 2-s
-windows chained on their shared frame) and the mp4 carries the input audio, trimmed to the video.
+windows chained on their shared frame) and the mp4 carries the input audio (its first channel, the one
+the model hears), trimmed to the video.
 --prompt is free text for models with a text encoder (or a class name of models without one);
 --class looks the name up in the model's class prompt table. --model is a registered name (see
 `asva.models.registry`; default: the bundled model) or a model folder. --eta is the audio guidance
@@ -25,7 +26,6 @@ from __future__ import annotations
 import argparse
 import contextlib
 import csv
-import json
 import sys
 import time
 from dataclasses import dataclass
@@ -33,7 +33,8 @@ from pathlib import Path
 
 import torch
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
+from asva.utils import DTYPE_NAMES
+
 BATCH_COLUMNS = ("image", "audio", "prompt", "out")
 
 
@@ -69,7 +70,7 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"sampler (default: the model folder's own; {DEFAULT_SCHEDULER} for converted ones)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:i] or mps")
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    p.add_argument("--dtype", choices=DTYPE_NAMES, default="float32", help="weights' dtype (default float32)")
     p.add_argument("--fps", type=float, default=6.0, help="output frame rate (the model runs at 6)")
     p.add_argument("--size", type=int, help="frame side in pixels (default: the model's training size)")
     p.add_argument("--sequential-cfg", action="store_true", help="guidance branches one by one (less memory)")
@@ -119,78 +120,12 @@ def check_inputs(job: Job) -> None:
         raise ValueError(f"{job.audio} has no audio stream")
 
 
-def pick_device(name: str) -> torch.device:
-    mps = getattr(torch.backends, "mps", None)
-    has_mps = mps is not None and mps.is_available()
-    available = {"cuda": torch.cuda.is_available(), "mps": has_mps, "cpu": True}
-    if name == "auto":
-        return torch.device(next(kind for kind, ok in available.items() if ok))
-    try:
-        device = torch.device(name)
-    except RuntimeError as err:
-        raise ValueError(f"--device {name!r} is not a device name ({err})") from err
-    if not available.get(device.type, False):
-        raise ValueError(f"--device {name}: not available on this machine")
-    return device
+def model_of(args: argparse.Namespace):
+    """(pipeline, frame size) of --model with this command's --device, --dtype, --scheduler, --size."""
+    from asva.pipelines.loading import load_model
 
-
-def check_dtype(device: torch.device, dtype: torch.dtype) -> None:
-    """Raise unless `device` can run convolutions and matmuls in `dtype`."""
-    try:
-        x = torch.ones(1, 2, 4, 4, device=device, dtype=dtype)
-        torch.nn.functional.conv2d(x, torch.ones(2, 2, 3, 3, device=device, dtype=dtype), padding=1)
-        (x.flatten(1) @ x.flatten(1).T).sum().item()
-    except (RuntimeError, TypeError) as err:
-        raise ValueError(f"--dtype {dtype} is not supported on {device} ({err})") from err
-
-
-def load_model(args: argparse.Namespace, device: torch.device):
-    from asva.models.registry import MODELS, resolve_model
-    from asva.pipelines.build import load_pipeline
-    from asva.pipelines.schedulers import make_scheduler
-
-    folder = resolve_model(args.model)
-    dtype = DTYPES[args.dtype]
-    check_dtype(device, dtype)
-    with _quiet_loading(args.quiet):
-        pipe = load_pipeline(folder, dtype=dtype)
-    pipe = pipe.to(device)
-    if args.scheduler is not None:
-        pipe.scheduler = make_scheduler(args.scheduler, pipe.scheduler.config)
-    pipe.set_progress_bar_config(disable=args.quiet, leave=False)
-    registered = MODELS[args.model].size if args.model in MODELS else 256
-    return pipe, args.size or training_size(folder) or registered
-
-
-def training_size(folder: Path) -> int | None:
-    """The frame size a model was trained at, from the `training.json` that `asva train` exports."""
-    path = Path(folder) / "training.json"
-    try:
-        size = json.loads(path.read_text())["config"]["data"]["size"]
-    except (OSError, ValueError, KeyError, TypeError):
-        return None
-    return int(size) if isinstance(size, int) and size > 0 else None
-
-
-@contextlib.contextmanager
-def _quiet_loading(quiet: bool):
-    """Hide diffusers'/transformers' loading bars in --quiet mode, restoring them afterwards."""
-    if not quiet:
-        yield
-        return
-    from diffusers.utils import logging as dlog
-    from transformers.utils import logging as tlog
-
-    was = dlog.is_progress_bar_enabled(), tlog.is_progress_bar_enabled()
-    dlog.disable_progress_bar()
-    tlog.disable_progress_bar()
-    try:
-        yield
-    finally:
-        if was[0]:
-            dlog.enable_progress_bar()
-        if was[1]:
-            tlog.enable_progress_bar()
+    model = load_model(args.model, args.device, args.dtype, args.scheduler, args.size, quiet=args.quiet)
+    return model.pipe, model.size
 
 
 def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: bool = False) -> int:
@@ -202,7 +137,7 @@ def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: b
     out = pipe(image, audio[None], job.prompt, use_prompt_table=use_table, num_inference_steps=args.steps,
                audio_guidance_scale=args.eta, text_guidance_scale=args.text_scale, fps=args.fps,
                generator=torch.Generator().manual_seed(args.seed), batched_guidance=not args.sequential_cfg)
-    write_outputs(job, out.videos[0], out.fps, out.audio[0].mean(dim=0))
+    write_outputs(job, out.videos[0], out.fps, out.audio[0])  # the mp4 carries channel 0 (audio_track)
     return out.videos.shape[2]
 
 
@@ -258,16 +193,18 @@ def run_batch(pipe, size: int, jobs: list[Job], args: argparse.Namespace) -> int
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_options(args)
-    device = pick_device(args.device)
-    if args.threads is not None or device.type == "cpu":
+    from asva.pipelines.loading import pick_device
+
+    args.device = pick_device(args.device)
+    if args.threads is not None or args.device.type == "cpu":
         torch.set_num_threads(args.threads or 1)  # a job's setting, made by its entry point
     if args.batch is not None:
         jobs = read_batch(args.batch)
-        pipe, size = load_model(args, device)
+        pipe, size = model_of(args)
         return run_batch(pipe, size, jobs, args)
     job = Job(args.image, args.audio, args.prompt or args.class_name, args.out, args.gif, args.frames)
     check_inputs(job)
-    pipe, size = load_model(args, device)
+    pipe, size = model_of(args)
     start = time.perf_counter()
     frames = animate(pipe, size, job, args, use_table=args.class_name is not None)
     if not args.quiet:

@@ -4,12 +4,9 @@ Usage:
     asva evaluate --dataset DIR --generated DIR -o OUTDIR [--metrics fid,fvd,ia,it,relsync,alignsync,oracle]
                   [--weights DIR] [--fid-weights F] [--i3d-weights F] [--imagebind-weights F]
                   [--sync-weights DIR] [--fid-size 229|299] [--skip-missing] [--clips-per-video 3]
-                  [--split test] [--size 256] [--it-text folder|prompt] [--cache DIR | --no-cache]
+                  [--split test] [--size 256] [--it-text folder|prompt] [--cache DIR|none]
                   [--device cpu] [--no-progress]
     asva evaluate --synthetic --dataset DIR --generated DIR -o OUTDIR [same options]
-    asva evaluate --synthetic --dataset DIR --model M -o OUTDIR [--baseline I2VD_DIR] [--etas 1 4 8]
-                  [--steps 20] [--scheduler dpm] [--size 64] [--batch-size 16] [--limit N] [--seed 0]
-                  [--sync-model NAME|DIR|none] [--label NAME] [--no-reference]
 
 GENERATED must hold <class>/<stem>_clip-00.mp4 ... for every <class>/<stem>.mp4 of the dataset's
 test.txt (the layout `asva generate-eval` writes): clip k animates the first frame of the k-th of
@@ -20,12 +17,8 @@ carries. Missing, extra or wrongly sized files are refused with a list of what i
 i3d_torchscript.pt, imagebind_huge.pth, sync_classifier/); the --*-weights flags override single paths.
 A metric whose weights are missing is an error, or with --skip-missing is left out (and listed in the
 reports). --synthetic evaluates an `asva synth` benchmark: default metrics oracle and relsync, and the
-sync classifier defaults to the shipped `sync-synth-tiny`. With --model instead of --generated it runs
-the paper's Table 1 in miniature (`asva.evaluate_synthetic`): Static, I2VD (--baseline) and AVSyncD at
-each --etas value, generated in memory and scored by the oracle and by RelSync (--sync-model, default
-`sync-synth-tiny`, `none` to leave RelSync out; the audio is each clip's own waveform in memory),
-with the Spearman correlation of per-clip RelSync and oracle correlation over the generated clips.
---label names the model's rows (default AVSyncD); --no-reference leaves out the Real and Static rows.
+sync classifier defaults to the bundled `sync-synth-tiny`. The synthetic Table 1 (generate in memory
+and score) is `asva table1`; its old spelling `asva evaluate --synthetic --model M ...` still runs it.
 
 Writes OUTDIR/metrics.json, OUTDIR/per_clip.csv and OUTDIR/metrics.md, each stating the FID protocol
 (229 px: the official ASVA evaluation; 299 px: the common FID resolution). Features are cached under
@@ -38,13 +31,12 @@ import argparse
 import sys
 from pathlib import Path
 
+from asva.evaluation.run import METRICS, EvalConfig, run_evaluation
 from asva.metrics.inception import ASVA_FID_SIZE, STANDARD_FID_SIZE
-
-from .run import METRICS, EvalConfig, run_evaluation
+from asva.models.registry import DEFAULT_SYNC_MODEL
 
 DEFAULT_METRICS = "fid,fvd,ia,it,relsync,alignsync"
 SYNTHETIC_METRICS = "oracle,relsync"
-SHIPPED_SYNC = "sync-synth-tiny"
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -56,7 +48,6 @@ def build_parser() -> argparse.ArgumentParser:
     _add_input_options(p)
     _add_weight_options(p)
     _add_reading_options(p)
-    _add_table1_options(p)
     return p
 
 
@@ -72,7 +63,7 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--synthetic",
         action="store_true",
-        help=f"the synthetic benchmark: metrics {SYNTHETIC_METRICS}, sync model {SHIPPED_SYNC}",
+        help=f"the synthetic benchmark: metrics {SYNTHETIC_METRICS}, sync model {DEFAULT_SYNC_MODEL}",
     )
     p.add_argument(
         "--metrics",
@@ -89,7 +80,7 @@ def _add_weight_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--i3d-weights", type=Path, help="I3D TorchScript file (i3d_torchscript.pt)")
     p.add_argument("--imagebind-weights", type=Path, help="ImageBind checkpoint (imagebind_huge.pth)")
-    p.add_argument("--sync-weights", type=Path, help="sync classifier folder or file")
+    p.add_argument("--sync-weights", help="sync classifier: a registered name, a folder or a file")
     p.add_argument(
         "--imagebind-config", default="huge", help="ImageBind preset of the weights (default huge)"
     )
@@ -117,49 +108,15 @@ def _add_reading_options(p: argparse.ArgumentParser) -> None:
         help="IT text: the class folder name (official) or its class_mapping.json prompt",
     )
     cache = p.add_mutually_exclusive_group()
-    cache.add_argument("--cache", type=Path, help="feature cache folder (default OUTDIR/cache)")
-    cache.add_argument("--no-cache", action="store_true", help="do not cache features")
+    cache.add_argument("--cache", type=Path, help="feature cache folder, or `none` (default OUTDIR/cache)")
+    cache.add_argument("--no-cache", action="store_true", help=argparse.SUPPRESS)  # = --cache none
     p.add_argument("--device", default="cpu", help="device for the metric networks (default cpu)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
-def _add_table1_options(p: argparse.ArgumentParser) -> None:
-    """--synthetic --model M: generate in memory and score (the paper's Table 1 in miniature)."""
-    table = p.add_argument_group("synthetic Table 1 (--synthetic --model M)")
-    table.add_argument("--model", help="AVSyncD model folder or registered name (instead of --generated)")
-    table.add_argument("--baseline", help="I2VD model folder (trained without audio)")
-    table.add_argument("--etas", type=float, nargs="+", default=[1.0, 4.0, 8.0], help="audio guidance scales")
-    table.add_argument("--steps", type=int, default=20)
-    table.add_argument("--scheduler", default="dpm")
-    table.add_argument("--batch-size", type=int, default=16)
-    table.add_argument("--limit", type=int, help="only N test videos, spread evenly over test.txt")
-    table.add_argument("--seed", type=int, default=0)
-    table.add_argument(
-        "--sync-model",
-        help=f"sync classifier for RelSync: bundled name, folder or file, or none (default {SHIPPED_SYNC})",
-    )
-    table.add_argument("--label", default="AVSyncD", help="name of the model's rows: LABEL (eta=E)")
-    table.add_argument("--no-reference", action="store_true", help="leave out the Real clips and Static rows")
-
-
 def check_modes(args: argparse.Namespace) -> None:
-    """--generated (any dataset), or --synthetic --model (Table 1 in miniature), never both."""
-    if args.model is not None and not args.synthetic:
-        raise ValueError("--model runs the synthetic Table 1 and needs --synthetic (or give --generated DIR)")
-    if args.model is not None and args.generated is not None:
-        raise ValueError(
-            "give --generated DIR (score a generated set) or --model M (generate in memory), not both"
-        )
-    if args.model is None and args.generated is None:
-        raise ValueError("--generated DIR is required (or, with --synthetic, --model M)")
-    table_only = {
-        "--sync-model": args.sync_model is not None,
-        "--label": args.label != "AVSyncD",
-        "--no-reference": args.no_reference,
-    }
-    if args.model is None and any(table_only.values()):
-        given = ", ".join(k for k, v in table_only.items() if v)
-        raise ValueError(f"{given}: only for --synthetic --model M (--generated takes --sync-weights)")
+    if args.generated is None:
+        raise ValueError("--generated DIR is required (the synthetic Table 1 is `asva table1`)")
 
 
 def parse_metrics(text: str) -> tuple[str, ...]:
@@ -172,32 +129,29 @@ def parse_metrics(text: str) -> tuple[str, ...]:
     return names
 
 
-def shipped_sync_model() -> Path | None:
-    """The bundled synthetic-benchmark sync classifier folder, if this asva ships one."""
-    from importlib import resources  # noqa: PLC0415
+def sync_weights_path(value: str | None) -> Path | None:
+    """--sync-weights as a path: a registered sync classifier name resolves through the registry
+    (which says how to get it when it is missing); anything else is a folder or file path."""
+    from asva.models.registry import MODELS, resolve_sync_model  # noqa: PLC0415
 
-    assets = Path(str(resources.files("asva").joinpath("assets")))
-    for folder in (assets / "models" / SHIPPED_SYNC, assets / SHIPPED_SYNC):
-        if (folder / "config.json").is_file():
-            return folder
-    return None
+    if value is None:
+        return None
+    if value in MODELS:
+        return resolve_sync_model(value)
+    return Path(value)
 
 
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_modes(args)
-    if args.model is not None:
-        from .synthetic import synthetic_table  # noqa: PLC0415
-
-        return synthetic_table(args)
     args.size = args.size or 256
     return evaluate_generated(args)
 
 
 def evaluate_generated(args: argparse.Namespace) -> int:
     """Score the --generated set against the dataset's test clips and write the three reports."""
-    from .report import write_reports  # noqa: PLC0415
-    from .weights import load_extractors, resolve_weights  # noqa: PLC0415
+    from asva.evaluation.report import write_reports  # noqa: PLC0415
+    from asva.evaluation.weights import load_extractors, resolve_weights  # noqa: PLC0415
 
     metrics = parse_metrics(args.metrics or (SYNTHETIC_METRICS if args.synthetic else DEFAULT_METRICS))
     overrides = weight_overrides(args)
@@ -235,19 +189,22 @@ def evaluate_generated(args: argparse.Namespace) -> int:
 
 def weight_overrides(args: argparse.Namespace) -> dict[str, Path | None]:
     """Single weight paths given on the command line; --synthetic defaults the sync classifier to
-    the shipped one unless --sync-weights or WEIGHTS/sync_classifier is there."""
+    the bundled one unless --sync-weights or WEIGHTS/sync_classifier is there."""
     overrides = {
         "fid": args.fid_weights,
         "i3d": args.i3d_weights,
         "imagebind": args.imagebind_weights,
-        "sync": args.sync_weights,
+        "sync": sync_weights_path(args.sync_weights),
     }
     if (
         args.synthetic
         and overrides["sync"] is None
         and not (args.weights and (args.weights / "sync_classifier").exists())
     ):
-        overrides["sync"] = shipped_sync_model()
+        try:
+            overrides["sync"] = sync_weights_path(DEFAULT_SYNC_MODEL)
+        except ValueError:  # an install without the bundled classifier: RelSync is reported missing
+            overrides["sync"] = None
     return overrides
 
 
@@ -261,7 +218,7 @@ def eval_config(args: argparse.Namespace, metrics: tuple[str, ...]) -> EvalConfi
         clips_per_video=args.clips_per_video,
         size=args.size,
         it_text=args.it_text,
-        cache=None if args.no_cache else (args.cache or args.out / "cache"),
+        cache=None if args.no_cache or str(args.cache) == "none" else args.cache or args.out / "cache",
         progress=not args.no_progress,
     )
 

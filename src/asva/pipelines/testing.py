@@ -1,24 +1,21 @@
-"""Build an AVSyncDPipeline from parts: random weights for tests and benchmarks, or a converted folder.
+"""Random tiny (or paper-size) AVSyncD pipelines for tests and benchmarks; loading real weights is
+`asva.pipelines.loading.load_model`.
 
     pipe = random_pipeline("tiny")                       # seconds on CPU, 32-px frames and up
     pipe = random_pipeline("sd15", init="fast")          # paper-size shapes, cheap random weights
-    pipe = load_pipeline("path/to/model")                # save_pretrained folder or `asva convert` output
 
 Random pipelines follow the paper's geometry: an 8x VAE, 12 frames at 6 fps, ImageBind's 229 audio
 tokens. The CLIP tokenizer is built from the BPE merges bundled in `asva/assets`, so nothing downloads.
 """
 from __future__ import annotations
 
-import json
 from collections.abc import Sequence
-from pathlib import Path
 
 import torch
 from diffusers import AutoencoderKL
 from torch import nn
 from transformers import CLIPTextConfig, CLIPTextModel, CLIPTokenizer
 
-import asva.models.autoencoder  # noqa: F401  (diffusers resolves model_index.json classes among imported modules)
 from asva.models.config import load_preset
 from asva.models.imagebind.config import ImageBindConfig
 from asva.models.imagebind.tokenizer import clip_vocabulary
@@ -119,34 +116,3 @@ def _vae_kwargs(name: str) -> dict:
     levels = len(cfg["block_out_channels"])
     return {**cfg, "down_block_types": ("DownEncoderBlock2D",) * levels,
             "up_block_types": ("UpDecoderBlock2D",) * levels, "latent_channels": 4}
-
-
-def load_pipeline(path: str | Path, *, dtype: torch.dtype | None = None) -> AVSyncDPipeline:
-    """A pipeline from a `save_pretrained` folder (model_index.json) or an `asva convert` folder."""
-    path = Path(path)
-    if (path / "model_index.json").is_file():
-        return AVSyncDPipeline.from_pretrained(path, dtype=dtype)
-    if (path / "asva_model.json").is_file():
-        return _from_converted(path, dtype)
-    raise ValueError(f"{path} is not a model folder: expected model_index.json (a saved pipeline) "
-                     f"or asva_model.json (written by `asva convert`)")
-
-
-def _from_converted(path: Path, dtype: torch.dtype | None) -> AVSyncDPipeline:
-    manifest = json.loads((path / "asva_model.json").read_text())
-    components = manifest.get("components", {})
-    missing = [name for name in ("unet", "vae", "imagebind") if name not in components]
-    if missing:
-        raise ValueError(f"{path} lacks {missing}; animation needs the UNet, the VAE and ImageBind "
-                         f"(re-run `asva convert` with --imagebind)")
-    kwargs = {} if dtype is None else {"dtype": dtype}
-    parts = {
-        "unet": AVSyncDUNet.from_pretrained(path / components["unet"], **kwargs),
-        "audio_encoder": AVSyncDAudioEncoder.from_pretrained(path / components["imagebind"], **kwargs),
-        "vae": AutoencoderKL.from_pretrained(path / components["vae"], **kwargs),
-    }
-    if "text_encoder" in components and "tokenizer" in components:
-        parts["text_encoder"] = CLIPTextModel.from_pretrained(path / components["text_encoder"], **kwargs)
-        parts["tokenizer"] = CLIPTokenizer.from_pretrained(path / components["tokenizer"])
-    pipe = AVSyncDPipeline(scheduler=make_scheduler(DEFAULT_SCHEDULER), **parts)
-    return pipe if dtype is None else pipe.to(dtype)

@@ -1,11 +1,6 @@
-"""The paper's applications in miniature, measured on the synthetic benchmark.
+"""The paper's applications in miniature, measured on the synthetic benchmark (`asva applications`).
 
-Usage:
-    python -m asva.evaluate_applications --dataset DIR [--model DIR_OR_NAME] [--split test]
-        [--eta 4] [--steps 20] [--scheduler dpm] [--size 64] [--batch-size 16] [--limit N]
-        [--seed 0] [--json OUT.json] [--no-progress]
-
-A. Target object. Every evaluation clip (three per video, as `asva.evaluate_synthetic`) of the
+A. Target object. Every evaluation clip (three per video, as `asva.evaluation.synthetic.table1`) of the
    split's two-object videos (a sounding object and a silent one of another class) is animated from
    its first frame with its own audio and prompt. Motion energy of a region = mean over frames
    k = 1..f-1 of the oracle's motion signal (mean |frame k - frame k-1| as a fraction of the value
@@ -30,9 +25,7 @@ Prints Markdown tables (mean +- 95% interval, normal approximation over clips) a
 """
 from __future__ import annotations
 
-import argparse
 import math
-import sys
 import time
 from collections import defaultdict
 from dataclasses import dataclass, replace
@@ -40,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from asva.evaluate_synthetic import Clip, generate, load_clips, load_model
+from asva.evaluation.synthetic.table1 import Clip, generate, load_clips, load_pipe
 from asva.metrics.oracle import oracle_score, scale_box
 
 EPS = 1e-3  # added to both energies of a ratio: a quarter of a grey level, so a still region is finite
@@ -276,7 +269,7 @@ def evaluate_applications(root: str | Path, model: str | Path = DEFAULT_MODEL, *
     videos = group_videos(load_clips(root, size=size, split=split))
     two_object_clips(videos)  # fail before loading the model
     single_object_clips(videos, limit)
-    pipe = load_model(model, scheduler)
+    pipe = load_pipe(model, scheduler)
 
     def gen(clips: list[Clip], desc: str) -> list[torch.Tensor]:
         return generate(pipe, clips, eta=eta, steps=steps, batch_size=batch_size, seed=seed,
@@ -348,47 +341,3 @@ def to_json(results: dict[str, list[Row]], settings: dict) -> dict:
     return {"settings": settings, "eps": EPS, **{
         name: [{"method": r.name, "seconds": r.seconds, "summary": summarize(r, keys[name]),
                 "clips": r.records} for r in rows] for name, rows in results.items()}}
-
-
-def build_parser() -> argparse.ArgumentParser:
-    p = argparse.ArgumentParser(prog="python -m asva.evaluate_applications",
-                                description=__doc__.split("\n\n")[0])
-    p.add_argument("--dataset", required=True, help="an `asva synth` benchmark folder")
-    p.add_argument("--model", default=DEFAULT_MODEL, help="AVSyncD model folder or registered name")
-    p.add_argument("--split", default="test")
-    p.add_argument("--eta", type=float, default=4.0, help="audio guidance scale")
-    p.add_argument("--steps", type=int, default=20)
-    p.add_argument("--scheduler", default="dpm")
-    p.add_argument("--size", type=int, default=64)
-    p.add_argument("--batch-size", type=int, default=16)
-    p.add_argument("--limit", type=int, default=16,
-                   help="single-object videos in experiment B (3 clips each), spread over the split")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--json", type=Path, help="also write the per-clip values and summaries here")
-    p.add_argument("--no-progress", action="store_true")
-    return p
-
-
-def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
-    for name in ("steps", "size", "batch_size", "limit"):
-        if getattr(args, name) < 1:
-            flag = "--" + name.replace("_", "-")
-            raise ValueError(f"{flag} must be a positive integer, got {getattr(args, name)}")
-    if not Path(args.dataset).is_dir():
-        raise ValueError(f"--dataset {args.dataset!r} is not a folder")
-    settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
-    results = evaluate_applications(args.dataset, args.model, split=args.split, eta=args.eta,
-                                    steps=args.steps, scheduler=args.scheduler, size=args.size,
-                                    batch_size=args.batch_size, limit=args.limit, seed=args.seed,
-                                    progress=not args.no_progress)
-    print(report(results))
-    if args.json:
-        from asva.utils import write_json
-
-        write_json(args.json, to_json(results, settings))
-    return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())

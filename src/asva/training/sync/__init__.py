@@ -1,8 +1,9 @@
-"""asva.sync_train: training (`asva train-sync`) and evaluation (`asva eval-sync`) of the sync classifier.
+"""asva.training.sync: training (`asva train-sync`) and evaluation (`asva eval-sync`) of the sync classifier.
 
-    from asva.sync_train import SyncTrainConfig, train_sync, contrastive_sync_loss
+    from asva.training.sync import SyncTrainConfig, train_sync, contrastive_sync_loss
 """
-from .data import ShiftedClipConfig, ShiftedClipDataset, clip_starts
+from asva.data.shifted import ShiftedClipConfig, ShiftedClipDataset, clip_starts
+
 from .loss import ContrastiveOutput, contrastive_sync_loss, pair_logits
 from .trainer import SyncTrainConfig, train_sync
 

@@ -24,20 +24,17 @@ import json
 import shutil
 from pathlib import Path
 
-import torch
-
-from asva.info import MANIFEST
+from asva.commands.info import MANIFEST
 from asva.models.convert import check_sd15_matches, load_avsyncd, load_sd15, save_unet
-from asva.utils import atomic_path
+from asva.utils import DTYPE_NAMES, atomic_path, torch_dtype
 
 SD_COMPONENTS = ("vae", "text_encoder", "tokenizer", "scheduler")
 _PICKLED = {".bin", ".ckpt", ".pt", ".pth", ".msgpack", ".h5", ".onnx", ".pb"}
-DTYPES = {"float32": torch.float32, "float16": torch.float16, "bfloat16": torch.bfloat16}
 
 # option -> (module, function(src, out_dir) writing the component's folder, sub-folder)
 COMPONENT_CONVERTERS = {
     "imagebind": ("asva.models.imagebind.convert", "convert_imagebind_checkpoint", "imagebind"),
-    "sync": ("asva.convert_cli", "convert_sync_classifier", "sync"),
+    "sync": ("asva.commands.convert", "convert_sync_classifier", "sync"),
 }
 
 
@@ -83,7 +80,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--sync", type=Path, help="sync classifier checkpoint (folder or file)")
     parser.add_argument("--out", type=Path, required=True, help="output model folder")
     parser.add_argument(
-        "--dtype", choices=sorted(DTYPES), help="store the UNet in this dtype (default: as given)"
+        "--dtype", choices=DTYPE_NAMES, help="store the UNet in this dtype (default: as given)"
     )
     parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
     args = parser.parse_args(argv)
@@ -93,7 +90,7 @@ def main(argv: list[str] | None = None) -> int:
         raise ValueError(f"--out {args.out} exists; pass --overwrite to replace it")
     extras = {opt: getattr(args, opt) for opt in COMPONENT_CONVERTERS if getattr(args, opt) is not None}
     converters = {opt: _converter(opt) for opt in extras}  # fail before the slow part
-    dtype = DTYPES.get(args.dtype)
+    dtype = torch_dtype(args.dtype) if args.dtype else None
 
     with atomic_path(args.out, is_dir=True) as tmp:
         if args.avsyncd is not None:

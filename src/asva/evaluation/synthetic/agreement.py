@@ -25,15 +25,15 @@ import torch
 from scipy.stats import spearmanr
 from tqdm import tqdm
 
+from asva.data.shifted import clip_mel
 from asva.data.validate import read_list
-from asva.media import read_audio, write_video
+from asva.evaluation.sync_classifier import phi_of, read_clip_frames
+from asva.media import SAMPLE_RATE, read_audio, write_video
+from asva.media.write import audio_track
 from asva.metrics.oracle import load_sidecar, oracle_score, scale_box
 from asva.metrics.sync_scores import relsync
 from asva.models.sync import SyncClassifier
 from asva.utils import atomic_path
-
-from .data import SAMPLE_RATE, clip_mel
-from .evaluate import phi_of, read_clip_frames
 
 ORACLE_KEYS = ("correlation", "hit_rate", "false_motion_rate")
 CLIP_FPS = 6.0
@@ -130,7 +130,7 @@ def make_standins(data_root: str | Path, out: str | Path, *, split: str = "test"
             continue  # too short to delay by the largest delay
         frames = read_clip_frames(gt, start, num_frames, CLIP_FPS)
         delayed = {d: read_clip_frames(gt, start - d, num_frames, CLIP_FPS) for d in delays}
-        wave = read_audio(gt, sample_rate=SAMPLE_RATE)
+        wave = audio_track(read_audio(gt, sample_rate=SAMPLE_RATE, mono=False))
         first = round(start * SAMPLE_RATE)
         audio = wave[first:first + round(num_frames / CLIP_FPS * SAMPLE_RATE)]
         for name, video in _standin_variants(frames, delayed).items():

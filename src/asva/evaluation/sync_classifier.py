@@ -11,40 +11,14 @@ as `SyncClassifier` has, so the protocol can be checked with a hand-made oracle.
 from __future__ import annotations
 
 import math
-from importlib import resources
 from pathlib import Path
 
 import torch
 from tqdm import tqdm
 
-from asva.media import probe, read_audio, read_video
-from asva.models.sync import SyncClassifier, load_sync_classifier, preprocess_sync_video
-
-from .data import SAMPLE_RATE, ShiftedClipConfig, ShiftedClipDataset, center_square, clip_mel
-
-DEFAULT_SYNC_MODEL = "sync-synth-tiny"
-# sync classifiers shipped inside the package: name -> folder under asva/assets/models
-BUNDLED_SYNC_MODELS = {"sync-synth-tiny": "sync-synth-tiny"}
-
-
-def resolve_sync_model(name_or_dir: str | Path) -> Path:
-    """A bundled classifier's name (e.g. "sync-synth-tiny") or a folder / file path -> its path."""
-    text = str(name_or_dir)
-    if text in BUNDLED_SYNC_MODELS:
-        folder = Path(str(resources.files("asva").joinpath("assets", "models", BUNDLED_SYNC_MODELS[text])))
-        if not (folder / "model.safetensors").is_file():
-            raise ValueError(f"sync model {text!r} is not in this install "
-                             f"({folder} has no model.safetensors)")
-        return folder
-    path = Path(text).expanduser()
-    if not path.exists():
-        raise ValueError(f"sync model {text!r}: not a bundled name ({sorted(BUNDLED_SYNC_MODELS)}) "
-                         "and no such file or folder")
-    return path
-
-
-def load_sync_model(name_or_dir: str | Path = DEFAULT_SYNC_MODEL) -> SyncClassifier:
-    return load_sync_classifier(resolve_sync_model(name_or_dir))
+from asva.data.shifted import ShiftedClipConfig, ShiftedClipDataset, center_square, clip_mel
+from asva.media import SAMPLE_RATE, probe, read_audio, read_video
+from asva.models.sync import SyncClassifier, score_clips
 
 
 def eval_clip_config(model_config, num_clips: int = 31, shift: float = 0.04) -> ShiftedClipConfig:
@@ -112,9 +86,9 @@ def read_clip_mel(path: str | Path, start: float, duration: float = 2.0) -> torc
 
 @torch.no_grad()
 def phi_of(model: SyncClassifier, mel: torch.Tensor, frames: torch.Tensor) -> float:
-    """phi for one (mel (1, n, t), frames uint8 (3, f, h, w)) pair."""
-    video = preprocess_sync_video(frames, model.config.frame_size)
-    return float(model.eval()(mel[None], video)[0])
+    """phi for one (mel (1, n, t), frames uint8 (3, f, h, w)) pair (`asva.models.sync.score_clips`,
+    the one computation of phi behind every RelSync and AlignSync)."""
+    return float(score_clips(model.eval(), mel[None], frames[None])[0])
 
 
 def pair_score(model: SyncClassifier, video: str | Path, audio: str | Path | None = None,

@@ -23,9 +23,9 @@ from torch.utils.data import Dataset
 from asva.data.sampling import coin, item_generator
 from asva.data.validate import format_bad, scan_split
 from asva.media import audio_window, normalize_mel, probe, read_audio, read_video, waveform_to_mel
+from asva.media.audio import SAMPLE_RATE
 from asva.models.sync import preprocess_sync_video
 
-SAMPLE_RATE = 16000
 SAMPLINGS = ("random", "center")
 
 

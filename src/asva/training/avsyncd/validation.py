@@ -6,6 +6,7 @@ from pathlib import Path
 import torch
 from einops import rearrange
 
+from asva.media.frames import to_model_range
 from asva.utils import atomic_path
 
 
@@ -20,7 +21,7 @@ def fit_autoencoder(vae, source, *, max_frames: int = 4096) -> dict | None:
         frames = torch.cat([rearrange(source.dataset[i]["video"], "c f h w -> f c h w")
                             for i in range(min(len(source.dataset), 32))])
     step = max(1, len(frames) // max_frames)
-    images = frames[::step].float() / 127.5 - 1.0 if frames.dtype == torch.uint8 else frames[::step]
+    images = to_model_range(frames[::step]) if frames.dtype == torch.uint8 else frames[::step]
     return vae.fit(images)
 
 
@@ -33,13 +34,6 @@ def in_memory_pipeline(components, scheduler):
                            audio_encoder=components.audio_encoder, scheduler=scheduler,
                            prompt_table=components.prompt_table)
     pipe.set_progress_bar_config(disable=True)
-    return without_audio_if_needed(pipe)
-
-
-def without_audio_if_needed(pipe):
-    """An I2VD UNet (no audio attention) takes no audio tokens: call it without them."""
-    if pipe.unet.unet_config.audio_dim is None:
-        pipe.denoiser = lambda sample, t, text, audio, mask: pipe.unet(sample, t, text)
     return pipe
 
 
@@ -53,7 +47,7 @@ def write_validation(components, config, folder: Path, root: Path) -> list[Path]
     v, d = config.validation, config.data
     split = v.split if (Path(root) / f"{v.split}.txt").is_file() else d.split
     dataset = AVSyncDataset(root, split, num_frames=d.num_frames, fps=d.fps, size=d.size, mode="eval")
-    from asva.train.model import sampling_scheduler
+    from asva.training.avsyncd.model import sampling_scheduler
 
     pipe = in_memory_pipeline(components, sampling_scheduler(v.scheduler, config.diffusion))
     written = []
