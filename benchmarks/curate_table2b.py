@@ -115,7 +115,8 @@ def main() -> None:
     for name, (_, run) in runs.items():
         out = args.work / f"eval-{name}.json"
         if not out.is_file():
-            cmd = asva("table1", "--dataset", str(args.test_data), "--model", str(run / "model"), "--etas", "4",
+            cmd = asva("table1", "--dataset", str(args.test_data), "--model", str(run / "model"),
+                       "--etas", "4",
                        "--no-reference", "--label", f"curation {name}", "--no-progress", "--json", str(out))
             subprocess.run(cmd, check=True, env=env)
     merge = asva("table1", "--merge", str(args.work / "eval-before.json"), str(args.work / "eval-after.json"))
