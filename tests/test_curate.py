@@ -263,3 +263,12 @@ def test_ray_local_gives_the_local_rows(defects, curated, tmp_path):
     assert remote.keys() == local.keys()
     for key, row in remote.items():
         assert {**row, "prompt": None} == {**local[key], "prompt": None}
+
+
+def test_asva_train_takes_the_curated_dataset(curated, tmp_path):
+    from test_train import TINY
+
+    out = tmp_path / "run"
+    args = ["train", "--config", "synth-tiny", "--data", str(curated), "--output", str(out), "train.max_steps=1"]
+    assert asva([*args, "checkpoint.every=1", *TINY]) == 0
+    assert (out / "model").is_dir()
