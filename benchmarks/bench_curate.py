@@ -57,6 +57,7 @@ def main() -> None:
     p.add_argument("--videos", type=int, default=24, help="videos to time (default 24)")
     p.add_argument("--workers", type=int, default=2, help="processes / Ray actors (default 2)")
     p.add_argument("--repeats", type=int, default=1, help="alternating local / Ray runs (default 1)")
+    p.add_argument("--stages-only", action="store_true", help="only the per-stage table and projection")
     p.add_argument("--project", type=int, nargs="+", default=[2, 16, 64, 256], help="N workers to project")
     args = p.parse_args()
     items = read_sources(args.input)[: args.videos]
@@ -65,11 +66,16 @@ def main() -> None:
     )
     stats = per_stage(items, spec)
     print(f"per stage, 1 thread, {len(items)} videos of {args.input}:")
-    print("| stage | units | seconds | units/s |\n| --- | ---: | ---: | ---: |")
-    for name, (seconds, count) in stats["timings"].items():
+    print("| stage | units | wall s | CPU s | units per CPU s |\n| --- | ---: | ---: | ---: | ---: |")
+    for name, (wall, cpu, count) in stats["timings"].items():
         unit = "videos" if name in ("decode", "scenes") else "clips"
-        print(f"| {name} | {count} {unit} | {seconds:.2f} | {count / max(seconds, 1e-9):.1f} |")
+        print(f"| {name} | {count} {unit} | {wall:.2f} | {cpu:.2f} | {count / max(cpu, 1e-9):.1f} |")
     print(f"CPU seconds per video (all stages, one thread): {stats['cpu_per_video']:.3f}")
+    for n in args.project:
+        hours = 200_000 * stats["cpu_per_video"] / n / 3600
+        print(f"projection: 200,000 videos like these on {n} workers: {hours:.1f} h")
+    if args.stages_only:
+        return
     import ray
 
     for r in range(args.repeats):
@@ -85,9 +91,6 @@ def main() -> None:
             f"{len(items) / remote:.2f} videos/s "
             f"(+ {startup:.1f} s ray.init)"
         )
-    for n in args.project:
-        hours = 200_000 * stats["cpu_per_video"] / n / 3600
-        print(f"projection: 200,000 videos like these on {n} workers: {hours:.1f} h")
 
 
 if __name__ == "__main__":

@@ -25,7 +25,7 @@ def curate_video(
     """The manifest rows of `item`: every clip, kept or rejected with the stage that rejected it.
 
     With a `timings` dict, each stage's seconds and clips (videos for decode and scenes) are added to
-    timings[stage] = [seconds, count] (benchmarks/bench_curate.py).
+    timings[stage] = [wall seconds, CPU seconds, count] (benchmarks/bench_curate.py).
     """
     clock = _Clock(timings)
     base = {
@@ -88,12 +88,13 @@ class _Clock:
 
     @contextlib.contextmanager
     def __call__(self, name: str, count: int):
-        start = time.perf_counter()
+        wall, cpu = time.perf_counter(), time.process_time()
         yield
         if self.timings is not None:
-            entry = self.timings.setdefault(name, [0.0, 0])
-            entry[0] += time.perf_counter() - start
-            entry[1] += count
+            entry = self.timings.setdefault(name, [0.0, 0.0, 0])
+            entry[0] += time.perf_counter() - wall
+            entry[1] += time.process_time() - cpu
+            entry[2] += count
 
 
 def _video_row(base: dict, stage: str, reason: str) -> dict:
