@@ -1,8 +1,6 @@
 """`asva animate` end to end on a tiny random model saved with save_pretrained; the model registry."""
 from __future__ import annotations
 
-import wave
-
 import av
 import numpy as np
 import pytest
@@ -11,7 +9,7 @@ from PIL import Image
 from asva import cli
 from asva.media import probe, read_audio, read_video
 from asva.models import registry
-from asva.pipelines.testing import random_pipeline
+from media_helpers import tone, write_pcm_wav
 
 SR = 16000
 
@@ -20,22 +18,12 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("model") / "tiny"
-    random_pipeline("tiny", text="table", prompts=("dog barking", "lions roaring")).save_pretrained(folder)
-    return folder
+def model_dir(tiny_model_dir):
+    return tiny_model_dir(prompts=("dog barking", "lions roaring"))
 
 
 def write_wav(path, seconds, rate=SR, channels=1):
-    t = np.arange(round(seconds * rate)) / rate
-    tone = 0.3 * np.sin(2 * np.pi * 440 * t) * (np.sin(2 * np.pi * 2 * t) > 0)
-    data = np.stack([tone, 0.5 * tone][:channels], axis=1)
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(channels)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes((data * 32767).astype("<i2").tobytes())
-    return path
+    return write_pcm_wav(path, tone(seconds, rate, channels), rate)
 
 
 @pytest.fixture(scope="module")

@@ -17,24 +17,14 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def apps_data(tmp_path_factory):
+def apps_data(synth_dataset):
     """4 classes, one test video each at 32 px: bell, gun, trumpet alone; drum with a silent gun."""
-    from asva.synth.generate import SynthConfig, generate
-
-    root = tmp_path_factory.mktemp("apps") / "data"
-    generate(SynthConfig(out=root, videos_per_class=2, size=32, classes=("bell", "drum", "gun", "trumpet"),
-                         test_fraction=0.5, two_object_fraction=0.5, workers=1), progress=False)
-    return root
+    return synth_dataset(classes=("bell", "drum", "gun", "trumpet"), two_object_fraction=0.5)
 
 
 @pytest.fixture(scope="module")
-def apps_model(tmp_path_factory, apps_data):
-    from asva.pipelines.testing import random_pipeline
-
-    out = tmp_path_factory.mktemp("apps_model") / "model"
-    prompts = tuple(json.loads((apps_data / "class_mapping.json").read_text()).values())
-    random_pipeline("tiny", prompts=prompts).save_pretrained(out)
-    return out
+def apps_model(tiny_model_dir, apps_data):
+    return tiny_model_dir(prompts=apps_data)
 
 
 def moving_in(box, size=32, frames=12, period=1):

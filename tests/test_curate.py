@@ -94,8 +94,11 @@ def test_pixel_and_audio_stages_reject_static_and_silent():
 def test_config_errors_and_presets():
     with pytest.raises(ValueError, match="pixel_low"):
         CurateConfig(pixel_low=0.5, pixel_high=0.1)
-    with pytest.raises(ValueError, match="unknown curation setting"):
+    with pytest.raises(ValueError, match="unknown key"):
         load_config(None, ["no_such=1"])
+    with pytest.raises(ValueError, match="p_sync_min expects"):
+        load_config(None, ["p_sync_min=high"])
+    assert load_config(None, ["sync_shifts=-1,1"]).sync_shifts == (-1.0, 1.0)
     assert load_config("synthetic", ["p_sync_min=0.4"]).p_sync_min == 0.4
 
 
@@ -269,6 +272,6 @@ def test_asva_train_takes_the_curated_dataset(curated, tmp_path):
     from test_train import TINY
 
     out = tmp_path / "run"
-    args = ["train", "--config", "synth-tiny", "--data", str(curated), "--output", str(out), "train.max_steps=1"]
-    assert asva([*args, "checkpoint.every=1", *TINY]) == 0
+    args = ["train", "--config", "synth-tiny", "--data", str(curated), "--output", str(out)]
+    assert asva([*args, "train.max_steps=1", "checkpoint.every=1", *TINY]) == 0
     assert (out / "model").is_dir()

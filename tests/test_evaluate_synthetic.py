@@ -23,14 +23,12 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, tiny_synth, one_thread):
+def setup(tmp_path_factory, tiny_synth, tiny_model_dir, one_thread):
     """The 2-video synth test split, a random tiny AVSyncD and a random tiny sync classifier on disk."""
     from asva.models.sync import SyncClassifier, SyncClassifierConfig, save_sync_classifier
-    from asva.pipelines.testing import random_pipeline
 
     root = tmp_path_factory.mktemp("table1")
-    prompts = tuple(json.loads((tiny_synth / "class_mapping.json").read_text()).values())
-    random_pipeline("tiny", prompts=prompts).save_pretrained(root / "model")
+    model = tiny_model_dir(prompts=tiny_synth)
     torch.manual_seed(0)
     classifier = SyncClassifier(SyncClassifierConfig.from_preset("tiny"))
     with torch.no_grad():  # a random head's logit barely depends on its input: sharpen it
@@ -38,7 +36,7 @@ def setup(tmp_path_factory, tiny_synth, one_thread):
             if name.endswith("weight"):
                 p.mul_(20)
     sync = save_sync_classifier(classifier, root / "sync")
-    return tiny_synth, root / "model", sync
+    return tiny_synth, model, sync
 
 
 def table(setup, **kw):

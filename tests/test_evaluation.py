@@ -21,6 +21,7 @@ from asva.evaluation import (
 )
 from asva.media import write_video
 from asva.metrics.fvd import fvd, i3d_features, load_i3d, preprocess_fvd_videos
+from media_helpers import write_clip
 
 SIZE = 64  # frame side the tests read clips at (the protocol's 256 works the same, slower)
 
@@ -103,17 +104,16 @@ def test_load_i3d_errors(tmp_path):
 # ---------------------------------------------------------------- matching
 
 
-def write_clip(path, frames=12, fps=6.0, audio=True, seed=0):
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_random_clip(path, frames=12, fps=6.0, audio=True, seed=0):
     wave = torch.zeros(round(frames / fps * 16000)) if audio else None
-    write_video(path, random_clip(seed, frames), fps, audio=wave)
+    write_clip(path, random_clip(seed, frames), fps, audio=wave)
 
 
 def test_matching_accepts_the_expected_layout(tmp_path):
     videos = ["dog/a.mp4", "cat/b.mp4"]
     for v in videos:
         for k in range(3):
-            write_clip(tmp_path / generated_name(v, k))
+            write_random_clip(tmp_path / generated_name(v, k))
     clips = match_generated(videos, tmp_path)
     assert [c.name for c in clips] == [
         "dog/a_clip-00.mp4",
@@ -136,12 +136,12 @@ def test_matching_accepts_the_expected_layout(tmp_path):
 
 def test_matching_refuses_with_every_problem(tmp_path):
     videos = ["dog/a.mp4", "cat/b.mp4"]
-    write_clip(tmp_path / "dog/a_clip-00.mp4")
-    write_clip(tmp_path / "dog/a_clip-01.mp4", frames=8)  # wrong length
-    write_clip(tmp_path / "dog/a_clip-02.mp4", frames=48, fps=24.0)  # same 2 s at 24 fps: fine
-    write_clip(tmp_path / "cat/b_clip-00.mp4", audio=False)
+    write_random_clip(tmp_path / "dog/a_clip-00.mp4")
+    write_random_clip(tmp_path / "dog/a_clip-01.mp4", frames=8)  # wrong length
+    write_random_clip(tmp_path / "dog/a_clip-02.mp4", frames=48, fps=24.0)  # same 2 s at 24 fps: fine
+    write_random_clip(tmp_path / "cat/b_clip-00.mp4", audio=False)
     (tmp_path / "cat/b_clip-01.mp4").write_bytes(b"garbage")
-    write_clip(tmp_path / "cat/b_clip-7.mp4")  # extra (and b_clip-02 missing)
+    write_random_clip(tmp_path / "cat/b_clip-7.mp4")  # extra (and b_clip-02 missing)
     (tmp_path / "cat/.b_clip-02.tmp.mp4").write_bytes(b"")  # an interrupted atomic write: ignored
     with pytest.raises(MismatchError) as info:
         match_generated(videos, tmp_path)

@@ -12,15 +12,9 @@ from asva.evaluation.generate import MANIFEST
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, tiny_synth):
+def setup(tiny_synth, tiny_model_dir):
     """A 2-video synth test split and a random tiny AVSyncD whose prompt table knows its classes."""
-    from asva.pipelines.testing import random_pipeline
-
-    root = tmp_path_factory.mktemp("gen")
-    data = tiny_synth
-    prompts = tuple(json.loads((data / "class_mapping.json").read_text()).values())
-    random_pipeline("tiny", prompts=prompts).save_pretrained(root / "model")
-    return data, root / "model"
+    return tiny_synth, tiny_model_dir(prompts=tiny_synth)
 
 
 def run(setup, out, *extra):
@@ -69,14 +63,14 @@ def test_generate_eval_is_resumable(setup, tmp_path, capsys):
 
 
 def test_synthetic_table_reports(setup, tmp_path):
-    """`asva evaluate --synthetic --model M`: the training code's Table 1 rows as the three reports."""
-    pytest.importorskip("asva.evaluation.synthetic.table1")
-    from asva.commands.evaluate import main as evaluate_main
+    """`asva table1 -o OUTDIR` (old spelling `asva evaluate --synthetic --model M`, whose arguments it
+    takes as they are): the training code's Table 1 rows as the three reports."""
+    from asva.commands.table1 import main as table1_main
 
     data, model = setup
     out = tmp_path / "table"
     assert (
-        evaluate_main(
+        table1_main(
             [
                 "--synthetic",
                 "--dataset",

@@ -11,7 +11,6 @@ from asva import cli
 from asva.data.shifted import ShiftedClipConfig, ShiftedClipDataset, clip_starts, nearest_frames
 from asva.evaluation.sync_classifier import shift_predictions, sync_accuracy
 from asva.models.sync import SyncClassifier, SyncClassifierConfig, load_sync_classifier
-from asva.synth.generate import SynthConfig, generate
 from asva.training.sync.loss import contrastive_sync_loss, pair_logits
 
 TRAIN_ARGS = ["--preset", "sync-tiny", "--batch-size", "2", "--num-clips", "3", "--shift", "0.2",
@@ -19,12 +18,9 @@ TRAIN_ARGS = ["--preset", "sync-tiny", "--batch-size", "2", "--num-clips", "3", 
 
 
 @pytest.fixture(scope="module")
-def synth_root(tmp_path_factory):
+def synth_root(synth_dataset):
     """Two classes x 3 clips of 32 px (3-6 s each): 4 train and 2 test videos."""
-    root = tmp_path_factory.mktemp("synth")
-    generate(SynthConfig(out=root, videos_per_class=3, seed=5, size=32, classes=("drum", "dog"),
-                         test_fraction=0.34, workers=1), progress=False)
-    return root
+    return synth_dataset(videos_per_class=3, seed=5, size=32, classes=("drum", "dog"), test_fraction=0.34)
 
 
 # ---------------------------------------------------------------- loss
@@ -296,17 +292,14 @@ def test_bundled_sync_synth_tiny_loads_and_is_small():
     assert model.config.num_frames == 12 and model.config.mel_frames == 204
 
 
-def test_bundled_sync_synth_tiny_detects_synchrony_on_unseen_clips(tmp_path, one_thread):
+def test_bundled_sync_synth_tiny_detects_synchrony_on_unseen_clips(synth_dataset, one_thread):
     """The shipped classifier is a metric, not a placeholder: on freshly generated clips (a seed it
     never saw) it finds the synchronised offset among 31 far above chance (about 0.35)."""
     from asva.evaluation.sync_classifier import evaluate_dataset
     from asva.models.sync import load_sync_model
-    from asva.synth.generate import SynthConfig, generate
 
-    data = tmp_path / "fresh"
-    generate(SynthConfig(out=data, videos_per_class=2, size=64, seed=20261126, test_fraction=0.5,
-                         classes=("drum", "hammer", "dog", "gun", "bouncing_ball", "bell"), workers=1),
-             progress=False)
+    data = synth_dataset(videos_per_class=2, size=64, seed=20261126, test_fraction=0.5,
+                         classes=("drum", "hammer", "dog", "gun", "bouncing_ball", "bell"))
     result = evaluate_dataset(load_sync_model(), data, "test", progress=False)
     assert result["num_videos"] >= 3
     assert result["a2v_acc"] >= 0.6 and result["v2a_acc"] >= 0.6, result

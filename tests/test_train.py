@@ -19,13 +19,8 @@ TINY = ["data.size=32", "model.prompt_length=8", "train.batch_size=2", "train.th
 
 
 @pytest.fixture(scope="session")
-def synth_data(tmp_path_factory):
-    from asva.synth.generate import SynthConfig, generate
-
-    root = tmp_path_factory.mktemp("synth")
-    generate(SynthConfig(root, videos_per_class=3, size=32, classes=("drum", "bell"), workers=1,
-                         test_fraction=0.34), progress=False)
-    return root
+def synth_data(synth_dataset):
+    return synth_dataset(videos_per_class=3, size=32, classes=("drum", "bell"), test_fraction=0.34)
 
 
 def test_presets_and_overrides():
@@ -94,6 +89,22 @@ def test_one_step_trains_and_exports_a_loadable_model(synth_data, tmp_path):
     trained = load_file(str(list_checkpoints(out)[0] / "trainable.safetensors"))
     weight = trained["unet.input_conv.spatial.weight"]
     torch.testing.assert_close(pipe.unet.model.input_conv.spatial.weight, weight)
+
+
+def test_fine_tuning_a_model_folder_on_new_classes(synth_data, synth_dataset, tmp_path):
+    """model.init_from=FOLDER with classes the folder's prompt table lacks (no text encoder): the known
+    prompts keep their encodings, the new ones get fixed random ones, and the run trains."""
+    from asva.pipelines.loading import load_model
+    base = tmp_path / "base"
+    assert cli.main(["--config", "synth-tiny", "--data", str(synth_data), "--output", str(base),
+                     "train.max_steps=1", *TINY]) == 0
+    data = synth_dataset(classes=("drum", "frog"))
+    out = tmp_path / "tuned"
+    assert cli.main(["--config", "synth-tiny", "--data", str(data), "--output", str(out), "train.max_steps=1",
+                     f"model.init_from={base / 'model'}", *TINY]) == 0
+    tuned, before = load_model(out / "model").pipe, load_model(base / "model").pipe
+    assert set(tuned.prompt_table.names) == {"bell ringing", "drum", "frog croaking"}
+    torch.testing.assert_close(tuned.prompt_table.lookup(["drum"]), before.prompt_table.lookup(["drum"]))
 
 
 def test_i2vd_baseline_trains_without_audio(synth_data, tmp_path):

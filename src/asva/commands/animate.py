@@ -31,9 +31,7 @@ import time
 from dataclasses import dataclass
 from pathlib import Path
 
-import torch
-
-from asva.utils import DTYPE_NAMES
+from asva.utils import DTYPE_NAMES, HelpFormatter
 
 BATCH_COLUMNS = ("image", "audio", "prompt", "out")
 
@@ -52,7 +50,8 @@ def build_parser() -> argparse.ArgumentParser:
     from asva.models.registry import DEFAULT_MODEL
     from asva.pipelines.schedulers import DEFAULT_SCHEDULER, DEFAULT_STEPS, scheduler_names
 
-    p = argparse.ArgumentParser(prog="asva animate", description="Animate an image with an audio clip.")
+    p = argparse.ArgumentParser(prog="asva animate", description=__doc__.split("\n\n")[0],
+                                formatter_class=HelpFormatter)
     p.add_argument("--image", type=Path, help="the first frame (any image Pillow reads)")
     p.add_argument("--audio", type=Path, help="the sound (any audio or video file with an audio stream)")
     which = p.add_mutually_exclusive_group()
@@ -65,10 +64,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name or folder (default {DEFAULT_MODEL})")
     p.add_argument("--eta", type=float, default=4.0, help="audio guidance scale (default 4; 1 = none)")
     p.add_argument("--text-scale", type=float, default=1.0, help="text guidance scale (default 1 = none)")
-    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help=f"denoising steps ({DEFAULT_STEPS})")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="denoising steps")
     p.add_argument("--scheduler", choices=scheduler_names(),
                    help=f"sampler (default: the model folder's own; {DEFAULT_SCHEDULER} for converted ones)")
-    p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--seed", type=int, default=0, help="generator seed")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:i] or mps")
     p.add_argument("--dtype", choices=DTYPE_NAMES, default="float32", help="weights' dtype (default float32)")
     p.add_argument("--fps", type=float, default=6.0, help="output frame rate (the model runs at 6)")
@@ -130,6 +129,8 @@ def model_of(args: argparse.Namespace):
 
 def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: bool = False) -> int:
     """Run one job and write its outputs (all or none); returns the number of frames."""
+    import torch
+
     from asva.media import read_audio, read_image
 
     image = read_image(job.image, size=size)
@@ -141,7 +142,7 @@ def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: b
     return out.videos.shape[2]
 
 
-def write_outputs(job: Job, frames: torch.Tensor, fps: float, audio: torch.Tensor) -> None:
+def write_outputs(job: Job, frames, fps: float, audio) -> None:
     """Write the requested files; if any fails, none of them appears."""
     from asva.media import write_frames, write_gif, write_video
     from asva.utils import atomic_path
@@ -193,6 +194,8 @@ def run_batch(pipe, size: int, jobs: list[Job], args: argparse.Namespace) -> int
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_options(args)
+    import torch
+
     from asva.pipelines.loading import pick_device
 
     args.device = pick_device(args.device)

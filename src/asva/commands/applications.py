@@ -17,12 +17,14 @@ import argparse
 import sys
 from pathlib import Path
 
+from asva.utils import HelpFormatter
+
 
 def build_parser() -> argparse.ArgumentParser:
     from asva.models.registry import DEFAULT_MODEL
 
     p = argparse.ArgumentParser(prog="asva applications", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--dataset", required=True, help="an `asva synth` benchmark folder")
     p.add_argument("--model", default=DEFAULT_MODEL,
                    help=f"AVSyncD model folder or registered name (default {DEFAULT_MODEL})")
@@ -41,9 +43,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
     from asva.evaluation.synthetic.applications import evaluate_applications, report, to_json
 
-    args = build_parser().parse_args(argv)
     for name in ("steps", "size", "batch_size", "limit"):
         if getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")

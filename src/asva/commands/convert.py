@@ -9,49 +9,43 @@ Usage:
 --sd15     a local Stable Diffusion 1.5 diffusers folder (unet/, vae/, text_encoder/, tokenizer/, ...)
 --imagebind, --sync   the ImageBind-huge checkpoint and the sync classifier (converted by their modules)
 
-The output folder (written atomically):
-    asva_model.json                 what is inside and where it came from
+The output is a `save_pretrained` pipeline folder (written atomically), the format every asva model
+folder has (`asva.pipelines.loading.load_model` reads it):
+    model_index.json                the pipeline's components
+    provenance.json                 where each part came from (paths, adapter trained or fresh)
     unet/config.json, unet/model.safetensors      the video UNet in this package's names
-    vae/ text_encoder/ tokenizer/ scheduler/      copied from the SD folder (safetensors preferred)
-    imagebind/ sync/                when given
+    vae/ text_encoder/ tokenizer/   copied from the SD folder (safetensors preferred)
+    scheduler/                      PNDM on the SD folder's training schedule (the paper's sampler)
+    audio_encoder/ sync/            ImageBind and the sync classifier, when given
+Folders written by older versions (asva_model.json) still load, with a one-line notice; re-running
+`asva convert` on the same inputs rewrites them in this format.
 """
 
 from __future__ import annotations
 
 import argparse
-import importlib
 import json
 import shutil
+import sys
 from pathlib import Path
 
-from asva.commands.info import MANIFEST
-from asva.models.convert import check_sd15_matches, load_avsyncd, load_sd15, save_unet
-from asva.utils import DTYPE_NAMES, atomic_path, torch_dtype
+from asva.utils import DTYPE_NAMES, HelpFormatter, atomic_path
 
-SD_COMPONENTS = ("vae", "text_encoder", "tokenizer", "scheduler")
+SD_COMPONENTS = ("vae", "text_encoder", "tokenizer")
+SUBFOLDERS = {"imagebind": "audio_encoder", "sync": "sync"}  # option -> sub-folder of the output
 _PICKLED = {".bin", ".ckpt", ".pt", ".pth", ".msgpack", ".h5", ".onnx", ".pb"}
 
-# option -> (module, function(src, out_dir) writing the component's folder, sub-folder)
-COMPONENT_CONVERTERS = {
-    "imagebind": ("asva.models.imagebind.convert", "convert_imagebind_checkpoint", "imagebind"),
-    "sync": ("asva.commands.convert", "convert_sync_classifier", "sync"),
-}
 
+def convert_component(option: str, src: Path, out_dir: Path) -> None:
+    """--imagebind / --sync: the checkpoint converted into its sub-folder."""
+    if option == "imagebind":
+        from asva.models.imagebind.convert import convert_imagebind_checkpoint
 
-def convert_sync_classifier(src: Path, out_dir: Path) -> None:
-    from asva.models.sync import load_sync_classifier, save_sync_classifier
+        convert_imagebind_checkpoint(src, out_dir)
+    else:
+        from asva.models.sync import load_sync_classifier, save_sync_classifier
 
-    save_sync_classifier(load_sync_classifier(src), out_dir)
-
-
-def _converter(option: str):
-    module_name, func_name, _ = COMPONENT_CONVERTERS[option]
-    try:
-        return getattr(importlib.import_module(module_name), func_name)
-    except (ImportError, AttributeError) as err:
-        raise ValueError(
-            f"--{option}: this asva cannot convert it yet ({module_name}.{func_name}: {err})"
-        ) from err
+        save_sync_classifier(load_sync_classifier(src), out_dir)
 
 
 def copy_sd_components(sd_dir: Path, out: Path) -> list[str]:
@@ -70,28 +64,32 @@ def copy_sd_components(sd_dir: Path, out: Path) -> list[str]:
     return copied
 
 
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="asva convert", description=__doc__.split("\n\n")[0],
+                                formatter_class=HelpFormatter)
+    p.add_argument("--avsyncd", type=Path, help="AVSyncD UNet folder or file (default none: fresh adapter)")
+    p.add_argument("--sd15", type=Path, required=True, help="Stable Diffusion 1.5 diffusers folder")
+    p.add_argument("--imagebind", type=Path, help="ImageBind-huge checkpoint (default: none)")
+    p.add_argument("--sync", type=Path, help="sync classifier checkpoint, folder or file (default: none)")
+    p.add_argument("--out", type=Path, required=True, help="output model folder")
+    p.add_argument("--dtype", choices=DTYPE_NAMES, help="store the UNet in this dtype (default: as given)")
+    p.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="asva convert", description="Convert official weights to an asva model folder."
-    )
-    parser.add_argument("--avsyncd", type=Path, help="AVSyncD UNet folder or weight file")
-    parser.add_argument("--sd15", type=Path, required=True, help="Stable Diffusion 1.5 diffusers folder")
-    parser.add_argument("--imagebind", type=Path, help="ImageBind-huge checkpoint")
-    parser.add_argument("--sync", type=Path, help="sync classifier checkpoint (folder or file)")
-    parser.add_argument("--out", type=Path, required=True, help="output model folder")
-    parser.add_argument(
-        "--dtype", choices=DTYPE_NAMES, help="store the UNet in this dtype (default: as given)"
-    )
-    parser.add_argument("--overwrite", action="store_true", help="replace an existing --out folder")
-    args = parser.parse_args(argv)
+    args = build_parser().parse_args(argv)
+
+    from asva.models.convert import check_sd15_matches, load_avsyncd, load_sd15, save_unet
+    from asva.pipelines.loading import write_model_index
+    from asva.utils import torch_dtype
+
     if not args.sd15.is_dir():
         raise ValueError(f"--sd15 {args.sd15} is not a folder")
     if args.out.exists() and not args.overwrite:
         raise ValueError(f"--out {args.out} exists; pass --overwrite to replace it")
-    extras = {opt: getattr(args, opt) for opt in COMPONENT_CONVERTERS if getattr(args, opt) is not None}
-    converters = {opt: _converter(opt) for opt in extras}  # fail before the slow part
+    extras = {opt: getattr(args, opt) for opt in SUBFOLDERS if getattr(args, opt) is not None}
     dtype = torch_dtype(args.dtype) if args.dtype else None
-
     with atomic_path(args.out, is_dir=True) as tmp:
         if args.avsyncd is not None:
             unet = load_avsyncd(args.avsyncd, dtype=dtype)
@@ -100,21 +98,31 @@ def main(argv: list[str] | None = None) -> int:
             unet = load_sd15(args.sd15, dtype=dtype)
         save_unet(unet, tmp / "unet")
         del unet
-        components = {"unet": "unet", **{name: name for name in copy_sd_components(args.sd15, tmp)}}
+        components = ["unet", *copy_sd_components(args.sd15, tmp), "scheduler"]
+        write_scheduler(args.sd15, tmp / "scheduler")
         for opt, src in extras.items():
-            sub = COMPONENT_CONVERTERS[opt][2]
-            converters[opt](src, tmp / sub)
-            components[opt] = sub
+            convert_component(opt, src, tmp / SUBFOLDERS[opt])
+            components.append(SUBFOLDERS[opt])
+        write_model_index(tmp, components)
         sources = {"sd15": str(args.sd15.resolve()), **{k: str(v.resolve()) for k, v in extras.items()}}
         if args.avsyncd is not None:
             sources["avsyncd"] = str(args.avsyncd.resolve())
-        manifest = {
-            "format": "asva-model",
-            "version": 1,
-            "unet_adapter": "avsyncd" if args.avsyncd is not None else "fresh (untrained)",
-            "components": components,
-            "sources": sources,
-        }
-        (tmp / MANIFEST).write_text(json.dumps(manifest, indent=2) + "\n")
+        provenance = {"written_by": "asva convert " + " ".join(sys.argv[2:] if argv is None else argv),
+                      "unet_adapter": "avsyncd" if args.avsyncd is not None else "fresh (untrained)",
+                      "sources": sources}
+        (tmp / "provenance.json").write_text(json.dumps(provenance, indent=2) + "\n")
     print(f"wrote {args.out}: {', '.join(components)}")
     return 0
+
+
+def write_scheduler(sd_dir: Path, out: Path) -> None:
+    """The paper's sampler (PNDM) on the SD folder's training schedule (SD1.5's when it has none)."""
+    from asva.pipelines.schedulers import DEFAULT_SCHEDULER, make_scheduler
+
+    config = sd_dir / "scheduler" / "scheduler_config.json"
+    base = json.loads(config.read_text()) if config.is_file() else None
+    make_scheduler(DEFAULT_SCHEDULER, base).save_pretrained(out)
+
+
+if __name__ == "__main__":
+    sys.exit(main())

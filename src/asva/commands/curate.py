@@ -23,6 +23,7 @@ import sys
 from pathlib import Path
 
 from asva.curation.config import STAGE_HELP, STAGES, CurateConfig, list_presets, load_config
+from asva.utils import HelpFormatter
 
 
 def _doc() -> str:
@@ -55,7 +56,7 @@ def _dataset_args(p: argparse.ArgumentParser) -> None:
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
-        prog="asva curate", description=_doc(), formatter_class=argparse.RawDescriptionHelpFormatter
+        prog="asva curate", description=_doc(), formatter_class=HelpFormatter
     )
     p.add_argument("input", help="folder of class folders, CSV path,label, or VGGSound CSV")
     p.add_argument("--out", required=True, type=Path, help="output folder (manifest, summary, dataset)")
@@ -140,7 +141,8 @@ def _run(argv: list[str]) -> int:
 
 
 def _review(argv: list[str]) -> int:
-    p = argparse.ArgumentParser(prog="asva curate review", description="write the static review page")
+    p = argparse.ArgumentParser(prog="asva curate review", description="write the static review page",
+                                formatter_class=HelpFormatter)
     p.add_argument("manifest", type=Path, help="manifest.jsonl of a curate run")
     p.add_argument("-o", "--out", required=True, type=Path, help="the HTML page to write")
     p.add_argument("--no-thumbnails", action="store_true", help="no frame strips (default: one per clip)")
@@ -158,7 +160,9 @@ def _review(argv: list[str]) -> int:
 
 def _finalize(argv: list[str]) -> int:
     p = argparse.ArgumentParser(
-        prog="asva curate finalize", description="apply the review's exported decisions and write the dataset"
+        prog="asva curate finalize",
+        description="apply the review's exported decisions and write the dataset",
+        formatter_class=HelpFormatter,
     )
     p.add_argument("manifest", type=Path, help="manifest.jsonl of a curate run")
     p.add_argument("--decisions", required=True, type=Path, help="decisions.json exported by the review page")

@@ -22,15 +22,13 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from asva.evaluation.sync_classifier import evaluate_dataset, pair_score
 from asva.models.registry import DEFAULT_SYNC_MODEL
-from asva.models.sync import load_sync_model
-from asva.utils import write_json
+from asva.utils import HelpFormatter, write_json
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="asva eval-sync", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     mode = p.add_mutually_exclusive_group()
     mode.add_argument("--video", type=Path, help="score one pair: this video's frames")
     mode.add_argument("--relsync-oracle", type=Path, metavar="GEN_DIR", help="folder of generated clips")
@@ -83,16 +81,19 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     _check(args)
     if args.make_standins is not None:
-        from asva.evaluation.synthetic.agreement import make_standins  # noqa: PLC0415
+        from asva.evaluation.synthetic.agreement import make_standins
 
         written = make_standins(args.data, args.make_standins, split=args.split, limit=args.limit)
         result = {"folder": str(args.make_standins), "num_clips": len(written)}
     else:
+        from asva.evaluation.sync_classifier import evaluate_dataset, pair_score
+        from asva.models.sync import load_sync_model
+
         model = load_sync_model(args.model)
         if args.video is not None:
             result = pair_score(model, args.video, args.audio, args.start)
         elif args.relsync_oracle is not None:
-            from .agreement import relsync_oracle_agreement  # noqa: PLC0415
+            from asva.evaluation.synthetic.agreement import relsync_oracle_agreement
 
             result = relsync_oracle_agreement(model, args.relsync_oracle, args.data,
                                               oracle_key=args.oracle_key, progress=not args.no_progress)

@@ -31,9 +31,11 @@ import argparse
 import sys
 from pathlib import Path
 
-from asva.evaluation.run import METRICS, EvalConfig, run_evaluation
-from asva.metrics.inception import ASVA_FID_SIZE, STANDARD_FID_SIZE
 from asva.models.registry import DEFAULT_SYNC_MODEL
+from asva.utils import HelpFormatter
+
+METRIC_NAMES = "fid,fvd,ia,it,relsync,alignsync,oracle"  # asva.evaluation.run.METRICS (checked by a test)
+FID_SIZES = (229, 299)  # asva.metrics.inception: ASVA_FID_SIZE (official), STANDARD_FID_SIZE
 
 DEFAULT_METRICS = "fid,fvd,ia,it,relsync,alignsync"
 SYNTHETIC_METRICS = "oracle,relsync"
@@ -43,7 +45,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="asva evaluate",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     _add_input_options(p)
     _add_weight_options(p)
@@ -67,7 +69,7 @@ def _add_input_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument(
         "--metrics",
-        help=f"comma-separated subset of {','.join(METRICS)} "
+        help=f"comma-separated subset of {METRIC_NAMES} "
         f"(default {DEFAULT_METRICS}; with --synthetic {SYNTHETIC_METRICS})",
     )
 
@@ -87,8 +89,8 @@ def _add_weight_options(p: argparse.ArgumentParser) -> None:
     p.add_argument(
         "--fid-size",
         type=int,
-        choices=(ASVA_FID_SIZE, STANDARD_FID_SIZE),
-        default=ASVA_FID_SIZE,
+        choices=FID_SIZES,
+        default=FID_SIZES[0],
         help="FID resize: 229 = the official ASVA evaluation (default), 299 = the usual FID",
     )
     p.add_argument("--skip-missing", action="store_true", help="leave out metrics whose weights are missing")
@@ -121,10 +123,10 @@ def check_modes(args: argparse.Namespace) -> None:
 
 def parse_metrics(text: str) -> tuple[str, ...]:
     names = tuple(dict.fromkeys(m.strip().lower() for m in text.split(",") if m.strip()))
-    bad = [m for m in names if m not in METRICS]
+    bad = [m for m in names if m not in METRIC_NAMES.split(",")]
     if bad or not names:
         raise ValueError(
-            f"--metrics {text!r}: unknown {bad or 'empty list'}; expected some of {','.join(METRICS)}"
+            f"--metrics {text!r}: unknown {bad or 'empty list'}; expected some of {METRIC_NAMES}"
         )
     return names
 
@@ -132,7 +134,7 @@ def parse_metrics(text: str) -> tuple[str, ...]:
 def sync_weights_path(value: str | None) -> Path | None:
     """--sync-weights as a path: a registered sync classifier name resolves through the registry
     (which says how to get it when it is missing); anything else is a folder or file path."""
-    from asva.models.registry import MODELS, resolve_sync_model  # noqa: PLC0415
+    from asva.models.registry import MODELS, resolve_sync_model
 
     if value is None:
         return None
@@ -150,8 +152,8 @@ def main(argv: list[str] | None = None) -> int:
 
 def evaluate_generated(args: argparse.Namespace) -> int:
     """Score the --generated set against the dataset's test clips and write the three reports."""
-    from asva.evaluation.report import write_reports  # noqa: PLC0415
-    from asva.evaluation.weights import load_extractors, resolve_weights  # noqa: PLC0415
+    from asva.evaluation.report import write_reports
+    from asva.evaluation.weights import load_extractors, resolve_weights
 
     metrics = parse_metrics(args.metrics or (SYNTHETIC_METRICS if args.synthetic else DEFAULT_METRICS))
     overrides = weight_overrides(args)
@@ -166,6 +168,8 @@ def evaluate_generated(args: argparse.Namespace) -> int:
     nets = load_extractors(
         paths, kept, fid_size=args.fid_size, device=args.device, imagebind_config=args.imagebind_config
     )
+    from asva.evaluation.run import run_evaluation
+
     result = run_evaluation(config, nets)
     inputs = {
         "dataset": str(args.dataset),
@@ -208,8 +212,10 @@ def weight_overrides(args: argparse.Namespace) -> dict[str, Path | None]:
     return overrides
 
 
-def eval_config(args: argparse.Namespace, metrics: tuple[str, ...]) -> EvalConfig:
+def eval_config(args: argparse.Namespace, metrics: tuple[str, ...]):
     """The evaluation of the --generated set, computing `metrics`."""
+    from asva.evaluation.run import EvalConfig
+
     return EvalConfig(
         dataset=args.dataset,
         generated=args.generated,
@@ -223,7 +229,7 @@ def eval_config(args: argparse.Namespace, metrics: tuple[str, ...]) -> EvalConfi
     )
 
 
-def report_protocol(args: argparse.Namespace, config: EvalConfig, num_clips: int) -> dict:
+def report_protocol(args: argparse.Namespace, config, num_clips: int) -> dict:
     """How the scores were measured, as stated in every report."""
     return {
         "fid_size": args.fid_size,

@@ -23,6 +23,8 @@ import sys
 import time
 from pathlib import Path
 
+from asva.utils import HelpFormatter
+
 
 def build_parser() -> argparse.ArgumentParser:
     from asva.pipelines.schedulers import DEFAULT_SCHEDULER, DEFAULT_STEPS, scheduler_names
@@ -31,7 +33,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(
         prog="asva generate-eval",
         description=__doc__.split("\n\n")[0],
-        formatter_class=argparse.RawDescriptionHelpFormatter,
+        formatter_class=HelpFormatter,
     )
     p.add_argument("--dataset", type=Path, required=True, help="AVSync15-format dataset")
     p.add_argument("--model", required=True, help="model name (asva.models.registry) or model folder")
@@ -54,6 +56,8 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
     from tqdm import tqdm
 
     from asva.data import AVSyncDataset
@@ -70,7 +74,6 @@ def main(argv: list[str] | None = None) -> int:
     from asva.media import write_video
     from asva.pipelines.loading import load_model, model_settings
 
-    args = build_parser().parse_args(argv)
     if args.steps < 1 or args.eta < 0 or args.text_scale < 0 or (args.limit is not None and args.limit < 0):
         raise ValueError(
             f"need --steps >= 1, --eta >= 0, --text-scale >= 0, --limit >= 0; got {args.steps}, "

@@ -1,10 +1,13 @@
-"""asva info: what a UNet preset or a converted model folder contains.
+"""asva info: what a UNet preset, a training preset or a model folder contains.
 
 Usage:
-    asva info                               list the UNet presets
+    asva info                               list the UNet and training presets and the bundled models
     asva info --preset sd15                 parameter counts of a preset (built on the meta device)
     asva info --preset tiny --set audio_dim=null --set num_heads=4     a variant
+    asva info --config synth-tiny --set train.lr=3e-4                  a training preset, resolved
     asva info --model DIR|NAME              a model folder (`asva convert`, `asva train`) or registry name
+
+--set takes the KEY=VALUE overrides of `asva train` and `asva train-sync` (asva.training.overrides).
 
 Without options it also lists the models that ship inside asva, with how they were trained.
 
@@ -17,22 +20,25 @@ import argparse
 import json
 from pathlib import Path
 
-import torch
-
-from asva.models.adapter import parameter_counts
 from asva.models.config import UNetConfig, list_presets, load_preset
 from asva.models.registry import MODELS, list_models, resolve_model
-from asva.models.unet3d import VideoUNet
-from asva.training.checkpoint import describe_training, read_training_info
+from asva.training.avsyncd import config as training_config
 from asva.training.overrides import apply_overrides
+from asva.utils import HelpFormatter
 
-MANIFEST = "asva_model.json"
 PIPELINE_INDEX = "model_index.json"
+PROVENANCE = "provenance.json"  # `asva convert`'s side file
+OLD_MANIFEST = "asva_model.json"  # `asva convert` folders of earlier versions
 
 
 def describe_config(config: UNetConfig, trainable: str = "adapter") -> list[str]:
     """Sizes of a UNet; `trainable` is how it is (or was) trained: "adapter" (the paper: temporal and
     audio layers on a frozen Stable Diffusion UNet) or "all" (every weight, from scratch)."""
+    import torch
+
+    from asva.models.adapter import parameter_counts
+    from asva.models.unet3d import VideoUNet
+
     with torch.device("meta"):
         counts = parameter_counts(VideoUNet(config))
     audio = f"audio tokens of width {config.audio_dim}" if config.audio_dim else "no audio attention"
@@ -69,17 +75,22 @@ def describe_prompts(folder: Path) -> list[str]:
 
 def describe_model(folder: Path) -> list[str]:
     """Components, sources, UNet sizes and (for trained models) how the folder's model was trained."""
+    from asva.training.checkpoint import describe_training, read_training_info
+
     lines = [f"model folder {folder}"]
-    if (folder / MANIFEST).is_file():  # written by `asva convert`
-        info = json.loads((folder / MANIFEST).read_text())
-        lines += [f"  {name:<13} {sub}/" for name, sub in info.get("components", {}).items()]
-        lines += [f"  {key} from {value}" for key, value in info.get("sources", {}).items()]
-    elif (folder / PIPELINE_INDEX).is_file():  # a saved pipeline (`asva train` exports these)
+    if (folder / PIPELINE_INDEX).is_file():  # every model folder (`asva train`, `asva convert`)
         index = json.loads((folder / PIPELINE_INDEX).read_text())
         lines += [f"  {name:<13} {spec[1]}" for name, spec in index.items()
                   if isinstance(spec, list) and spec[0] is not None]
+    elif (folder / OLD_MANIFEST).is_file():  # written by `asva convert` before model_index.json
+        info = json.loads((folder / OLD_MANIFEST).read_text())
+        lines += [f"  {name:<13} {sub}/" for name, sub in info.get("components", {}).items()]
     else:
-        raise ValueError(f"{folder} is not a model folder: expected {MANIFEST} or {PIPELINE_INDEX}")
+        raise ValueError(f"{folder} is not a model folder: expected {PIPELINE_INDEX} (or {OLD_MANIFEST})")
+    for name in (PROVENANCE, OLD_MANIFEST):  # where the converted weights came from
+        if (folder / name).is_file():
+            sources = json.loads((folder / name).read_text()).get("sources", {})
+            lines += [f"  {key} from {value}" for key, value in sources.items()]
     config = json.loads((folder / "unet" / "config.json").read_text())
     config.pop("format", None)
     lines += describe_prompts(folder)
@@ -92,6 +103,8 @@ def describe_model(folder: Path) -> list[str]:
 
 def bundled_models() -> list[str]:
     """The models that ship inside asva, each with how it was trained."""
+    from asva.training.checkpoint import describe_training
+
     lines = []
     for name in list_models():
         model = MODELS[name]
@@ -108,23 +121,32 @@ def bundled_models() -> list[str]:
     return lines + [f"released models (bring the weights; see `asva animate --model NAME`): {others}"]
 
 
+def build_parser() -> argparse.ArgumentParser:
+    p = argparse.ArgumentParser(prog="asva info", description=__doc__.split("\n\n")[0],
+                                formatter_class=HelpFormatter)
+    p.add_argument("--preset", help=f"a UNet preset: {', '.join(list_presets())}")
+    p.add_argument("--config", help=f"a training preset: {', '.join(training_config.list_presets())}")
+    p.add_argument("--set", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a field of --preset or --config (repeatable)")
+    p.add_argument("--model", help="a model folder or a registry name")
+    return p
+
+
 def main(argv: list[str] | None = None) -> int:
-    parser = argparse.ArgumentParser(
-        prog="asva info", description="Describe a UNet preset or a model folder."
-    )
-    parser.add_argument("--preset", help=f"a UNet preset: {', '.join(list_presets())}")
-    parser.add_argument("--set", action="append", default=[], metavar="KEY=VALUE", help="override a field")
-    parser.add_argument("--model", help="a model folder or a registry name")
-    args = parser.parse_args(argv)
-    if args.set and not args.preset:
-        raise ValueError("--set needs --preset")
+    args = build_parser().parse_args(argv)
+    if args.set and bool(args.preset) == bool(args.config):
+        raise ValueError("--set needs one of --preset (UNet) or --config (training)")
     lines: list[str] = []
     if args.preset:
         config = load_preset(args.preset, **apply_overrides(UNetConfig, args.set))
         lines += [f"UNet preset {args.preset}:", *describe_config(config)]
+    if args.config:
+        train = training_config.load_config(args.config, args.set)
+        lines += [f"training preset {args.config}:", json.dumps(train.to_dict(), indent=1)]
     if args.model:
         lines += describe_model(resolve_model(args.model))
     if not lines:
-        lines = [f"UNet presets: {', '.join(list_presets())}", *bundled_models()]
+        lines = [f"UNet presets: {', '.join(list_presets())}",
+                 f"training presets: {', '.join(training_config.list_presets())}", *bundled_models()]
     print("\n".join(lines))
     return 0

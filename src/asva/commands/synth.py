@@ -14,13 +14,12 @@ from __future__ import annotations
 import argparse
 from pathlib import Path
 
-from asva.synth.classes import CLASSES
-from asva.synth.generate import SynthConfig, default_workers, generate
+from asva.utils import HelpFormatter
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="asva synth", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--out", type=Path, help="output dataset folder")
     p.add_argument("--videos-per-class", type=int, help="clips per class (>= 1)")
     p.add_argument("--seed", type=int, default=0, help="dataset seed (default 0)")
@@ -29,7 +28,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--two-object-fraction", type=float, default=0.2,
                    help="fraction of clips that also show a silent object of another class (default 0.2)")
     p.add_argument("--test-fraction", type=float, default=0.2, help="share of each class put in test.txt")
-    p.add_argument("--workers", type=int, default=default_workers(), help="rendering processes (default 2)")
+    p.add_argument("--workers", type=int, help="rendering processes (default 2, or 1 on a one-core machine)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
     p.add_argument("--list-classes", action="store_true", help="print classes and prompts, then exit")
     return p
@@ -38,6 +37,10 @@ def build_parser() -> argparse.ArgumentParser:
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+
+    from asva.synth.classes import CLASSES
+    from asva.synth.generate import SynthConfig, default_workers, generate
+
     if args.list_classes:
         for name, cls in CLASSES.items():
             print(f"{name}\t{cls.prompt}")
@@ -52,7 +55,7 @@ def main(argv: list[str] | None = None) -> int:
         classes=tuple(args.classes) if args.classes else None,
         two_object_fraction=args.two_object_fraction,
         test_fraction=args.test_fraction,
-        workers=args.workers,
+        workers=args.workers if args.workers is not None else default_workers(),
     )
     summary = generate(config, progress=not args.no_progress)
     print(f"asva synth: {summary.line()}")

@@ -26,6 +26,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from asva.utils import HelpFormatter
+
 DEFAULT_ETAS = (1.0, 4.0, 8.0)
 
 
@@ -33,7 +35,7 @@ def build_parser() -> argparse.ArgumentParser:
     from asva.models.registry import DEFAULT_SYNC_MODEL
 
     p = argparse.ArgumentParser(prog="asva table1", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--dataset", help="an `asva synth` benchmark folder")
     p.add_argument("--model", help="AVSyncD model folder or registered name")
     p.add_argument("--baseline", help="I2VD model folder (trained with model.audio=false; default: none)")
@@ -59,9 +61,10 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+
     from asva.evaluation.synthetic import table1
 
-    args = build_parser().parse_args(argv)
     if args.merge:
         results = table1.merge(args.merge)
         print(table1.format_table(results))

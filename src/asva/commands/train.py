@@ -22,11 +22,12 @@ import shlex
 import sys
 
 from asva.training.avsyncd.config import list_presets, load_config
+from asva.utils import HelpFormatter
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="asva train", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--config", help=f"a preset ({', '.join(list_presets())}) or a JSON config file")
     p.add_argument("--data", help="dataset folder in the AVSync15 format (overrides data.root)")
     p.add_argument("--output", default=None, help="run folder (default runs/<preset>)")

@@ -23,16 +23,16 @@ import shlex
 import sys
 from pathlib import Path
 
-from asva.models.sync import SyncClassifierConfig, list_presets
+from asva.models.sync.config import SyncClassifierConfig, list_presets
 from asva.training.overrides import apply_overrides
-from asva.training.sync.trainer import SyncTrainConfig, train_sync
+from asva.utils import HelpFormatter
 
 PRESET_PREFIX = "sync-"
 
 
 def build_parser() -> argparse.ArgumentParser:
     p = argparse.ArgumentParser(prog="asva train-sync", description=__doc__.split("\n\n")[0],
-                                formatter_class=argparse.RawDescriptionHelpFormatter)
+                                formatter_class=HelpFormatter)
     p.add_argument("--data", type=Path, required=True, help="AVSync15-format dataset folder")
     p.add_argument("--output", type=Path, required=True, help="run folder (checkpoints, log, model)")
     p.add_argument("--preset", default="tiny", help=f"classifier preset: {', '.join(list_presets())} "
@@ -68,9 +68,11 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads is not None:
         if args.threads < 1:
             raise ValueError(f"--threads must be >= 1, got {args.threads}")
-        import torch  # noqa: PLC0415
+        import torch
 
         torch.set_num_threads(args.threads)
+    from asva.training.sync.trainer import SyncTrainConfig, train_sync
+
     cfg = SyncTrainConfig(
         data=args.data, output=args.output, preset=preset,
         model_overrides=apply_overrides(SyncClassifierConfig, args.overrides),

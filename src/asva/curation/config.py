@@ -99,18 +99,6 @@ def list_presets() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
 
 
-def parse_setting(text: str) -> tuple[str, object]:
-    """ "name=value" -> (name, value parsed as JSON when possible)."""
-    name, sep, raw = text.partition("=")
-    if not sep or not name.strip():
-        raise ValueError(f"setting {text!r} must look like name=value (e.g. p_sync_min=0.6)")
-    try:
-        value = json.loads(raw)
-    except json.JSONDecodeError:
-        value = raw
-    return name.strip(), value
-
-
 def load_config(preset: str | None = None, settings: list[str] | tuple[str, ...] = ()) -> CurateConfig:
     """The defaults, a preset's overrides (a name from `list_presets()` or a JSON file), then `settings`."""
     data: dict = {}
@@ -122,5 +110,7 @@ def load_config(preset: str | None = None, settings: list[str] | tuple[str, ...]
                 "nor a JSON file"
             )
         data = {k: v for k, v in json.loads(path.read_text()).items() if not k.startswith("_")}
-    data.update(parse_setting(s) for s in settings)
+    from asva.training.overrides import apply_overrides  # the one KEY=VALUE syntax, type-checked
+
+    data.update(apply_overrides(CurateConfig, settings))
     return CurateConfig().with_overrides(data)

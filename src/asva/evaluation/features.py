@@ -179,7 +179,7 @@ def compute_feature(kind: str, clip: Clip, nets: Extractors, *, fps: float) -> t
     if kind == "fvd":
         return i3d_features(nets.i3d, video[None], num_frames=video.shape[1], device=device)[0]
     if kind in ("vision", "vision0"):
-        from asva.models.imagebind import preprocess_image  # noqa: PLC0415
+        from asva.models.imagebind import preprocess_image
 
         frames = video.permute(1, 0, 2, 3)[: 1 if kind == "vision0" else None]  # (f, c, h, w)
         emb = nets.imagebind.encode_image(preprocess_image(frames, mode="squash").to(device)).float().cpu()
@@ -187,7 +187,7 @@ def compute_feature(kind: str, clip: Clip, nets: Extractors, *, fps: float) -> t
     if kind == "audio":
         return nets.imagebind.encode_audio(clip.mel[None].to(device)).float().cpu()[0]
     if kind == "phi":
-        from asva.models.sync import score_clips  # noqa: PLC0415
+        from asva.models.sync import score_clips
 
         return score_clips(nets.sync, clip.mel[None], video[None]).float().cpu()[0]
     if kind == "oracle":

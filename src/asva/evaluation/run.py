@@ -154,7 +154,7 @@ def _stat(path: Path) -> str | None:
 
 def text_embeddings(nets: Extractors, texts: list[str]) -> torch.Tensor:
     """(n, d) unit ImageBind text embeddings, each distinct text encoded once."""
-    from asva.models.imagebind import tokenize  # noqa: PLC0415
+    from asva.models.imagebind import tokenize
 
     unique = sorted(set(texts))
     with torch.no_grad():

@@ -4,7 +4,7 @@
 """
 from __future__ import annotations
 
-import importlib
+from asva.utils import lazy_getattr
 
 _EXPORTS = {
     "AVSyncDPipeline": "asva.pipelines.avsyncd",
@@ -19,9 +19,4 @@ _EXPORTS = {
 }
 __all__ = sorted(_EXPORTS)
 
-
-def __getattr__(name: str):
-    """Import on first use, so `import asva.pipelines.schedulers` stays light."""
-    if name not in _EXPORTS:
-        raise AttributeError(f"module 'asva.pipelines' has no attribute {name!r}")
-    return getattr(importlib.import_module(_EXPORTS[name]), name)
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

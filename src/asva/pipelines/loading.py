@@ -13,6 +13,7 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sys
 from pathlib import Path
 from typing import NamedTuple
 
@@ -69,9 +70,42 @@ def model_settings(name_or_dir: str | os.PathLike, scheduler: str | None = None,
             saved = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())["_class_name"]
         except (OSError, ValueError, KeyError):
             saved = None
-        names = {cls.__name__: n for n, (cls, _) in SCHEDULERS.items()}
+        names = {class_name: n for n, (class_name, _) in SCHEDULERS.items()}
         scheduler = names.get(saved, DEFAULT_SCHEDULER)
     return folder, scheduler, size or training_size(folder) or registered or DEFAULT_SIZE
+
+
+# component -> (library, class) in a model_index.json, for the parts `asva convert` writes
+INDEX_CLASSES = {
+    "unet": ("asva.pipelines.components", "AVSyncDUNet"),
+    "audio_encoder": ("asva.pipelines.components", "AVSyncDAudioEncoder"),
+    "vae": ("diffusers", "AutoencoderKL"),
+    "text_encoder": ("transformers", "CLIPTextModel"),
+    "tokenizer": ("transformers", "CLIPTokenizer"),
+    "prompt_table": ("asva.pipelines.prompts", "PromptTable"),
+}
+
+
+def write_model_index(folder: Path, components: list[str]) -> Path:
+    """The model_index.json of a pipeline folder whose components were written one by one (the
+    scheduler's class is read from its config); components not listed are absent (null)."""
+    import diffusers
+
+    from asva.pipelines.avsyncd import AVSyncDPipeline
+
+    index = {"_class_name": AVSyncDPipeline.__name__, "_diffusers_version": diffusers.__version__,
+             "frames_per_window": 12, "window_fps": 6.0}
+    for name in ("audio_encoder", "prompt_table", "scheduler", "text_encoder", "tokenizer", "unet", "vae"):
+        if name not in components:
+            index[name] = [None, None]
+        elif name == "scheduler":
+            config = json.loads((folder / "scheduler" / "scheduler_config.json").read_text())
+            index[name] = ["diffusers", config["_class_name"]]
+        else:
+            index[name] = list(INDEX_CLASSES[name])
+    path = Path(folder) / "model_index.json"
+    path.write_text(json.dumps(index, indent=2) + "\n")
+    return path
 
 
 def _read_folder(folder: Path, dtype: torch.dtype | None):
@@ -79,8 +113,15 @@ def _read_folder(folder: Path, dtype: torch.dtype | None):
     from asva.pipelines.avsyncd import AVSyncDPipeline
 
     if (folder / "model_index.json").is_file():
-        return AVSyncDPipeline.from_pretrained(folder, dtype=dtype)
-    return _from_converted(folder, dtype)
+        pipe = AVSyncDPipeline.from_pretrained(folder, dtype=dtype)
+    else:
+        print(f"note: {folder} is an older `asva convert` folder (asva_model.json); it loads, and re-running "
+              "`asva convert` writes the current format (model_index.json)", file=sys.stderr)
+        pipe = _from_converted(folder, dtype)
+    if pipe.audio_encoder is None and pipe.unet.unet_config.audio_dim is not None:
+        raise ValueError(f"{folder} has no audio encoder; animation needs ImageBind (re-run `asva convert` "
+                         "with --imagebind)")
+    return pipe
 
 
 def _from_converted(path: Path, dtype: torch.dtype | None):

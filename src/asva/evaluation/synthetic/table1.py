@@ -151,7 +151,7 @@ def load_sync(sync_model) -> torch.nn.Module | None:
         return None
     if isinstance(sync_model, torch.nn.Module):
         return sync_model.eval()
-    from asva.models.sync import load_sync_model  # noqa: PLC0415
+    from asva.models.sync import load_sync_model
 
     return load_sync_model(sync_model).eval()
 
@@ -167,7 +167,7 @@ class SyncScorer:
 
     @classmethod
     def build(cls, model: torch.nn.Module, clips: list[Clip], batch_size: int = 16) -> SyncScorer:
-        from asva.media import normalize_mel, waveform_to_mel  # noqa: PLC0415
+        from asva.media import normalize_mel, waveform_to_mel
 
         if batch_size < 1:
             raise ValueError(f"batch_size must be >= 1, got {batch_size}")
@@ -179,7 +179,7 @@ class SyncScorer:
     def phi(self, videos: list[torch.Tensor]) -> torch.Tensor:
         """(n,) logits of (clip audio, video) for each clip, in the same batches every time (so the real
         clips' own RelSync is exactly 0.5)."""
-        from asva.models.sync import score_clips  # noqa: PLC0415
+        from asva.models.sync import score_clips
 
         if len(videos) != len(self.mels):
             raise ValueError(f"expected one video per clip ({len(self.mels)}), got {len(videos)}")
@@ -189,7 +189,7 @@ class SyncScorer:
         return torch.cat(phis)
 
     def relsync(self, videos: list[torch.Tensor]) -> list[float]:
-        from asva.metrics.sync_scores import relsync  # noqa: PLC0415
+        from asva.metrics.sync_scores import relsync
 
         return relsync(self.phi_gt, self.phi(videos)).tolist()
 
@@ -243,7 +243,7 @@ def evaluate_synthetic(root: str | Path, model: str | Path, *, baseline: str | P
 def agreement(results: list[MethodResult], oracle_key: str = "correlation") -> dict | None:
     """Spearman rank correlation between per-clip RelSync and the per-clip oracle `oracle_key` over all
     generated clips (the rows with `generated`), or None without RelSync or generated rows."""
-    from asva.evaluation.synthetic.agreement import spearman  # noqa: PLC0415
+    from asva.evaluation.synthetic.agreement import spearman
 
     rows = [r for r in results if r.generated and SYNC_SCORE in r.scores]
     if not rows:

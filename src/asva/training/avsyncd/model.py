@@ -40,7 +40,7 @@ class Components:
 def build_components(cfg: ModelConfig, prompts: dict[str, str], *, seed: int = 0) -> Components:
     """The run's models; `prompts` maps class -> prompt (the table's rows)."""
     if cfg.init_from:
-        return _from_folder(cfg, prompts)
+        return _from_folder(cfg, prompts, seed)
     torch.manual_seed(seed)
     ib_config = ImageBindConfig.from_preset(cfg.imagebind)
     audio_encoder = AVSyncDAudioEncoder(ib_config.to_dict())
@@ -63,7 +63,20 @@ def random_prompt_table(prompts: list[str], length: int, dim: int, seed: int) ->
     return PromptTable.from_encodings(encodings, torch.zeros(length, dim))
 
 
-def _from_folder(cfg: ModelConfig, prompts: dict[str, str]) -> Components:
+def extend_prompt_table(table: PromptTable, names: list[str], seed: int) -> PromptTable:
+    """Fine-tuning a model without a text encoder on new classes: the prompts it knows keep their
+    encodings, new ones get fixed random encodings of the table's shape (as a model trained from
+    scratch does), and the run learns what they mean."""
+    known = {n: table.lookup([n])[0] for n in table.names}
+    _, length, dim = table.embeddings.shape
+    new = random_prompt_table([n for n in names if n not in known], length, dim, seed)
+    fresh = {n: new.lookup([n])[0] for n in new.names}
+    print(f"asva train: new classes for {len(fresh)} prompt(s) of the table ({', '.join(fresh)}): "
+          "fixed random encodings, learned through the trained UNet")
+    return PromptTable.from_encodings({**known, **fresh}, table.null_embedding.detach().clone())
+
+
+def _from_folder(cfg: ModelConfig, prompts: dict[str, str], seed: int = 0) -> Components:
     from asva.pipelines.loading import load_model
 
     pipe = load_model(cfg.init_from).pipe
@@ -80,8 +93,10 @@ def _from_folder(cfg: ModelConfig, prompts: dict[str, str]) -> Components:
         with torch.no_grad():
             text, null = pipe.encode_prompt(names, len(names), need_null=True)
         table = PromptTable.from_encodings(dict(zip(names, text, strict=True)), null[0])
+    elif pipe.prompt_table is not None:
+        table = extend_prompt_table(pipe.prompt_table, names, seed)
     else:
-        raise ValueError(f"{cfg.init_from} has no text encoder and its prompt table lacks some of {names}")
+        raise ValueError(f"{cfg.init_from} has neither a text encoder nor a prompt table to condition on")
     built = [] if table is pipe.prompt_table else ["prompt_table"]
     return Components(unet, pipe.audio_encoder, pipe.vae, table, built=built)
 

@@ -129,8 +129,8 @@ class CsvLog:
 
 def train_sync(cfg: SyncTrainConfig, accelerator=None, *, command: str | None = None) -> dict:
     """Run (or resume) training; returns the summary written to OUTPUT/training.json."""
-    from accelerate import Accelerator  # noqa: PLC0415  (heavy import, only for training)
-    from accelerate.utils import set_seed  # noqa: PLC0415
+    from accelerate import Accelerator  # (heavy import, only for training)
+    from accelerate.utils import set_seed
 
     accelerator = accelerator or Accelerator()
     set_seed(cfg.seed)
