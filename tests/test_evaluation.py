@@ -330,3 +330,16 @@ def test_synthetic_generated_set_defaults(bench, tmp_path, capsys):
         candidate_folders(MODELS["sync-synth-tiny"])[0], "sync")
     with pytest.raises(SystemExit):  # the synthetic Table 1 is `asva table1`
         run_cli(bench, out, "--model", "some-model")
+
+
+def test_sync_weights_take_registered_names(tmp_path):
+    """--sync-weights resolves a registered classifier name in every mode (not only --synthetic)."""
+    from asva.commands.evaluate import sync_weights_path
+    from asva.models.registry import MODELS, candidate_folders, is_model_folder
+
+    assert sync_weights_path(None) is None and sync_weights_path(str(tmp_path)) == tmp_path
+    with pytest.raises(ValueError, match="sync-vggss.*is not installed"):
+        sync_weights_path("sync-vggss")
+    bundled = candidate_folders(MODELS["sync-synth-tiny"])[0]
+    if is_model_folder(bundled, "sync"):
+        assert sync_weights_path("sync-synth-tiny") == bundled

@@ -48,3 +48,12 @@ def test_one_load_model():
     owners = [name for name, tree in _modules().items()
               if any(isinstance(n, ast.FunctionDef) and n.name == "load_model" for n in ast.walk(tree))]
     assert owners == ["asva.pipelines.loading"], owners
+
+
+def test_the_library_floors_do_not_import_the_work_above_them():
+    """media, data, models, pipelines and metrics never import training, evaluation, synth or commands."""
+    lower = ("asva.media", "asva.data", "asva.models", "asva.pipelines", "asva.metrics", "asva.utils")
+    upper = ("asva.training", "asva.evaluation", "asva.synth", "asva.commands", "asva.cli")
+    offenders = [f"{name} imports {m}" for name, tree in _modules().items() if name.startswith(lower)
+                 for m in sorted(_imports(name, tree)) if m.startswith(upper)]
+    assert not offenders, offenders

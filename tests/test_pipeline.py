@@ -329,3 +329,13 @@ def test_patch_autoencoder_and_v_prediction_round_trip(tmp_path):
     loaded.set_progress_bar_config(disable=True)
     assert loaded.scheduler.config.prediction_type == "v_prediction"
     assert torch.equal(run(loaded, image, audio).videos, before.videos)
+
+
+def test_prompt_table_takes_the_class_folder_name():
+    """`--class bouncing_ball` (the folder name `asva synth --list-classes` prints) is the prompt
+    "bouncing ball"; an unknown name lists the known ones."""
+    table = PromptTable.from_encodings({"bouncing ball": torch.ones(4, 2), "drum": torch.zeros(4, 2)},
+                                       torch.zeros(4, 2))
+    torch.testing.assert_close(table.lookup(["bouncing_ball"]), table.lookup(["bouncing ball"]))
+    with pytest.raises(ValueError, match="this model knows: bouncing ball, drum"):
+        table.lookup(["bouncing-ball"])

@@ -25,6 +25,7 @@ from pathlib import Path
 
 from asva.models.sync.config import SyncClassifierConfig, list_presets
 from asva.training.overrides import apply_overrides
+from asva.training.sync.config import SyncTrainConfig, defaults
 from asva.utils import HelpFormatter
 
 PRESET_PREFIX = "sync-"
@@ -35,27 +36,29 @@ def build_parser() -> argparse.ArgumentParser:
                                 formatter_class=HelpFormatter)
     p.add_argument("--data", type=Path, required=True, help="AVSync15-format dataset folder")
     p.add_argument("--output", type=Path, required=True, help="run folder (checkpoints, log, model)")
-    p.add_argument("--preset", default="tiny", help=f"classifier preset: {', '.join(list_presets())} "
+    d = defaults()  # the run's config dataclass holds the defaults
+    p.add_argument("--preset", default=d["preset"], help=f"classifier preset: {', '.join(list_presets())} "
                    "(a 'sync-' prefix is accepted)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
-                   help="override a preset field; lists as comma-separated ints")
-    p.add_argument("--steps", type=int, default=1000)
-    p.add_argument("--batch-size", type=int, default=4, help="videos per step (default 4)")
-    p.add_argument("--lr", type=float, default=2e-4)
-    p.add_argument("--weight-decay", type=float, default=1e-2)
-    p.add_argument("--warmup-steps", type=int, default=100)
-    p.add_argument("--tau", type=float, default=0.1, help="contrastive temperature (default 0.1)")
-    p.add_argument("--num-clips", type=int, default=21, help="shifted clips per video (default 21)")
-    p.add_argument("--shift", type=float, default=0.2, help="seconds between clip starts (default 0.2)")
-    p.add_argument("--flip-prob", type=float, default=0.5, help="per-clip horizontal flip probability")
-    p.add_argument("--seed", type=int, default=0)
-    p.add_argument("--resume", default=None, help="'latest' or a checkpoint folder")
-    p.add_argument("--checkpoint-every", type=int, default=500)
-    p.add_argument("--keep-checkpoints", type=int, default=2)
-    p.add_argument("--log-every", type=int, default=10)
-    p.add_argument("--workers", type=int, default=0, help="DataLoader processes (default 0)")
+                   help="override a field of the classifier preset (asva.training.overrides; "
+                        "lists as comma-separated ints)")
+    p.add_argument("--steps", type=int, default=d["steps"], help="optimizer steps")
+    p.add_argument("--batch-size", type=int, default=d["batch_size"], help="videos per step")
+    p.add_argument("--lr", type=float, default=d["lr"], help="AdamW learning rate")
+    p.add_argument("--weight-decay", type=float, default=d["weight_decay"], help="AdamW weight decay")
+    p.add_argument("--warmup-steps", type=int, default=d["warmup_steps"], help="linear warm-up steps")
+    p.add_argument("--tau", type=float, default=d["tau"], help="contrastive temperature")
+    p.add_argument("--num-clips", type=int, default=d["num_clips"], help="shifted clips per video")
+    p.add_argument("--shift", type=float, default=d["shift"], help="seconds between clip starts")
+    p.add_argument("--flip-prob", type=float, default=d["flip_prob"], help="per-clip horizontal flip chance")
+    p.add_argument("--seed", type=int, default=d["seed"], help="data order and initialisation seed")
+    p.add_argument("--resume", default=None, help="'latest' or a checkpoint folder (default: a new run)")
+    p.add_argument("--checkpoint-every", type=int, default=d["checkpoint_every"], help="steps per checkpoint")
+    p.add_argument("--keep-checkpoints", type=int, default=d["keep_checkpoints"], help="checkpoints kept")
+    p.add_argument("--log-every", type=int, default=d["log_every"], help="steps between log.csv rows")
+    p.add_argument("--workers", type=int, default=d["num_workers"], help="DataLoader processes")
     p.add_argument("--no-cache", action="store_true", help="do not keep decoded videos in memory")
-    p.add_argument("--threads", type=int, default=None, help="torch threads for this run")
+    p.add_argument("--threads", type=int, default=None, help="torch threads for this run (default: torch's)")
     p.add_argument("--no-progress", action="store_true")
     return p
 
@@ -71,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
         import torch
 
         torch.set_num_threads(args.threads)
-    from asva.training.sync.trainer import SyncTrainConfig, train_sync
+    from asva.training.sync.trainer import train_sync
 
     cfg = SyncTrainConfig(
         data=args.data, output=args.output, preset=preset,

@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from asva.evaluation.synthetic.table1 import Clip, generate, load_clips, load_pipe
+from asva.evaluation.synthetic.table1 import Clip, generate, load_clips, load_pipe, mean_ci
 from asva.metrics.oracle import oracle_score, scale_box
 
 EPS = 1e-3  # added to both energies of a ratio: a quarter of a grey level, so a still region is finite
@@ -199,15 +199,6 @@ class Row:
     name: str
     records: list[dict]
     seconds: float = 0.0
-
-
-def mean_ci(values) -> tuple[float, float, int]:
-    """(mean, 95% half-interval (normal approximation), count) of the finite values."""
-    values = [float(v) for v in values if math.isfinite(v)]
-    n = len(values)
-    mean = sum(values) / n if n else float("nan")
-    var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else float("nan")
-    return mean, 1.96 * math.sqrt(var / n) if n > 1 else float("nan"), n
 
 
 def summarize(row: Row, keys) -> dict[str, tuple[float, float, int]]:

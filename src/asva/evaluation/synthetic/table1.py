@@ -65,14 +65,17 @@ class MethodResult:
     def summary(self) -> dict[str, tuple[float, float, int]]:
         """score -> (mean, 95% half-interval, number of clips with a defined value), for the scores
         this result has (RelSync only when a sync classifier was used)."""
-        out = {}
-        for key in (k for k in ALL_SCORES if k in self.scores):
-            values = [v for v in self.scores[key] if not math.isnan(v)]
-            n = len(values)
-            mean = sum(values) / n if n else float("nan")
-            var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else float("nan")
-            out[key] = (mean, 1.96 * math.sqrt(var / n) if n > 1 else float("nan"), n)
-        return out
+        return {key: mean_ci(self.scores[key]) for key in ALL_SCORES if key in self.scores}
+
+
+def mean_ci(values) -> tuple[float, float, int]:
+    """(mean, 95% half-interval (normal approximation), count) of the finite values: the statistics
+    of every synthetic table (Table 1, 2a and the applications)."""
+    values = [float(v) for v in values if math.isfinite(v)]
+    n = len(values)
+    mean = sum(values) / n if n else float("nan")
+    var = sum((v - mean) ** 2 for v in values) / (n - 1) if n > 1 else float("nan")
+    return mean, 1.96 * math.sqrt(var / n) if n > 1 else float("nan"), n
 
 
 def load_clips(root: str | Path, *, size: int = 64, split: str = "test", limit: int | None = None,

@@ -1,19 +1,19 @@
-"""asva.training.sync: training (`asva train-sync`) and evaluation (`asva eval-sync`) of the sync classifier.
+"""asva.training.sync: training the sync classifier (`asva train-sync`); its evaluation is
+`asva.evaluation.sync_classifier` (`asva eval-sync`).
 
     from asva.training.sync import SyncTrainConfig, train_sync, contrastive_sync_loss
 """
-from asva.data.shifted import ShiftedClipConfig, ShiftedClipDataset, clip_starts
+from __future__ import annotations
 
-from .loss import ContrastiveOutput, contrastive_sync_loss, pair_logits
-from .trainer import SyncTrainConfig, train_sync
+from asva.utils import lazy_getattr
 
-__all__ = [
-    "ContrastiveOutput",
-    "ShiftedClipConfig",
-    "ShiftedClipDataset",
-    "SyncTrainConfig",
-    "clip_starts",
-    "contrastive_sync_loss",
-    "pair_logits",
-    "train_sync",
-]
+_EXPORTS = {
+    "ContrastiveOutput": "asva.training.sync.loss",
+    "SyncTrainConfig": "asva.training.sync.config",
+    "contrastive_sync_loss": "asva.training.sync.loss",
+    "pair_logits": "asva.training.sync.loss",
+    "train_sync": "asva.training.sync.trainer",
+}
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -12,10 +12,8 @@ an uninterrupted one.
 from __future__ import annotations
 
 import csv
-import dataclasses
 import io
 import time
-from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
@@ -23,64 +21,15 @@ from torch import nn
 from torch.utils.data import DataLoader
 from tqdm import tqdm
 
-from asva.data.shifted import SampleStream, ShiftedClipConfig, ShiftedClipDataset
-from asva.models.sync import SyncClassifier, SyncClassifierConfig, save_sync_classifier
+from asva.data.shifted import SampleStream, ShiftedClipDataset
+from asva.models.sync import SyncClassifier, save_sync_classifier
 from asva.training import checkpoint as ckpt
 from asva.utils import atomic_path, write_json
 
+from .config import SyncTrainConfig
 from .loss import contrastive_sync_loss, pair_logits
 
 LOG_FIELDS = ("step", "loss", "loss_av", "loss_va", "acc_av", "acc_va", "lr", "seconds")
-
-
-@dataclass
-class SyncTrainConfig:
-    """Everything a `train-sync` run depends on (the official recipe's optimiser by default)."""
-
-    data: Path
-    output: Path
-    preset: str = "tiny"
-    model_overrides: dict = field(default_factory=dict)
-    steps: int = 1000
-    batch_size: int = 4
-    lr: float = 2e-4
-    weight_decay: float = 1e-2
-    warmup_steps: int = 100
-    max_grad_norm: float = 1.0
-    tau: float = 0.1
-    num_clips: int = 21
-    shift: float = 0.2
-    flip_prob: float = 0.5
-    seed: int = 0
-    checkpoint_every: int = 500
-    keep_checkpoints: int = 2
-    log_every: int = 10
-    num_workers: int = 0
-    cache: bool = True
-    resume: str | None = None
-    progress: bool = True
-
-    def __post_init__(self) -> None:
-        positive = ("steps", "batch_size", "checkpoint_every", "keep_checkpoints", "log_every")
-        for name in positive:
-            if getattr(self, name) < 1:
-                raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
-        if not self.lr > 0 or self.weight_decay < 0 or self.warmup_steps < 0 or self.num_workers < 0:
-            raise ValueError(f"need lr > 0, weight_decay >= 0, warmup_steps >= 0, num_workers >= 0; got "
-                             f"{self.lr}, {self.weight_decay}, {self.warmup_steps}, {self.num_workers}")
-        if not self.tau > 0 or not self.max_grad_norm > 0:
-            raise ValueError(f"tau and max_grad_norm must be positive, got {self.tau}, {self.max_grad_norm}")
-
-    def model_config(self) -> SyncClassifierConfig:
-        return SyncClassifierConfig.from_preset(self.preset, **self.model_overrides)
-
-    def clip_config(self) -> ShiftedClipConfig:
-        m = self.model_config()
-        return ShiftedClipConfig(num_clips=self.num_clips, shift=self.shift, num_frames=m.num_frames,
-                                 frame_size=m.frame_size, sampling="random", flip_prob=self.flip_prob)
-
-    def to_dict(self) -> dict:
-        return {k: str(v) if isinstance(v, Path) else v for k, v in dataclasses.asdict(self).items()}
 
 
 class PairScorer(nn.Module):
