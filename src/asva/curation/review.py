@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import html
 import json
+from collections import Counter
 from pathlib import Path
 
 from asva.utils import atomic_path
@@ -118,9 +119,12 @@ def write_review(rows: list[dict], out: str | Path, *, thumbnails: bool = True) 
         cards.append(_card(row, strip))
     labels = sorted({r["label"] for r in rows})
     stages = sorted({r["stage"] or "kept" for r in rows})
+    by_stage = Counter(r["stage"] or "kept" for r in rows)
+    totals = ", ".join(f"{stage} {n}" for stage, n in sorted(by_stage.items()))
     page = (
         f"<!doctype html><html><head><meta charset='utf-8'><title>asva curate review</title>"
-        f"<style>{STYLE}</style></head><body><div id='bar'>{_select('label', labels, 'all classes')} "
+        f"<style>{STYLE}</style></head><body><div id='bar'><b>{len(rows)} rows</b> ({html.escape(totals)}) "
+        f"{_select('label', labels, 'all classes')} "
         f"{_select('stage', stages, 'all stages')} <span id='count'></span> "
         f"<button id='export'>Export decisions</button><textarea id='export-text' readonly></textarea>"
         f"</div>{''.join(cards)}<script>{SCRIPT}</script></body></html>\n"
