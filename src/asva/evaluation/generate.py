@@ -34,7 +34,13 @@ def settings_of(args: argparse.Namespace) -> dict:
         "size",
         "dtype",
     )
-    return {"dataset": str(args.dataset.resolve()), **{k: getattr(args, k) for k in keys}}
+    settings = {"dataset": str(args.dataset.resolve()), **{k: getattr(args, k) for k in keys}}
+    if args.method != "avsyncd":  # folders made before --method existed hold AVSyncD clips
+        from asva.baselines.options import aadiff_settings
+
+        settings["method"] = args.method
+        settings.update(aadiff_settings(args) if args.method == "aadiff" else {})
+    return settings
 
 
 def check_manifest(out: Path, settings: dict) -> None:
@@ -42,7 +48,8 @@ def check_manifest(out: Path, settings: dict) -> None:
     path = out / MANIFEST
     if path.is_file():
         old = json.loads(path.read_text())
-        diff = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in settings.items() if old.get(k) != v]
+        keys = [*settings, *(k for k in old if k not in settings)]  # a key only in the old run differs too
+        diff = [f"{k}: {old.get(k)!r} -> {settings.get(k)!r}" for k in keys if old.get(k) != settings.get(k)]
         if diff:
             raise ValueError(
                 f"{out} holds clips generated with other settings ({'; '.join(diff)}); "
@@ -57,7 +64,7 @@ def check_manifest(out: Path, settings: dict) -> None:
 def pick_prompt(pipe, cls: str, prompt: str) -> tuple[str, bool]:
     """(prompt, use the prompt table): the class prompt for a text encoder, else the table entry
     named by the prompt or by the class folder."""
-    if pipe.text_encoder is not None:
+    if getattr(pipe, "ignores_prompt", False) or pipe.text_encoder is not None:
         return prompt, False
     names = pipe.prompt_table.names if pipe.prompt_table is not None else []
     for name in (prompt, cls):
