@@ -87,7 +87,7 @@ def cut_segment(seg: Segment, out: Path) -> None:
         return
     info = probe(seg.path)
     duration = seg.end - seg.start
-    frames = read_video(seg.path, fps=info.fps, size=None, start=seg.start, duration=duration)
+    frames = read_video(seg.path, fps=info.fps, size=None, start=seg.start, duration=duration, rule="exact")
     audio = read_audio(seg.path, sample_rate=info.sample_rate, start=seg.start, duration=duration)
     path.parent.mkdir(parents=True, exist_ok=True)
     write_video(path, frames, info.fps, audio=audio, sample_rate=info.sample_rate)

@@ -8,7 +8,8 @@ import av
 import torch
 
 from asva.media import SAMPLE_RATE, probe, read_audio, read_video
-from asva.media.transform import center_crop_resize
+from asva.media.frames import unit_to_uint8
+from asva.media.transform import fit_frames
 
 
 @dataclass
@@ -42,11 +43,11 @@ def decode_video(path: str, fps: float, size: int) -> VideoData:
                 f"{path}: needs a video and an audio stream "
                 f"(video: {info.has_video}, audio: {info.has_audio})"
             )
-        frames = read_video(path, fps=fps, size=None)
+        frames = read_video(path, fps=fps, size=None, rule="exact")
         audio = read_audio(path, sample_rate=SAMPLE_RATE)
     except (av.error.FFmpegError, OSError, RuntimeError) as err:
         raise ValueError(f"{path}: unreadable ({type(err).__name__}: {err})") from err
     duration = min(frames.shape[1] / fps, audio.shape[0] / SAMPLE_RATE)
     if duration <= 0:
         raise ValueError(f"{path}: lasts 0 s")
-    return VideoData(frames, center_crop_resize(frames, size), fps, audio, duration)
+    return VideoData(frames, unit_to_uint8(fit_frames(frames, size)), fps, audio, duration)

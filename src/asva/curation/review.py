@@ -25,9 +25,11 @@ def frame_strip(path: str, start: float, end: float, out: Path) -> None:
     from PIL import Image
 
     from asva.media import read_video
+    from asva.media.frames import unit_to_uint8
 
     fps = STRIP_FRAMES / max(end - start, 1e-3)
     frames = read_video(path, fps=fps, size=STRIP_HEIGHT, start=start, duration=end - start)[:, :STRIP_FRAMES]
+    frames = unit_to_uint8(frames)  # (3, f, h, w) float [0, 1] -> uint8
     strip = frames.permute(2, 1, 3, 0).reshape(STRIP_HEIGHT, -1, 3).numpy()  # (h, f * w, 3)
     with atomic_path(out) as tmp:
         Image.fromarray(np.ascontiguousarray(strip)).save(tmp)
