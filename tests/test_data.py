@@ -214,11 +214,22 @@ def test_collate_batches_items_through_a_dataloader(root):
         (dict(fps=0.0), "fps"),
         (dict(size=None), "size"),
         (dict(flip_prob=1.5), "flip_prob"),
+        (dict(frame_rule="nearest"), "frame_rule must be one of"),
     ],
 )
 def test_bad_options_raise(root, options, match):
     with pytest.raises(ValueError, match=match):
         AVSyncDataset(root, "train", **options)
+
+
+def test_with_frame_rule_reads_the_same_clips_by_another_rule(root):
+    official = AVSyncDataset(root, "test", mode="eval", size=32)
+    exact = official.with_frame_rule("exact")
+    assert official.with_frame_rule("official") is official and official.frame_rule == "official"
+    assert exact.frame_rule == "exact" and len(exact) == len(official)
+    assert exact[0]["start"] == official[0]["start"] and exact[0]["video"].shape == official[0]["video"].shape
+    with pytest.raises(ValueError, match="frame_rule must be one of"):
+        official.with_frame_rule("nearest")
 
 
 def test_unknown_split_raises(root):

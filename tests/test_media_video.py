@@ -93,9 +93,23 @@ def test_read_all_frames_keeps_every_frame_with_its_time(clip10):
 def test_window_past_the_end_and_bad_options(clip10):
     with pytest.raises(ValueError, match="no video frames"):
         read_video(clip10, start=3.0)
-    for bad in ({"fps": 0}, {"start": -1.0}, {"duration": 0.0}):
+    for bad in ({"fps": 0}, {"start": -1.0}, {"duration": 0.0}, {"rule": "nearest"}):
         with pytest.raises(ValueError):
             read_video(clip10, **bad)
+
+
+def test_exact_rule_reads_a_6fps_file_as_written(tmp_path):
+    """Every clip asva generates is a 6-fps file: the official rule (pts in whole microseconds) skips its
+    frame 2 (0.333333 s < 1/3) and repeats the last; rule="exact" (asva's oracle) reads 0..11 as written."""
+    path = tmp_path / "six.mp4"
+    write_video(path, counting_clip(12), fps=6)
+    official = read_video(path, fps=6, size=None, duration=2.0)
+    exact = read_video(path, fps=6, size=None, duration=2.0, rule="exact")
+    assert frame_indices(official) == [0, 1] + list(range(3, 12))
+    assert frame_indices(exact) == list(range(12))
+    assert frame_indices(read_video(path, fps=6, size=None, start=1.0, rule="exact")) == list(range(6, 12))
+    # at a rate not on the file's grid both rules take the first frame at or after each time
+    assert torch.equal(read_video(path, fps=4, size=None), read_video(path, fps=4, size=None, rule="exact"))
 
 
 def test_audio_track_round_trips(clip10):

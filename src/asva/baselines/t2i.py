@@ -11,8 +11,8 @@ from pathlib import Path
 import torch
 
 
-def generate_image(folder: str | os.PathLike, prompt: str, *, size: int | tuple[int, int], seed: int = 0, steps: int = 50,
-                   guidance_scale: float = 7.5, device: torch.device | str = "cpu",
+def generate_image(folder: str | os.PathLike, prompt: str, *, size: int | tuple[int, int], seed: int = 0,
+                   steps: int = 50, guidance_scale: float = 7.5, device: torch.device | str = "cpu",
                    dtype: torch.dtype | str | None = None, quiet: bool = False) -> torch.Tensor:
     """(3, h, w) uint8: one `StableDiffusionPipeline` sample of `prompt` (no safety checker) at `size`
     (a side, or (height, width))."""

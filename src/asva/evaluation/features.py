@@ -50,7 +50,13 @@ NETWORK_OF = {
     "phi": "sync",
 }
 ORACLE_FIELDS = ("hit_rate", "false_motion_rate", "correlation", "num_events", "num_peaks")
-ORACLE_VERSION = "oracle-1"
+ORACLE_VERSION = "oracle-2"  # oracle-2: frames read as written (`frame_rule_of`)
+
+
+def frame_rule_of(kind: str) -> str:
+    """How a feature kind's frames are picked (`asva.media.video.FRAME_RULES`): the official rule for
+    every official metric, the frames as written for asva's own oracle."""
+    return "exact" if kind == "oracle" else "official"
 
 
 @dataclass
@@ -134,14 +140,15 @@ def load_generated_clip(
     fps: float = 6.0,
     size: int | None = 256,
     need_audio: bool = True,
+    rule: str = "official",
 ) -> Clip:
     """A generated file as the official evaluation reads it: its centred 2 s (the whole clip for a 2-s
     file), frames at `fps` centre-cropped and resized to `size`, and the audio re-decoded from the file
-    (mel of channel 0, like the ground truth)."""
+    (mel of channel 0, like the ground truth). `rule="exact"`: the frames as written (`read_video`)."""
     seconds = num_frames / fps
     _, usable = cached_probe(path)
     start = sampling.center_start(usable, seconds)
-    frames = read_video(path, fps=fps, size=size, start=start, duration=seconds)
+    frames = read_video(path, fps=fps, size=size, start=start, duration=seconds, rule=rule)
     video = _fill_frames(frames if size is None else unit_to_uint8(frames), num_frames, str(path))
     mel = None
     if need_audio:

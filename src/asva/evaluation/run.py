@@ -28,6 +28,7 @@ from .features import (
     Extractors,
     FeatureCache,
     clip_features,
+    frame_rule_of,
     load_generated_clip,
     test_clip_from_item,
 )
@@ -95,7 +96,8 @@ def _kinds(metrics) -> tuple[set[str], set[str]]:
 def collect_features(
     config: EvalConfig, dataset: AVSyncDataset, clips: list[EvalClip], nets: Extractors, cache: FeatureCache
 ) -> tuple[dict, dict]:
-    """{kind: [tensor per clip]} for the ground-truth and the generated clips, in evaluation order."""
+    """{kind: [tensor per clip]} for the ground-truth and the generated clips, in evaluation order.
+    Each kind's frames are picked by its rule (`frame_rule_of`): one decode per clip, side and rule."""
     gt_kinds, gen_kinds = _kinds(config.metrics)
     need_audio = any(m in AUDIO_METRICS for m in config.metrics)
     protocol = {"fps": config.fps, "num_frames": config.num_frames, "size": config.size}
@@ -106,43 +108,36 @@ def collect_features(
         gt_file = dataset.root / "videos" / clip.video
         sidecar_path = gt_file.with_suffix(".json")
         sidecar = json.loads(sidecar_path.read_text()) if "oracle" in config.metrics else None
-        if gt_kinds:
-            source = {"file": _stat(gt_file), "start": start, **protocol, "sidecar": _stat(sidecar_path)}
-            feats = clip_features(
-                sorted(gt_kinds),
-                "gt",
-                source,
-                lambda c=clip: test_clip_from_item(dataset[c.index]),
-                nets,
-                cache,
-                fps=config.fps,
-            )
-            for k, v in feats.items():
+        for rule, kinds in _by_rule(gt_kinds):
+            test = dataset.with_frame_rule(rule)
+            source = {"file": _stat(gt_file), "start": start, **protocol, "sidecar": _stat(sidecar_path),
+                      "frames": rule}
+
+            def load_gt(c=clip, d=test) -> Clip:
+                return test_clip_from_item(d[c.index])
+
+            for k, v in clip_features(kinds, "gt", source, load_gt, nets, cache, fps=config.fps).items():
                 gt[k].append(v)
 
-        def load_gen(c=clip, s=start, meta=sidecar) -> Clip:
-            out = load_generated_clip(
-                c.generated,
-                num_frames=config.num_frames,
-                fps=config.fps,
-                size=config.size,
-                need_audio=need_audio,
-            )
-            out.start, out.sidecar = s + out.start, meta  # frame 0 shows time s of the test video
-            return out
+        for rule, kinds in _by_rule(gen_kinds):
 
-        source = {
-            "file": _stat(clip.generated),
-            "gt_start": start,
-            **protocol,
-            "sidecar": _stat(sidecar_path),
-            "audio": need_audio,
-        }
-        for k, v in clip_features(
-            sorted(gen_kinds), "gen", source, load_gen, nets, cache, fps=config.fps
-        ).items():
-            gen[k].append(v)
+            def load_gen(c=clip, s=start, meta=sidecar, r=rule) -> Clip:
+                out = load_generated_clip(c.generated, num_frames=config.num_frames, fps=config.fps,
+                                          size=config.size, need_audio=need_audio, rule=r)
+                out.start, out.sidecar = s + out.start, meta  # frame 0 shows time s of the test video
+                return out
+
+            source = {"file": _stat(clip.generated), "gt_start": start, **protocol,
+                      "sidecar": _stat(sidecar_path), "audio": need_audio, "frames": rule}
+            for k, v in clip_features(kinds, "gen", source, load_gen, nets, cache, fps=config.fps).items():
+                gen[k].append(v)
     return gt, gen
+
+
+def _by_rule(kinds) -> list[tuple[str, list[str]]]:
+    """[(frame rule, sorted kinds read with it)] for the feature kinds of one side."""
+    rules = sorted({frame_rule_of(k) for k in kinds})
+    return [(r, sorted(k for k in kinds if frame_rule_of(k) == r)) for r in rules]
 
 
 def _stat(path: Path) -> str | None:

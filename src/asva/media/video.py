@@ -14,6 +14,10 @@ from asva.media._container import check_not_truncated, open_media, timeline_orig
 from asva.media.transform import Size, fit_frames
 
 _EPS = 1e-6  # seconds: slack when turning a duration into a frame count
+# frame-selection rule -> slack (seconds) of the ">= target" test: "official" as the official loader
+# (a frame written at k/fps but stamped a rounded-down microsecond early is skipped), "exact" the
+# frames as written (timestamps compared to the microsecond, so a frame written at k/fps is taken there)
+FRAME_RULES = {"official": 0.0, "exact": 1e-6}
 
 
 def pts_to_us(pts: int, num: int, den: int) -> int:
@@ -29,22 +33,24 @@ class FramePicker:
     per frame taken, a float64 running sum); frames before `start` never count; reading stops past
     `start + duration + 1/(2 fps)` or after `count` frames. Each source frame is taken at most once, so a
     source slower than `fps` gives consecutive frames and a short clip (callers pad with the last frame).
+    `slack` (seconds) lowers every ">=" test by that much (`FRAME_RULES`).
     """
 
-    def __init__(self, start: float, fps: float, duration: float | None = None, count: float = math.inf):
-        self.step = 1.0 / fps
+    def __init__(self, start: float, fps: float, duration: float | None = None, count: float = math.inf,
+                 slack: float = 0.0):
+        self.step, self.slack = 1.0 / fps, slack
         self.start = self.target = start
         self.bound = math.inf if duration is None else start + duration + self.step / 2.0
         self.count, self.taken, self.done = count, 0, False
 
     def offer(self, t: float) -> bool:
         """True when the frame at time `t` (seconds) is taken; sets `done` when no later frame can be."""
-        if t < self.start or self.done:
+        if t < self.start - self.slack or self.done:
             return False
         if not t <= self.bound:
             self.done = True
             return False
-        take = t >= self.target
+        take = t >= self.target - self.slack
         if take:
             self.taken += 1
             self.target += self.step
@@ -147,6 +153,7 @@ def read_video(
     size: Size | None = 256,
     start: float = 0.0,
     duration: float | None = None,
+    rule: str = "official",
 ) -> torch.Tensor:
     """Read frames of the first video stream, picked as the official loader picks them.
 
@@ -156,6 +163,10 @@ def read_video(
     start + duration + 1/(2 fps). A file that ends first, or a source slower than `fps`, gives fewer
     frames (the dataset pads with the last one, as the official loader does).
 
+    `rule="exact"` reads the frames as written instead: the same rule with timestamps compared to the
+    microsecond, so a 6-fps file read at 6 fps gives its frames 0, 1, 2, ... (the official rule skips
+    frame 2, stamped 0.333333 s < 1/3, and repeats the last). asva's own oracle reads this way.
+
     With `size` (an int or (h, w)) the frames are transformed as the official loader does
     (`asva.media.transform.fit_frames`: aspect crop, antialiased bilinear resize) and returned as
     float32 (3, f, h, w) in [0, 1]; `size=None` returns the native uint8 (3, f, h, w) frames uncropped.
@@ -164,8 +175,10 @@ def read_video(
         raise ValueError(f"fps must be positive, got {fps}")
     if start < 0 or (duration is not None and duration <= 0):
         raise ValueError(f"start must be >= 0 and duration > 0, got start={start}, duration={duration}")
+    if rule not in FRAME_RULES:
+        raise ValueError(f"frame rule must be one of {sorted(FRAME_RULES)}, got {rule!r}")
     count = math.inf if duration is None else max(1, math.ceil(duration * fps - _EPS))
-    picker = FramePicker(float(start), float(fps), duration, count)
+    picker = FramePicker(float(start), float(fps), duration, count, FRAME_RULES[rule])
     frames, _ = _decode_frames(Path(path), picker, float(start))
     video = rearrange(torch.from_numpy(np.stack(frames)), "f h w c -> c f h w")
     return video.contiguous() if size is None else fit_frames(video, size)

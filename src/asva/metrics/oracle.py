@@ -151,13 +151,13 @@ def scale_box(box, width: int, height: int, size):
 
 def score_clip(path: str | os.PathLike, *, fps: float = 6.0, size: int | None = None, start: float = 0.0,
                duration: float | None = None, sidecar: dict | None = None, **options) -> OracleScore:
-    """Read a clip with `asva.media.read_video` at `fps` (and `size`), and score it against its
-    sidecar; `start`/`duration` pick a window, events are shifted to it."""
+    """Read a clip's frames as written (`asva.media.read_video(rule="exact")`) at `fps` (and `size`), and
+    score it against its sidecar; `start`/`duration` pick a window, events are shifted to it."""
     from asva.media import read_video  # (media is only needed for files)
     from asva.media.frames import unit_to_uint8
 
     meta = load_sidecar(path) if sidecar is None else sidecar
-    video = read_video(path, fps=fps, size=size, start=start, duration=duration)
+    video = read_video(path, fps=fps, size=size, start=start, duration=duration, rule="exact")
     video = video if size is None else unit_to_uint8(video)
     box = scale_box(meta["sounding_box"], meta["width"], meta["height"], size)
     times = [t - start for t in meta["event_times"]]
