@@ -10,9 +10,10 @@ otherwise (docs/curation.md lists which is which). Named presets are small JSON 
 from __future__ import annotations
 
 import dataclasses
-import json
-from dataclasses import dataclass, fields
+from dataclasses import dataclass
 from pathlib import Path
+
+from asva import presets
 
 PRESETS_DIR = Path(__file__).parent / "presets"
 
@@ -88,28 +89,20 @@ class CurateConfig:
         return dataclasses.asdict(self)
 
     def with_overrides(self, overrides: dict) -> CurateConfig:
-        names = {f.name: f.type for f in fields(self)}
-        unknown = sorted(set(overrides) - set(names))
-        if unknown:
-            raise ValueError(f"unknown curation setting(s) {unknown}; expected some of {sorted(names)}")
+        presets.check_fields(CurateConfig, overrides, "curation setting")
         return dataclasses.replace(self, **overrides)
 
 
 def list_presets() -> list[str]:
-    return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
+    return presets.list_presets(PRESETS_DIR)
 
 
 def load_config(preset: str | None = None, settings: list[str] | tuple[str, ...] = ()) -> CurateConfig:
     """The defaults, a preset's overrides (a name from `list_presets()` or a JSON file), then `settings`."""
     data: dict = {}
     if preset:
-        path = PRESETS_DIR / f"{preset}.json" if preset in list_presets() else Path(preset)
-        if not path.is_file():
-            raise ValueError(
-                f"curation preset {preset!r} is neither a preset ({', '.join(list_presets())}) "
-                "nor a JSON file"
-            )
-        data = {k: v for k, v in json.loads(path.read_text()).items() if not k.startswith("_")}
+        data = presets.read_preset(PRESETS_DIR, preset, kind="curation", allow_file=True)
+        data = {k: v for k, v in data.items() if not k.startswith("_")}
     from asva.training.overrides import apply_overrides  # the one KEY=VALUE syntax, type-checked
 
     data.update(apply_overrides(CurateConfig, settings))
