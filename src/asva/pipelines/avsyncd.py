@@ -118,22 +118,21 @@ class AVSyncDPipeline(DiffusionPipeline):
         return rearrange(frames, "(b f) c h w -> b c f h w", b=b).clamp(-1, 1)
 
     def encode_audio(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """2-s waveforms (b, n) or (b, channels, n) -> per-frame tokens (b, f, m, c) and masks (b, f, m)."""
+        """2-s waveforms (b, n) or (b, channels, n) -> tokens (b, m, c) and per-frame masks (b, f, m)."""
         from asva.media import normalize_mel, waveform_to_mel
 
         mel = torch.stack([normalize_mel(waveform_to_mel(w, SAMPLE_RATE)) for w in wave.float().cpu()])
         tokens = self.audio_encoder.audio_tokens(mel.to(self.audio_encoder.device, self.audio_encoder.dtype))
-        return self._per_frame(tokens), self._token_mask(wave.shape[0], tokens.shape[1])
+        return self._to_unet(tokens), self._token_mask(wave.shape[0], tokens.shape[1])
 
     def null_audio(self, batch_size: int) -> torch.Tensor:
-        """The null-audio tokens (the encoder's output for an all-zero normalised mel), (b, f, m, c)."""
-        tokens = self.audio_encoder.null_audio_tokens(batch_size)
-        return self._per_frame(tokens)
+        """The null-audio tokens (the encoder's output for an all-zero normalised mel), (b, m, c)."""
+        return self._to_unet(self.audio_encoder.null_audio_tokens(batch_size))
 
-    def _per_frame(self, tokens: torch.Tensor) -> torch.Tensor:
-        """(b, m, c) tokens -> (b, f, m, c) in the UNet's device and dtype: every frame sees all tokens."""
-        tokens = tokens.to(self.unet.device, self.unet.dtype)
-        return repeat(tokens, "b m c -> b f m c", f=self.config.frames_per_window)
+    def _to_unet(self, tokens: torch.Tensor) -> torch.Tensor:
+        """(b, m, c) tokens in the UNet's device and dtype. They stay (b, m, c), not copied per frame:
+        the UNet lets every frame attend to them (through the per-frame mask for audio)."""
+        return tokens.to(self.unet.device, self.unet.dtype)
 
     def _token_mask(self, batch_size: int, num_tokens: int) -> torch.Tensor:
         from asva.models.audio_tokens import audio_token_mask
@@ -236,10 +235,10 @@ class AVSyncDPipeline(DiffusionPipeline):
                                 batched=batched_guidance)
         batch = image.shape[0]
         prompts = [prompt] * batch if isinstance(prompt, str) else prompt
-        # 1. Encode the prompt (repeated per frame) and the null audio
+        # 1. Encode the prompt and the null audio (once, for every window and step)
         text, null_text = self.encode_prompt(prompts, batch, use_table=use_prompt_table,
                                              need_null=text_guidance_scale != 1.0)
-        text, null_text = (None if x is None else self._per_frame(x) for x in (text, null_text))
+        text, null_text = (None if x is None else self._to_unet(x) for x in (text, null_text))
         null_audio = self.null_audio(batch) if audio_scale != 1.0 else None
         # 2. Encode the image: the first frame's latent, kept clean at every step
         first = self.encode_image(image).to(self.unet.device, self.unet.dtype)

@@ -18,15 +18,17 @@ from dataclasses import dataclass
 
 import torch
 
-# model(sample (b, c, f, h, w), timestep, text (b, f, n, d), audio (b, f, m, c), mask (b, f, m)) -> eps
+# model(sample (b, c, f, h, w), timestep, text (b, n, d), audio (b, m, c), mask (b, f, m)) -> eps;
+# text and audio may also be per frame, (b, f, n, d) and (b, f, m, c)
 Denoiser = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass
 class Conditions:
-    """Per-frame conditions of one clip batch, conditional and null versions.
+    """The conditions of one clip batch, conditional and null versions.
 
-    text / null_text: (b, f, n, d); audio / null_audio: (b, f, m, c); mask: (b, f, m) bool, True = attend.
+    text / null_text: (b, n, d); audio / null_audio: (b, m, c) (or both per frame: (b, f, n, d) and
+    (b, f, m, c)); mask: (b, f, m) bool, True = attend, which tokens each frame sees.
     The null audio uses the same mask as the audio. `null_text` is only needed for text guidance. For an
     image-only model audio, null_audio and mask are None (and audio guidance must be off).
     """
