@@ -4,7 +4,8 @@ Usage:
     asva animate --image IMG --audio AUD [--prompt TEXT | --class NAME] -o OUT.mp4
                  [--gif OUT.gif] [--frames DIR] [--model NAME_OR_DIR] [--eta 4] [--text-scale 1]
                  [--steps 50] [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--device auto|cpu|cuda|mps]
-                 [--dtype float32|bfloat16|float16] [--fps 6] [--size N] [--sequential-cfg] [--quiet]
+                 [--dtype float32|bfloat16|float16|auto] [--preset fast|paper] [--guidance-fraction 1]
+                 [--compile] [--fps 6] [--size N] [--sequential-cfg] [--quiet]
     asva animate --batch LIST.csv [same model and sampling options]
 
 The video lasts as long as the audio (whole frames; audio longer than 2 s is generated in 2-s
@@ -14,7 +15,9 @@ windows chained on their shared frame) and the mp4 carries the input audio, trim
 `asva.models.registry`; default: the bundled model) or a model folder. --eta is the audio guidance
 scale (1 = no guidance), --text-scale the text guidance scale. --scheduler defaults to the model
 folder's own sampler and --size to the size the model was trained at (its training.json, the
-registry, else 256).
+registry, else 256). Speed (docs/speed.md): --preset fast (DPM-Solver++, few steps) or paper (PNDM-50)
+sets the sampler and steps not given explicitly; --guidance-fraction F guides only the first F of the
+steps; --dtype auto picks bf16 on CUDA and on CPUs with native bf16; --compile uses torch.compile.
 
 --batch reads a CSV with the header `image,audio,prompt,out` (relative paths are relative to the CSV),
 loads the model once, animates every row, reports and skips bad rows, and prints a summary; the exit
@@ -33,7 +36,6 @@ from pathlib import Path
 
 import torch
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 BATCH_COLUMNS = ("image", "audio", "prompt", "out")
 
 
@@ -50,6 +52,7 @@ class Job:
 def build_parser() -> argparse.ArgumentParser:
     from asva.models.registry import DEFAULT_MODEL
     from asva.pipelines.schedulers import DEFAULT_SCHEDULER, DEFAULT_STEPS, scheduler_names
+    from asva.pipelines.speed import DTYPE_CHOICES, SAMPLING_PRESETS
 
     p = argparse.ArgumentParser(prog="asva animate", description="Animate an image with an audio clip.")
     p.add_argument("--image", type=Path, help="the first frame (any image Pillow reads)")
@@ -69,7 +72,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"sampler (default: the model folder's own; {DEFAULT_SCHEDULER} for converted ones)")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:i] or mps")
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    p.add_argument("--dtype", choices=DTYPE_CHOICES, default="float32",
+                   help="auto = bf16 on CUDA and on CPUs with native bf16, else float32 (default float32)")
+    p.add_argument("--preset", choices=sorted(SAMPLING_PRESETS),
+                   help="fast or paper: sampler, steps and guidance fraction unless given (default: none)")
+    p.add_argument("--guidance-fraction", type=float, default=1.0,
+                   help="guide only this first fraction of the steps (default 1 = all)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the UNet (needs a C++ compiler on CPU; falls back; default off)")
     p.add_argument("--fps", type=float, default=6.0, help="output frame rate (the model runs at 6)")
     p.add_argument("--size", type=int, help="frame side in pixels (default: the model's training size)")
     p.add_argument("--sequential-cfg", action="store_true", help="guidance branches one by one (less memory)")
@@ -90,6 +100,8 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
     if args.steps < 1:
         raise ValueError(f"--steps must be >= 1, got {args.steps}")
+    if not 0.0 <= args.guidance_fraction <= 1.0:
+        raise ValueError(f"--guidance-fraction must be in [0, 1], got {args.guidance_fraction}")
     if not args.fps > 0:
         raise ValueError(f"--fps must be > 0, got {args.fps}")
     if args.size is not None and args.size < 1:
@@ -150,13 +162,17 @@ def load_model(args: argparse.Namespace, device: torch.device):
     from asva.pipelines.schedulers import make_scheduler
 
     folder = resolve_model(args.model)
-    dtype = DTYPES[args.dtype]
+    from asva.pipelines.speed import compile_unet, pick_dtype
+
+    dtype = pick_dtype(args.dtype, device)
     check_dtype(device, dtype)
     with _quiet_loading(args.quiet):
         pipe = load_pipeline(folder, dtype=dtype)
     pipe = pipe.to(device)
     if args.scheduler is not None:
         pipe.scheduler = make_scheduler(args.scheduler, pipe.scheduler.config)
+    if getattr(args, "compile", False):
+        compile_unet(pipe)
     pipe.set_progress_bar_config(disable=args.quiet, leave=False)
     registered = MODELS[args.model].size if args.model in MODELS else 256
     return pipe, args.size or training_size(folder) or registered
@@ -201,6 +217,7 @@ def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: b
     audio = read_audio(job.audio, mono=False)  # (channels, n): ImageBind reads channel 0, as in the paper
     out = pipe(image, audio[None], job.prompt, use_prompt_table=use_table, num_inference_steps=args.steps,
                audio_guidance_scale=args.eta, text_guidance_scale=args.text_scale, fps=args.fps,
+               guidance_fraction=getattr(args, "guidance_fraction", 1.0),
                generator=torch.Generator().manual_seed(args.seed), batched_guidance=not args.sequential_cfg)
     write_outputs(job, out.videos[0], out.fps, out.audio[0].mean(dim=0))
     return out.videos.shape[2]
@@ -256,7 +273,11 @@ def run_batch(pipe, size: int, jobs: list[Job], args: argparse.Namespace) -> int
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from asva.pipelines.speed import apply_preset
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    apply_preset(args, {k: parser.get_default(k) for k in ("scheduler", "steps", "guidance_fraction")})
     check_options(args)
     device = pick_device(args.device)
     if args.threads is not None or device.type == "cpu":

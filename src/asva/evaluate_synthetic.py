@@ -4,6 +4,7 @@ Usage:
     python -m asva.evaluate_synthetic --dataset DIR --model DIR_OR_NAME [--baseline I2VD_DIR]
         [--etas 1 4 8] [--steps 20] [--scheduler dpm] [--size 64] [--batch-size 16] [--limit N]
         [--seed 0] [--shard K/N] [--sync-model NAME|DIR|none] [--label NAME] [--no-reference]
+        [--guidance-fraction 1] [--dtype float32|bfloat16|auto]
         [--json OUT.json] [--no-progress]
     python -m asva.evaluate_synthetic --merge shard0.json shard1.json
 
@@ -131,7 +132,7 @@ def static_videos(clips: list[Clip], num_frames: int = 12) -> list[torch.Tensor]
     return [clip.image.unsqueeze(1).expand(-1, num_frames, -1, -1) for clip in clips]
 
 
-def load_model(model: str | Path, scheduler: str | None = None):
+def load_model(model: str | Path, scheduler: str | None = None, dtype: torch.dtype | None = None):
     """A pipeline from a model folder or registered name; audio-free UNets (I2VD) are handled."""
     import asva.models.autoencoder  # noqa: F401  (diffusers loads only components of imported modules)
     from asva.pipelines.build import load_pipeline
@@ -142,7 +143,7 @@ def load_model(model: str | Path, scheduler: str | None = None):
         from asva.models.registry import resolve_model
 
         path = Path(resolve_model(str(model)))
-    pipe = load_pipeline(path)
+    pipe = load_pipeline(path, dtype=dtype)
     if scheduler:
         pipe.scheduler = make_scheduler(scheduler, pipe.scheduler.config)
     pipe.set_progress_bar_config(disable=True)
@@ -151,14 +152,15 @@ def load_model(model: str | Path, scheduler: str | None = None):
 
 @torch.no_grad()
 def generate(pipe, clips: list[Clip], *, eta: float, steps: int, batch_size: int, seed: int,
-             progress: bool = True, desc: str = "") -> list[torch.Tensor]:
+             progress: bool = True, desc: str = "", guidance_fraction: float = 1.0) -> list[torch.Tensor]:
     """Animate every clip's first frame with its audio: (3, 12, h, w) uint8 each."""
     videos = []
     for start in tqdm(range(0, len(clips), batch_size), desc=desc, disable=not progress):
         batch = clips[start:start + batch_size]
         out = pipe(torch.stack([c.image for c in batch]), torch.stack([c.audio for c in batch]),
                    [c.prompt for c in batch], use_prompt_table=True, num_inference_steps=steps,
-                   audio_guidance_scale=eta, generator=torch.Generator().manual_seed(seed + start))
+                   audio_guidance_scale=eta, guidance_fraction=guidance_fraction,
+                   generator=torch.Generator().manual_seed(seed + start))
         videos.extend(out.videos)
     return videos
 
@@ -234,7 +236,8 @@ def evaluate_synthetic(root: str | Path, model: str | Path, *, baseline: str | P
                        batch_size: int = 16, limit: int | None = None, seed: int = 0,
                        shard: tuple[int, int] = (0, 1), progress: bool = True,
                        sync_model=DEFAULT_SYNC_MODEL, label: str = "AVSyncD",
-                       reference: bool = True) -> list[MethodResult]:
+                       reference: bool = True, guidance_fraction: float = 1.0,
+                       dtype: torch.dtype | None = None) -> list[MethodResult]:
     """Table 1 rows: Real and Static (if `reference`), I2VD (if `baseline`), `label` at each eta, scored
     by the oracle and, unless `sync_model` is None, by RelSync (see the module docstring)."""
     if not label or not label.strip():
@@ -246,12 +249,13 @@ def evaluate_synthetic(root: str | Path, model: str | Path, *, baseline: str | P
     if reference:
         results += [run_method(REAL, clips, lambda: [c.video for c in clips], sync, generated=False),
                     run_method(STATIC, clips, lambda: static_videos(clips), sync, generated=False)]
-    kw = {"steps": steps, "batch_size": batch_size, "seed": seed, "progress": progress}
+    kw = {"steps": steps, "batch_size": batch_size, "seed": seed, "progress": progress,
+          "guidance_fraction": guidance_fraction}
     if baseline is not None:
-        pipe = load_model(baseline, scheduler)
+        pipe = load_model(baseline, scheduler, dtype)
         results.append(run_method("I2VD", clips, lambda: generate(pipe, clips, eta=1.0, desc="I2VD", **kw),
                                   sync))
-    pipe = load_model(model, scheduler)
+    pipe = load_model(model, scheduler, dtype)
     for eta in etas:
         name = f"{label} (eta={eta:g})"
         results.append(run_method(name, clips, lambda eta=eta, name=name: generate(pipe, clips, eta=eta,
@@ -336,6 +340,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only N test videos, spread evenly over test.txt")
     p.add_argument("--shard", default="0/1", help="K/N: every N-th video from the K-th (parallel runs)")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--guidance-fraction", type=float, default=1.0,
+                   help="guide only this first fraction of the steps (default 1 = all)")
+    p.add_argument("--dtype", default="float32", help="float32, bfloat16, float16 or auto (default float32)")
     p.add_argument("--sync-model", default=DEFAULT_SYNC_MODEL,
                    help=f"sync classifier for RelSync: bundled name, folder or file, or none "
                         f"(default {DEFAULT_SYNC_MODEL})")
@@ -356,13 +363,17 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     if not args.dataset or not args.model:
         raise ValueError("--dataset and --model are required (or --merge FILES)")
+    from asva.pipelines.speed import pick_dtype
+
     k, _, n = args.shard.partition("/")
     results = evaluate_synthetic(args.dataset, args.model, baseline=args.baseline, etas=args.etas,
                                  steps=args.steps, scheduler=args.scheduler, size=args.size,
                                  batch_size=args.batch_size, limit=args.limit, seed=args.seed,
                                  shard=(int(k), int(n or 1)), progress=not args.no_progress,
                                  sync_model=args.sync_model, label=args.label,
-                                 reference=not args.no_reference)
+                                 reference=not args.no_reference,
+                                 guidance_fraction=args.guidance_fraction,
+                                 dtype=pick_dtype(args.dtype, torch.device("cpu")))
     found = agreement(results)
     print(format_table(results))
     if found is not None:

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from .features import (
     Clip,
     Extractors,
     FeatureCache,
+    all_cached,
     clip_features,
     load_generated_clip,
     test_clip_from_item,
@@ -62,6 +64,7 @@ class EvalConfig:
     it_text: str = "folder"  # the official IT text is the class folder name; "prompt": class_mapping.json
     cache: Path | None = None
     progress: bool = True
+    workers: int = 0  # DataLoader workers decoding clips ahead of the feature networks
 
     def __post_init__(self):
         bad = [m for m in self.metrics if m not in METRICS]
@@ -74,6 +77,8 @@ class EvalConfig:
                 f"clips per video must be 1 (centred clip) or 3 (the paper's protocol), "
                 f"got {self.clips_per_video}"
             )
+        if self.workers < 0:
+            raise ValueError(f"workers must be >= 0, got {self.workers}")
         if self.it_text not in IT_TEXTS:
             raise ValueError(f"it_text must be one of {IT_TEXTS}, got {self.it_text!r}")
 
@@ -93,57 +98,75 @@ def _kinds(metrics) -> tuple[set[str], set[str]]:
     return gt, gen
 
 
+@dataclass
+class _ClipJob:
+    """One evaluation clip: per side ("gt", "gen"), its cache source and how to decode it."""
+
+    sources: dict[str, dict]
+    loaders: dict[str, Callable[[], Clip]]
+
+
+class _Decoder(torch.utils.data.Dataset):
+    """Decodes each job's clips (in DataLoader workers), skipping a side whose features are all cached."""
+
+    def __init__(self, jobs: list[_ClipJob], kinds: dict[str, set[str]], nets: Extractors, cache: FeatureCache):
+        self.jobs, self.kinds, self.nets, self.cache = jobs, kinds, nets, cache
+
+    def __len__(self) -> int:
+        return len(self.jobs)
+
+    def __getitem__(self, i: int) -> dict[str, Clip | None]:
+        job = self.jobs[i]
+        return {side: None if not kinds or all_cached(kinds, side, job.sources[side], self.nets, self.cache)
+                else job.loaders[side]() for side, kinds in self.kinds.items()}
+
+
 def collect_features(
     config: EvalConfig, dataset: AVSyncDataset, clips: list[EvalClip], nets: Extractors, cache: FeatureCache
 ) -> tuple[dict, dict]:
-    """{kind: [tensor per clip]} for the ground-truth and the generated clips, in evaluation order."""
+    """{kind: [tensor per clip]} for the ground-truth and the generated clips, in evaluation order.
+
+    With `config.workers` > 0 the clips are decoded by that many DataLoader workers, ahead of the
+    feature networks (which run in this process, on `nets.device`)."""
     gt_kinds, gen_kinds = _kinds(config.metrics)
+    kinds = {"gt": gt_kinds, "gen": gen_kinds}
+    jobs = [_clip_job(config, dataset, clip) for clip in clips]
+    decoded = torch.utils.data.DataLoader(_Decoder(jobs, kinds, nets, cache), batch_size=None,
+                                          num_workers=config.workers, prefetch_factor=4 if config.workers else None)
+    feats = {"gt": {k: [] for k in gt_kinds}, "gen": {k: [] for k in gen_kinds}}
+    for job, clips_of in tqdm(zip(jobs, decoded), total=len(jobs), desc="evaluate", unit="clip",
+                              disable=not config.progress):
+        for side, side_kinds in kinds.items():
+            if not side_kinds:
+                continue
+            clip = clips_of[side]
+            load = job.loaders[side] if clip is None else (lambda c=clip: c)  # a damaged cache entry
+            for k, v in clip_features(sorted(side_kinds), side, job.sources[side], load, nets, cache,
+                                      fps=config.fps).items():
+                feats[side][k].append(v)
+    return feats["gt"], feats["gen"]
+
+
+def _clip_job(config: EvalConfig, dataset: AVSyncDataset, clip: EvalClip) -> _ClipJob:
     need_audio = any(m in AUDIO_METRICS for m in config.metrics)
     protocol = {"fps": config.fps, "num_frames": config.num_frames, "size": config.size}
-    gt = {k: [] for k in gt_kinds}
-    gen = {k: [] for k in gen_kinds}
-    for clip in tqdm(clips, desc="evaluate", unit="clip", disable=not config.progress):
-        _, start = dataset.clip_start(clip.index)
-        gt_file = dataset.root / "videos" / clip.video
-        sidecar_path = gt_file.with_suffix(".json")
-        sidecar = json.loads(sidecar_path.read_text()) if "oracle" in config.metrics else None
-        if gt_kinds:
-            source = {"file": _stat(gt_file), "start": start, **protocol, "sidecar": _stat(sidecar_path)}
-            feats = clip_features(
-                sorted(gt_kinds),
-                "gt",
-                source,
-                lambda c=clip: test_clip_from_item(dataset[c.index]),
-                nets,
-                cache,
-                fps=config.fps,
-            )
-            for k, v in feats.items():
-                gt[k].append(v)
+    _, start = dataset.clip_start(clip.index)
+    gt_file = dataset.root / "videos" / clip.video
+    sidecar_path = gt_file.with_suffix(".json")
+    sidecar = json.loads(sidecar_path.read_text()) if "oracle" in config.metrics else None
 
-        def load_gen(c=clip, s=start, meta=sidecar) -> Clip:
-            out = load_generated_clip(
-                c.generated,
-                num_frames=config.num_frames,
-                fps=config.fps,
-                size=config.size,
-                need_audio=need_audio,
-            )
-            out.start, out.sidecar = s + out.start, meta  # frame 0 shows time s of the test video
-            return out
+    def load_gen() -> Clip:
+        out = load_generated_clip(clip.generated, num_frames=config.num_frames, fps=config.fps,
+                                  size=config.size, need_audio=need_audio)
+        out.start, out.sidecar = start + out.start, sidecar  # frame 0 shows time `start` of the test video
+        return out
 
-        source = {
-            "file": _stat(clip.generated),
-            "gt_start": start,
-            **protocol,
-            "sidecar": _stat(sidecar_path),
-            "audio": need_audio,
-        }
-        for k, v in clip_features(
-            sorted(gen_kinds), "gen", source, load_gen, nets, cache, fps=config.fps
-        ).items():
-            gen[k].append(v)
-    return gt, gen
+    sources = {
+        "gt": {"file": _stat(gt_file), "start": start, **protocol, "sidecar": _stat(sidecar_path)},
+        "gen": {"file": _stat(clip.generated), "gt_start": start, **protocol, "sidecar": _stat(sidecar_path),
+                "audio": need_audio},
+    }
+    return _ClipJob(sources, {"gt": lambda: test_clip_from_item(dataset[clip.index]), "gen": load_gen})
 
 
 def _stat(path: Path) -> str | None:

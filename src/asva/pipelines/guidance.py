@@ -7,7 +7,8 @@ With audio scale `eta` and text scale `s` the guided noise prediction is, as in 
     both:                eps = eps(null, null) + s * (eps(text, null audio) - eps(null, null))
                                                + eta * (eps(text, audio) - eps(text, null audio))
 
-A scale of exactly 1 drops its null branch, so `eta = 1, s = 1` is one plain conditional call. The
+A scale of exactly 1 drops its null branch, so `eta = 1, s = 1` is one plain conditional call; so does
+a call with `guide=False` (the pipeline's `guidance_fraction` < 1 uses it for the last steps). The
 branches run as ONE batched model call by default (`batched=False` runs them one after another, which
 needs less memory and gives the same numbers up to float rounding).
 """
@@ -91,7 +92,12 @@ class GuidedDenoiser:
         )
         return list(eps.chunk(k))
 
-    def __call__(self, sample: torch.Tensor, t: torch.Tensor, conditions: Conditions) -> torch.Tensor:
+    def __call__(self, sample: torch.Tensor, t: torch.Tensor, conditions: Conditions,
+                 guide: bool = True) -> torch.Tensor:
+        """The guided prediction; with `guide` False the conditional branch alone (one model call)."""
+        if not guide:
+            c = conditions
+            return self.model(sample, t, c.text, c.audio, c.mask)
         branches = self._branches(conditions)
         eps = dict(zip(branches, self._evaluate(sample, t, conditions.mask, list(branches.values())),
                        strict=True))
