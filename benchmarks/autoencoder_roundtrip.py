@@ -5,7 +5,7 @@ Usage:
 
 Prints one line: the mean frame error (|decoded - real| over frames 2..12, a fraction of 255) and the
 oracle correlation of the round-tripped real clips, to compare with the generated clips' in
-`python -m asva.evaluate_synthetic` (a round trip that kept the real clips' numbers means the
+`asva table1` (a round trip that kept the real clips' numbers means the
 generated clips' flicker comes from the denoiser, not from decoding).
 """
 from __future__ import annotations
@@ -25,7 +25,8 @@ def round_trip(vae, video: torch.Tensor) -> torch.Tensor:
 
 
 def main() -> None:
-    from asva.evaluate_synthetic import frame_error, load_clips, load_model, score
+    from asva.evaluation.synthetic.table1 import frame_error, load_clips, score
+    from asva.pipelines.loading import load_model
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", required=True)
@@ -34,7 +35,7 @@ def main() -> None:
     p.add_argument("--size", type=int, default=64)
     args = p.parse_args()
     torch.set_num_threads(1)
-    vae = load_model(args.model).vae
+    vae = load_model(args.model).pipe.vae
     clips = load_clips(args.dataset, size=args.size, limit=args.limit)
     errors, corrs = [], []
     for clip in clips:

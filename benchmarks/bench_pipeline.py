@@ -23,7 +23,8 @@ import time
 
 import torch
 
-from asva.pipelines.build import random_pipeline
+from asva.pipelines.testing import random_pipeline
+from asva.utils import DTYPE_NAMES, torch_dtype
 
 CASES = {  # name -> (UNet preset, batched CFG)
     "tiny-batched": ("tiny", True),
@@ -33,7 +34,6 @@ CASES = {  # name -> (UNet preset, batched CFG)
 }
 DEFAULT_STEPS = {"tiny": 10, "sd15": 2}
 DEFAULT_SIZE = {"tiny": 64, "sd15": 256}  # 8 x 8 latents (the tiny preset's own size), 32 x 32
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
 
 
 def parse_args(argv=None) -> argparse.Namespace:
@@ -44,7 +44,7 @@ def parse_args(argv=None) -> argparse.Namespace:
     p.add_argument("--size", type=int, help="frame side (default: 64 tiny, 256 sd15)")
     p.add_argument("--seconds", type=float, default=2.0, help="audio length (2 s = one window)")
     p.add_argument("--device", default="cpu")
-    p.add_argument("--dtype", choices=sorted(DTYPES), default="float32")
+    p.add_argument("--dtype", choices=DTYPE_NAMES, default="float32")
     p.add_argument("--compile", action="store_true", help="torch.compile the UNet (a warm-up call compiles)")
     p.add_argument("--threads", type=int, help="torch intra-op threads (default: torch's)")
     p.add_argument("--warmup", type=int, help="warm-up calls before timing (default: 1 tiny/compile, else 0)")
@@ -59,7 +59,7 @@ def _sync(device: torch.device) -> None:
 
 def build(preset: str, args: argparse.Namespace, device: torch.device):
     pipe = random_pipeline(preset, scheduler=args.scheduler, init="default" if preset == "tiny" else "fast")
-    pipe = pipe.to(device=device, dtype=DTYPES[args.dtype])
+    pipe = pipe.to(device=device, dtype=torch_dtype(args.dtype))
     pipe.set_progress_bar_config(disable=True)
     if args.compile:
         pipe.unet.model = torch.compile(pipe.unet.model)

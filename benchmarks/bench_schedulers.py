@@ -6,7 +6,7 @@ Usage: python benchmarks/bench_schedulers.py [--dataset DIR] [--model DIR_OR_NAM
 
 AVSyncD at one audio guidance scale animates the centre clip (start (duration - 2) / 2) of `--videos`
 test videos spread evenly over test.txt, once with the reference scheduler/steps and once per scheduler
-and step count of the ladder; every run is scored with the oracle exactly as `asva.evaluate_synthetic`
+and step count of the ladder; every run is scored with the oracle exactly as `asva table1`
 does (same clips, prompts, seeds). Prints the oracle correlation (mean +- 95% interval), hit rate,
 false-motion rate and seconds of each run, then the fewest steps at which each scheduler's mean
 correlation is within 5% of the reference's (at least 95% of it; better counts as a match).
@@ -18,7 +18,8 @@ import time
 
 import torch
 
-from asva.evaluate_synthetic import generate, load_clips, load_model, run_method
+from asva.evaluation.synthetic.table1 import generate, load_clips, run_method
+from asva.pipelines.loading import load_model
 from asva.pipelines.schedulers import make_scheduler
 
 
@@ -48,7 +49,7 @@ def main(argv: list[str] | None = None) -> None:
     torch.set_num_threads(args.threads)
 
     clips = load_clips(args.dataset, size=args.size, limit=args.videos)[1::3]  # centre starts only
-    pipe = load_model(args.model)
+    pipe = load_model(args.model).pipe
     base = dict(pipe.scheduler.config)  # the model's training schedule (prediction type, betas)
 
     def run(name: str, steps: int):

@@ -4,7 +4,7 @@
     python benchmarks/bench_steps_quality.py --dataset data/synth --configs pndm-50,dpm-15,dpm-15-g0.6
 
 Each configuration animates the same test clips with the bundled model (or --model) at eta 4 and scores
-them with the oracle and RelSync (`asva.evaluate_synthetic`), one row per configuration, with
+them with the oracle and RelSync (`asva.evaluation.synthetic.table1`, as `asva table1`), one row per configuration, with
 the wall seconds and NFE: network evaluations per clip (a guided step is 2, an unguided one 1).
 A configuration is SAMPLER-STEPS[-gFRACTION][-bf16], e.g. dpm-15-g0.6 = DPM-Solver++ 15 steps, guidance
 on the first 60% of them; pndm-50 is the paper's sampler.
@@ -47,7 +47,7 @@ def nfe(scheduler: str, steps: int, fraction: float) -> int:
 
 
 def main(argv=None) -> int:
-    from asva.evaluate_synthetic import evaluate_synthetic, format_table
+    from asva.evaluation.synthetic.table1 import evaluate_synthetic, format_table
 
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     p.add_argument("--dataset", required=True, help="an `asva synth` benchmark folder")

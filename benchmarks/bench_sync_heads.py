@@ -29,7 +29,7 @@ VARIANTS = {
 
 
 def sample(root: str, split: str, count: int, seed: int, flip_prob: float) -> list[dict]:
-    from asva.sync_train.data import ShiftedClipConfig, ShiftedClipDataset
+    from asva.data.shifted import ShiftedClipConfig, ShiftedClipDataset
 
     config = ShiftedClipConfig(num_clips=6, frame_size=32, flip_prob=flip_prob)
     dataset = ShiftedClipDataset(root, split, config, seed=seed)
@@ -42,7 +42,7 @@ def stack(items: list[dict]) -> tuple[torch.Tensor, torch.Tensor]:
 
 @torch.no_grad()
 def accuracy(model, items: list[dict]) -> float:
-    from asva.sync_train.loss import pair_logits
+    from asva.training.sync.loss import pair_logits
 
     model.eval()
     hits = total = 0
@@ -56,7 +56,7 @@ def accuracy(model, items: list[dict]) -> float:
 
 def train(name: str, train_items: list[dict], test_items: list[dict], steps: int) -> None:
     from asva.models.sync import SyncClassifier, SyncClassifierConfig
-    from asva.sync_train.loss import contrastive_sync_loss, pair_logits
+    from asva.training.sync.loss import contrastive_sync_loss, pair_logits
 
     preset, overrides = VARIANTS[name]
     torch.manual_seed(0)

@@ -33,8 +33,8 @@ def measure(preset: str, batch: int, size: int, frames: int, checkpointing: bool
             threads: int) -> dict:
     import torch
 
-    from asva.train.config import load_config
-    from asva.train.model import (
+    from asva.training.avsyncd.config import load_config
+    from asva.training.avsyncd.model import (
         DiffusionLoss,
         build_components,
         encode_video,

@@ -57,7 +57,10 @@ def build(args: argparse.Namespace):
 
     from asva.models.config import load_preset
     from asva.models.unet3d import VideoUNet
-    from asva.pipelines.build import init_random_
+    try:
+        from asva.pipelines.testing import init_random_
+    except ImportError:  # source trees from before the layout change (issue 10)
+        from asva.pipelines.build import init_random_
 
     config = load_preset("tiny" if args.preset == "tiny" else "sd15")
     if WIDTHS.get(args.preset):

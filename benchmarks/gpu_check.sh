@@ -21,7 +21,7 @@ export TORCHINDUCTOR_CACHE_DIR="${TORCHINDUCTOR_CACHE_DIR:-${TMPDIR:-/tmp}/asva-
 
 "$PY" - <<'EOF' || { echo "gpu_check: no usable CUDA device / asva import failed" >&2; exit 1; }
 import torch
-import asva.pipelines.build  # noqa: F401  (fails here, not after a long build, if asva is not importable)
+import asva.pipelines.testing  # noqa: F401  (fails here, not after a long build, if asva is not importable)
 
 assert torch.cuda.is_available(), "CUDA is not available"
 props = torch.cuda.get_device_properties(0)

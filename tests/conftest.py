@@ -38,7 +38,7 @@ def synth_weights(golden):
     """The golden cases' `synth_weights` module (deterministic stand-in weights)."""
     sys.path.insert(0, str(golden))
     try:
-        import synth_weights  # noqa: PLC0415
+        import synth_weights
     finally:
         sys.path.remove(str(golden))
     return synth_weights
@@ -60,12 +60,51 @@ def one_thread():
 
 
 @pytest.fixture(scope="session")
-def tiny_synth(tmp_path_factory) -> Path:
-    """A read-only 2-class `asva synth` dataset at 64 px: one train and one test video per class."""
+def synth_dataset(tmp_path_factory):
+    """Factory: `synth_dataset(**overrides)` -> an `asva synth` dataset folder (SynthConfig fields;
+    default 2 videos per class of bell and drum at 32 px, half in test.txt). Equal requests within the
+    session share one folder, so treat it as read-only."""
     from asva.synth.generate import SynthConfig, generate
 
-    data = tmp_path_factory.mktemp("tiny_synth") / "data"
-    config = SynthConfig(out=data, videos_per_class=2, size=64, classes=("bell", "bouncing_ball"),
-                         test_fraction=0.5, workers=1)
-    generate(config, progress=False)
-    return data
+    made: dict[str, Path] = {}
+
+    def make(**overrides) -> Path:
+        settings = {"videos_per_class": 2, "size": 32, "classes": ("bell", "drum"), "test_fraction": 0.5,
+                    "workers": 1, **overrides}
+        key = repr(sorted(settings.items()))
+        if key not in made:
+            root = tmp_path_factory.mktemp("synth") / "data"
+            generate(SynthConfig(out=root, **settings), progress=False)
+            made[key] = root
+        return made[key]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_model_dir(tmp_path_factory):
+    """Factory: `tiny_model_dir(prompts=...)` -> a saved random tiny AVSyncD (`random_pipeline("tiny")`)
+    whose prompt table holds `prompts`: a tuple of prompts, or a dataset folder whose
+    class_mapping.json gives them. Shared within the session; read-only."""
+    import json
+
+    from asva.pipelines.testing import random_pipeline
+
+    made: dict[tuple, Path] = {}
+
+    def make(prompts=("dog barking", "lions roaring")) -> Path:
+        if isinstance(prompts, Path):
+            prompts = tuple(json.loads((prompts / "class_mapping.json").read_text()).values())
+        if tuple(prompts) not in made:
+            folder = tmp_path_factory.mktemp("tiny_model") / "model"
+            random_pipeline("tiny", text="table", prompts=tuple(prompts)).save_pretrained(folder)
+            made[tuple(prompts)] = folder
+        return made[tuple(prompts)]
+
+    return make
+
+
+@pytest.fixture(scope="session")
+def tiny_synth(synth_dataset) -> Path:
+    """A read-only 2-class `asva synth` dataset at 64 px: one train and one test video per class."""
+    return synth_dataset(size=64, classes=("bell", "bouncing_ball"))

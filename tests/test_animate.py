@@ -1,18 +1,15 @@
 """`asva animate` end to end on a tiny random model saved with save_pretrained; the model registry."""
 from __future__ import annotations
 
-import wave
-
 import av
 import numpy as np
 import pytest
-import torch
 from PIL import Image
 
 from asva import cli
 from asva.media import probe, read_audio, read_video
 from asva.models import registry
-from asva.pipelines.build import random_pipeline
+from media_helpers import tone, write_pcm_wav
 
 SR = 16000
 
@@ -21,22 +18,12 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def model_dir(tmp_path_factory):
-    folder = tmp_path_factory.mktemp("model") / "tiny"
-    random_pipeline("tiny", text="table", prompts=("dog barking", "lions roaring")).save_pretrained(folder)
-    return folder
+def model_dir(tiny_model_dir):
+    return tiny_model_dir(prompts=("dog barking", "lions roaring"))
 
 
 def write_wav(path, seconds, rate=SR, channels=1):
-    t = np.arange(round(seconds * rate)) / rate
-    tone = 0.3 * np.sin(2 * np.pi * 440 * t) * (np.sin(2 * np.pi * 2 * t) > 0)
-    data = np.stack([tone, 0.5 * tone][:channels], axis=1)
-    with wave.open(str(path), "wb") as handle:
-        handle.setnchannels(channels)
-        handle.setsampwidth(2)
-        handle.setframerate(rate)
-        handle.writeframes((data * 32767).astype("<i2").tobytes())
-    return path
+    return write_pcm_wav(path, tone(seconds, rate, channels), rate)
 
 
 @pytest.fixture(scope="module")
@@ -166,14 +153,32 @@ def test_size_and_scheduler_default_to_the_model_folder(model_dir, media, tmp_pa
     import json
     import shutil
 
-    from asva.animate import build_parser, load_model
+    from asva.pipelines.loading import load_model, model_settings
 
     folder = tmp_path / "trained"
     shutil.copytree(model_dir, folder)
     (folder / "training.json").write_text(json.dumps({"config": {"data": {"size": 48}}}))
-    cpu = torch.device("cpu")
-    pipe, size = load_model(build_parser().parse_args(["--model", str(folder), "--quiet"]), cpu)
+    pipe, size, _ = load_model(str(folder))
     assert size == 48 and type(pipe.scheduler).__name__ == "PNDMScheduler"
-    args = ["--model", str(folder), "--scheduler", "dpm", "--size", "32", "--quiet"]
-    pipe, size = load_model(build_parser().parse_args(args), cpu)
+    pipe, size, _ = load_model(str(folder), "cpu", "float32", scheduler="dpm", size=32)
     assert size == 32 and pipe.scheduler.config.algorithm_type == "dpmsolver++"
+    # what generate-eval records before loading: the same defaults, read without the weights
+    assert model_settings(str(folder))[1:] == ("pndm", 48)
+    assert model_settings(str(folder), "ddim", 40)[1:] == ("ddim", 40)
+
+
+def test_registry_names_sync_classifiers_and_run_folders(model_dir, tmp_path):
+    """One registry: sync classifiers resolve by name; a training run folder points at its model/."""
+    bundled = registry.candidate_folders(registry.MODELS["sync-synth-tiny"])[0]
+    if registry.is_model_folder(bundled, "sync"):
+        assert registry.resolve_sync_model("sync-synth-tiny") == bundled
+    with pytest.raises(ValueError, match="sync-vggss.*is not installed.*vggss_sync_contrast"):
+        registry.resolve_sync_model("sync-vggss")
+    with pytest.raises(ValueError, match="known sync classifiers: sync-synth-tiny, sync-vggss"):
+        registry.resolve_sync_model("no-such-classifier")
+    assert "sync-synth-tiny" not in registry.list_models() and "asva-synth-tiny" in registry.list_models()
+    import shutil
+
+    shutil.copytree(model_dir, tmp_path / "run" / "model")
+    with pytest.raises(ValueError, match="is a training run; its model is in .*run/model"):
+        registry.resolve_model(str(tmp_path / "run"))

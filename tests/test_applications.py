@@ -1,4 +1,4 @@
-"""asva.evaluate_applications: region motion, clip selection and pairing, the CLI end to end."""
+"""asva.evaluation.synthetic.applications: region motion, clip selection and pairing, the CLI end to end."""
 from __future__ import annotations
 
 import json
@@ -8,32 +8,23 @@ import shutil
 import pytest
 import torch
 
-from asva import evaluate_applications as app
-from asva.evaluate_synthetic import Clip, generate, load_clips
+from asva.commands.applications import main as applications_main
+from asva.evaluation.synthetic import applications as app
+from asva.evaluation.synthetic.table1 import Clip, generate, load_clips
 from asva.metrics.oracle import motion_signal
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def apps_data(tmp_path_factory):
+def apps_data(synth_dataset):
     """4 classes, one test video each at 32 px: bell, gun, trumpet alone; drum with a silent gun."""
-    from asva.synth.generate import SynthConfig, generate
-
-    root = tmp_path_factory.mktemp("apps") / "data"
-    generate(SynthConfig(out=root, videos_per_class=2, size=32, classes=("bell", "drum", "gun", "trumpet"),
-                         test_fraction=0.5, two_object_fraction=0.5, workers=1), progress=False)
-    return root
+    return synth_dataset(classes=("bell", "drum", "gun", "trumpet"), two_object_fraction=0.5)
 
 
 @pytest.fixture(scope="module")
-def apps_model(tmp_path_factory, apps_data):
-    from asva.pipelines.build import random_pipeline
-
-    out = tmp_path_factory.mktemp("apps_model") / "model"
-    prompts = tuple(json.loads((apps_data / "class_mapping.json").read_text()).values())
-    random_pipeline("tiny", prompts=prompts).save_pretrained(out)
-    return out
+def apps_model(tiny_model_dir, apps_data):
+    return tiny_model_dir(prompts=apps_data)
 
 
 def moving_in(box, size=32, frames=12, period=1):
@@ -137,8 +128,9 @@ def test_cli_runs_end_to_end_and_writes_json(apps_data, apps_model, tmp_path, ca
 
     monkeypatch.setattr(app, "generate", spy)
     out = tmp_path / "apps.json"
-    assert app.main(["--dataset", str(apps_data), "--model", str(apps_model), "--steps", "1", "--size", "32",
-                     "--limit", "2", "--batch-size", "6", "--json", str(out), "--no-progress"]) == 0
+    assert applications_main(["--dataset", str(apps_data), "--model", str(apps_model), "--steps", "1",
+                              "--size", "32", "--limit", "2", "--batch-size", "6", "--json", str(out),
+                              "--no-progress"]) == 0
     printed = capsys.readouterr().out
     assert "| AVSyncD, silent object's class audio | 3 |" in printed
     assert "| AVSyncD, next class's audio | 6 |" in printed and "| trumpet |" in printed
@@ -177,6 +169,6 @@ def test_bad_input_names_the_problem(apps_data, tiny_synth, tmp_path):
     with pytest.raises(ValueError, match="has no sidecar"):
         app.evaluate_applications(bare, "unused-model", size=32)
     with pytest.raises(ValueError, match="--limit must be a positive integer, got 0"):
-        app.main(["--dataset", str(apps_data), "--limit", "0"])
+        applications_main(["--dataset", str(apps_data), "--limit", "0"])
     with pytest.raises(ValueError, match="is not a folder"):
-        app.main(["--dataset", str(tmp_path / "missing")])
+        applications_main(["--dataset", str(tmp_path / "missing")])

@@ -36,7 +36,7 @@ def test_bad_option_for_the_main_job_exits_2(tmp_path):
 
 
 def test_info_lists_the_bundled_model_and_how_it_was_trained(capsys):
-    from asva import info
+    from asva.commands import info
 
     assert info.main([]) == 0
     out = capsys.readouterr().out
@@ -45,3 +45,6 @@ def test_info_lists_the_bundled_model_and_how_it_was_trained(capsys):
     assert info.main(["--model", "asva-synth-tiny"]) == 0
     out = capsys.readouterr().out
     assert "unet:" in out and "training:" in out and "audio_encoder" in out
+    # what the model was trained on and how: its classes, every weight trained (no Stable Diffusion)
+    assert "classes (--class, or --prompt without a text encoder): bell ringing, bouncing ball" in out
+    assert "(all: model.trainable=all, from scratch)" in out and "Stable Diffusion" not in out

@@ -178,11 +178,13 @@ def test_convert_cli_writes_a_self_contained_folder(tmp_path, avsyncd_dir, sd_di
     out = tmp_path / "model"
     argv = ["convert", "--avsyncd", str(avsyncd_dir), "--sd15", str(sd_dir), "--sync", str(sync_src)]
     assert cli_main([*argv, "--out", str(out)]) == 0
-    manifest = json.loads((out / "asva_model.json").read_text())
-    assert manifest["components"] == {
-        "unet": "unet", "vae": "vae", "text_encoder": "text_encoder", "tokenizer": "tokenizer",
-        "scheduler": "scheduler", "sync": "sync",
-    }
+    index = json.loads((out / "model_index.json").read_text())  # a save_pretrained pipeline folder
+    assert {k for k, v in index.items() if isinstance(v, list) and v[0]} == {
+        "unet", "vae", "text_encoder", "tokenizer", "scheduler"}
+    assert index["scheduler"] == ["diffusers", "PNDMScheduler"] and (out / "sync" / "config.json").is_file()
+    provenance = json.loads((out / "provenance.json").read_text())
+    assert provenance["unet_adapter"] == "avsyncd"
+    assert set(provenance["sources"]) == {"sd15", "sync", "avsyncd"}
     vae_files = sorted(p.name for p in (out / "vae").iterdir())
     assert vae_files == ["config.json", "diffusion_pytorch_model.safetensors"]  # the .bin twin skipped
     _assert_same(load_unet(out).eval(), load_avsyncd(avsyncd_dir).eval())
@@ -209,4 +211,4 @@ def test_convert_cli_without_avsyncd_inflates_sd(tmp_path, sd_dir):
     assert cli_main(["convert", "--sd15", str(sd_dir), "--out", str(out), "--dtype", "bfloat16"]) == 0
     model = load_unet(out)
     assert model.dtype == torch.bfloat16 and model.config.audio_dim == 768
-    assert json.loads((out / "asva_model.json").read_text())["unet_adapter"] == "fresh (untrained)"
+    assert json.loads((out / "provenance.json").read_text())["unet_adapter"] == "fresh (untrained)"

@@ -9,13 +9,13 @@ import math
 import pytest
 import torch
 
-from asva.evaluate_synthetic import (
+from asva.commands.table1 import main
+from asva.evaluation.synthetic.table1 import (
     REAL,
     STATIC,
     agreement,
     evaluate_synthetic,
     format_table,
-    main,
     merge,
 )
 
@@ -23,14 +23,12 @@ pytestmark = pytest.mark.usefixtures("one_thread")
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, tiny_synth, one_thread):
+def setup(tmp_path_factory, tiny_synth, tiny_model_dir, one_thread):
     """The 2-video synth test split, a random tiny AVSyncD and a random tiny sync classifier on disk."""
     from asva.models.sync import SyncClassifier, SyncClassifierConfig, save_sync_classifier
-    from asva.pipelines.build import random_pipeline
 
     root = tmp_path_factory.mktemp("table1")
-    prompts = tuple(json.loads((tiny_synth / "class_mapping.json").read_text()).values())
-    random_pipeline("tiny", prompts=prompts).save_pretrained(root / "model")
+    model = tiny_model_dir(prompts=tiny_synth)
     torch.manual_seed(0)
     classifier = SyncClassifier(SyncClassifierConfig.from_preset("tiny"))
     with torch.no_grad():  # a random head's logit barely depends on its input: sharpen it
@@ -38,7 +36,7 @@ def setup(tmp_path_factory, tiny_synth, one_thread):
             if name.endswith("weight"):
                 p.mul_(20)
     sync = save_sync_classifier(classifier, root / "sync")
-    return tiny_synth, root / "model", sync
+    return tiny_synth, model, sync
 
 
 def table(setup, **kw):
@@ -115,17 +113,20 @@ def test_cli_refuses_missing_sync_model(setup):
               "--etas", "1", "--steps", "1", "--size", "32", "--limit", "1", "--no-progress"])
 
 
-def test_evaluate_command_reports_relsync(setup, tmp_path):
-    """`asva evaluate --synthetic --model M` with the new options: the reports carry RelSync and the
-    agreement; `--sync-model none` drops them; the options are refused without --model."""
-    from asva.evaluation.cli import main as evaluate_main
+def test_table1_reports_relsync(setup, tmp_path, capsys):
+    """`asva table1 -o OUTDIR` (and its old spelling `asva evaluate --synthetic --model M`): the reports
+    carry RelSync and the agreement; `--sync-model none` drops them; `asva evaluate` itself refuses
+    the Table 1 options."""
+    from asva import cli
+    from asva.commands.evaluate import main as evaluate_main
 
     data, model, sync = setup
-    base = ["--synthetic", "--dataset", str(data), "--model", str(model), "--etas", "1", "--steps", "1",
+    base = ["--dataset", str(data), "--model", str(model), "--etas", "1", "--steps", "1",
             "--size", "32", "--limit", "1", "--no-progress"]
     out = tmp_path / "with"
     options = ["--sync-model", str(sync), "--label", "v2", "--no-reference"]
-    assert evaluate_main([*base, "-o", str(out), *options]) == 0
+    assert cli.main(["evaluate", "--synthetic", *base, "-o", str(out), *options]) == 0
+    assert "running `asva table1`" in capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]
     assert 0 < metrics["v2 (eta=1)/relsync"] < 1 and metrics["v2 (eta=1)/relsync_clips"] == 3
     report = json.loads((out / "metrics.json").read_text())
@@ -136,20 +137,18 @@ def test_evaluate_command_reports_relsync(setup, tmp_path):
     assert [r.split(",")[0] for r in rows[1:]] == ["v2 (eta=1)"] * 3
     assert "Spearman rho" in (out / "metrics.md").read_text()
     out = tmp_path / "without"
-    assert evaluate_main([*base, "-o", str(out), "--sync-model", "none"]) == 0
+    assert main([*base, "-o", str(out), "--sync-model", "none"]) == 0
     report = json.loads((out / "metrics.json").read_text())
     assert not any("relsync" in k or k.startswith("agreement/") for k in report["metrics"])
     assert "relsync" not in (out / "per_clip.csv").read_text().splitlines()[0]
-    with pytest.raises(ValueError, match="not both"):
-        evaluate_main([*base, "-o", str(out), "--sync-model", "none", "--sync-weights", str(sync)])
-    with pytest.raises(ValueError, match="--label: only for --synthetic --model"):
+    with pytest.raises(SystemExit):
         evaluate_main(["--synthetic", "--dataset", str(data), "--generated", str(tmp_path), "-o", str(out),
                        "--label", "v2"])
 
 
 def test_relsync_is_exp_phi_gen_over_both(setup, results):
     """Static's RelSync of one clip, recomputed by hand from the classifier's logits."""
-    from asva.evaluate_synthetic import load_clips, static_videos
+    from asva.evaluation.synthetic.table1 import load_clips, static_videos
     from asva.media import normalize_mel, waveform_to_mel
     from asva.models.sync import load_sync_classifier, score_clips
 
@@ -166,7 +165,7 @@ def test_relsync_is_exp_phi_gen_over_both(setup, results):
 def test_frame_error_column(results):
     """Fidelity to the real clip: 0 for the real clips, the first frame's drift for Static, and
     |generated - real| / 255 over frames 2..12 computed by hand for a generated clip."""
-    from asva.evaluate_synthetic import frame_error
+    from asva.evaluation.synthetic.table1 import frame_error
 
     real, static = results[0], results[1]
     assert real.scores["frame_error"] == [0.0] * 6

@@ -10,20 +10,18 @@ import pytest
 import torch
 from torch import nn
 
+from asva.commands.evaluate import main as evaluate_main
 from asva.evaluation import (
     EvalConfig,
     Extractors,
     MismatchError,
-    fvd,
     generated_name,
-    i3d_features,
-    load_i3d,
     match_generated,
-    preprocess_fvd_videos,
     run_evaluation,
 )
-from asva.evaluation.cli import main as evaluate_main
 from asva.media import write_video
+from asva.metrics.fvd import fvd, i3d_features, load_i3d, preprocess_fvd_videos
+from media_helpers import write_clip
 
 SIZE = 64  # frame side the tests read clips at (the protocol's 256 works the same, slower)
 
@@ -106,17 +104,16 @@ def test_load_i3d_errors(tmp_path):
 # ---------------------------------------------------------------- matching
 
 
-def write_clip(path, frames=12, fps=6.0, audio=True, seed=0):
-    path.parent.mkdir(parents=True, exist_ok=True)
+def write_random_clip(path, frames=12, fps=6.0, audio=True, seed=0):
     wave = torch.zeros(round(frames / fps * 16000)) if audio else None
-    write_video(path, random_clip(seed, frames), fps, audio=wave)
+    write_clip(path, random_clip(seed, frames), fps, audio=wave)
 
 
 def test_matching_accepts_the_expected_layout(tmp_path):
     videos = ["dog/a.mp4", "cat/b.mp4"]
     for v in videos:
         for k in range(3):
-            write_clip(tmp_path / generated_name(v, k))
+            write_random_clip(tmp_path / generated_name(v, k))
     clips = match_generated(videos, tmp_path)
     assert [c.name for c in clips] == [
         "dog/a_clip-00.mp4",
@@ -139,12 +136,12 @@ def test_matching_accepts_the_expected_layout(tmp_path):
 
 def test_matching_refuses_with_every_problem(tmp_path):
     videos = ["dog/a.mp4", "cat/b.mp4"]
-    write_clip(tmp_path / "dog/a_clip-00.mp4")
-    write_clip(tmp_path / "dog/a_clip-01.mp4", frames=8)  # wrong length
-    write_clip(tmp_path / "dog/a_clip-02.mp4", frames=48, fps=24.0)  # same 2 s at 24 fps: fine
-    write_clip(tmp_path / "cat/b_clip-00.mp4", audio=False)
+    write_random_clip(tmp_path / "dog/a_clip-00.mp4")
+    write_random_clip(tmp_path / "dog/a_clip-01.mp4", frames=8)  # wrong length
+    write_random_clip(tmp_path / "dog/a_clip-02.mp4", frames=48, fps=24.0)  # same 2 s at 24 fps: fine
+    write_random_clip(tmp_path / "cat/b_clip-00.mp4", audio=False)
     (tmp_path / "cat/b_clip-01.mp4").write_bytes(b"garbage")
-    write_clip(tmp_path / "cat/b_clip-7.mp4")  # extra (and b_clip-02 missing)
+    write_random_clip(tmp_path / "cat/b_clip-7.mp4")  # extra (and b_clip-02 missing)
     (tmp_path / "cat/.b_clip-02.tmp.mp4").write_bytes(b"")  # an interrupted atomic write: ignored
     with pytest.raises(MismatchError) as info:
         match_generated(videos, tmp_path)
@@ -325,14 +322,26 @@ def test_evaluate_refuses_a_mismatched_set_via_asva(bench, tmp_path, capsys):
 def test_synthetic_generated_set_defaults(bench, tmp_path, capsys):
     """--synthetic on a generated set: oracle + RelSync; without the shipped sync model, --skip-missing
     still gives the oracle."""
-    from asva.evaluation.cli import shipped_sync_model
+    from asva.models.registry import MODELS, candidate_folders, is_model_folder
 
     out = tmp_path / "synthetic"
     assert run_cli(bench, out, "--synthetic", "--skip-missing") == 0
     report = json.loads((out / "metrics.json").read_text())
     assert "Oracle_hit_rate" in report["metrics"] and report["protocol"]["synthetic"] is True
-    assert ("RelSync_mean" in report["metrics"]) == (shipped_sync_model() is not None)
-    with pytest.raises(ValueError, match="needs --synthetic"):
+    assert ("RelSync_mean" in report["metrics"]) == is_model_folder(
+        candidate_folders(MODELS["sync-synth-tiny"])[0], "sync")
+    with pytest.raises(SystemExit):  # the synthetic Table 1 is `asva table1`
         run_cli(bench, out, "--model", "some-model")
-    with pytest.raises(ValueError, match="not both"):
-        run_cli(bench, out, "--synthetic", "--model", "some-model")
+
+
+def test_sync_weights_take_registered_names(tmp_path):
+    """--sync-weights resolves a registered classifier name in every mode (not only --synthetic)."""
+    from asva.commands.evaluate import sync_weights_path
+    from asva.models.registry import MODELS, candidate_folders, is_model_folder
+
+    assert sync_weights_path(None) is None and sync_weights_path(str(tmp_path)) == tmp_path
+    with pytest.raises(ValueError, match="sync-vggss.*is not installed"):
+        sync_weights_path("sync-vggss")
+    bundled = candidate_folders(MODELS["sync-synth-tiny"])[0]
+    if is_model_folder(bundled, "sync"):
+        assert sync_weights_path("sync-synth-tiny") == bundled

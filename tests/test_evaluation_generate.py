@@ -6,21 +6,15 @@ import json
 
 import pytest
 
+from asva.commands.generate_eval import main as generate_main
 from asva.evaluation import match_generated
 from asva.evaluation.generate import MANIFEST
-from asva.evaluation.generate import main as generate_main
 
 
 @pytest.fixture(scope="module")
-def setup(tmp_path_factory, tiny_synth):
+def setup(tiny_synth, tiny_model_dir):
     """A 2-video synth test split and a random tiny AVSyncD whose prompt table knows its classes."""
-    from asva.pipelines.build import random_pipeline
-
-    root = tmp_path_factory.mktemp("gen")
-    data = tiny_synth
-    prompts = tuple(json.loads((data / "class_mapping.json").read_text()).values())
-    random_pipeline("tiny", prompts=prompts).save_pretrained(root / "model")
-    return data, root / "model"
+    return tiny_synth, tiny_model_dir(prompts=tiny_synth)
 
 
 def run(setup, out, *extra):
@@ -82,14 +76,14 @@ def test_two_processes_split_the_clips(setup, tmp_path, capfd):
 
 
 def test_synthetic_table_reports(setup, tmp_path):
-    """`asva evaluate --synthetic --model M`: the training code's Table 1 rows as the three reports."""
-    pytest.importorskip("asva.evaluate_synthetic")
-    from asva.evaluation.cli import main as evaluate_main
+    """`asva table1 -o OUTDIR` (old spelling `asva evaluate --synthetic --model M`, whose arguments it
+    takes as they are): the training code's Table 1 rows as the three reports."""
+    from asva.commands.table1 import main as table1_main
 
     data, model = setup
     out = tmp_path / "table"
     assert (
-        evaluate_main(
+        table1_main(
             [
                 "--synthetic",
                 "--dataset",

@@ -89,7 +89,18 @@ def test_audio_tokens_are_the_normalised_trunk(tiny):
     torch.testing.assert_close(null[:1], tiny.audio_tokens(torch.zeros(1, 1, 128, 204)))
 
 
-def test_bias_kv_adds_one_key(tiny):
+def test_bias_kv_adds_one_key(tiny, monkeypatch):
+    """The audio blocks attend over n + 1 keys (the learned bias_k / bias_v position), the vision
+    blocks over n; and the extra key matters."""
+    import asva.models.imagebind.transformer as transformer
+
+    seen, real = [], transformer.F.scaled_dot_product_attention
+
+    def spy(q, k, v, **kwargs):  # (b, h, n, d): count queries and keys
+        seen.append((q.shape[2], k.shape[2], v.shape[2]))
+        return real(q, k, v, **kwargs)
+
+    monkeypatch.setattr(transformer.F, "scaled_dot_product_attention", spy)
     attn = tiny.audio.transformer.blocks[0].attn
     x = torch.randn(1, 229, 32)
     with torch.no_grad():
@@ -97,6 +108,8 @@ def test_bias_kv_adds_one_key(tiny):
         attn.bias_k.add_(1.0)
         after = attn(x)
         attn.bias_k.sub_(1.0)
+        tiny.vision.transformer.blocks[0].attn(torch.randn(1, 5, 32))
+    assert seen == [(229, 230, 230), (229, 230, 230), (5, 5, 5)]
     assert not torch.allclose(before, after)
     assert tiny.vision.transformer.blocks[0].attn.bias_k is None
 

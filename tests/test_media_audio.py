@@ -1,9 +1,7 @@
 """Audio reading: many containers, sample formats and rates -> 16 kHz float32; windows; bad files."""
 from __future__ import annotations
 
-import struct
 import warnings
-import wave
 
 import av
 import numpy as np
@@ -11,6 +9,7 @@ import pytest
 import torch
 
 from asva.media import audio_window, probe, read_audio, resample, write_video
+from media_helpers import write_float_wav, write_pcm_wav
 
 DURATION = 1.0
 
@@ -35,35 +34,14 @@ def write_pyav(path, signal: np.ndarray, rate: int, codec: str, fmt: str | None 
         out.mux(stream.encode())
 
 
-def write_stdlib_wav(path, signal: np.ndarray, rate: int, width: int) -> None:
-    """8-bit (unsigned) or 16-bit PCM WAV through the stdlib `wave` module."""
-    if width == 1:
-        data = np.clip(np.rint(signal * 128 + 128), 0, 255).astype(np.uint8)
-    else:
-        data = np.clip(np.rint(signal * 32768), -32768, 32767).astype("<i2")
-    with wave.open(str(path), "wb") as w:
-        w.setnchannels(signal.shape[0])
-        w.setsampwidth(width)
-        w.setframerate(rate)
-        w.writeframes(data.T.tobytes())
-
-
-def write_float_wav(path, signal: np.ndarray, rate: int) -> None:
-    """Mono IEEE-float32 WAV written by hand (format tag 3), so NaN and inf survive."""
-    data = signal.astype("<f4").tobytes()
-    fmt = struct.pack("<IHHIIHH", 16, 3, 1, rate, rate * 4, 4, 32)
-    riff = b"WAVE" + b"fmt " + fmt + b"data" + struct.pack("<I", len(data)) + data
-    path.write_bytes(b"RIFF" + struct.pack("<I", len(riff)) + riff)
-
-
 def expected_mono(signal: np.ndarray, rate: int) -> torch.Tensor:
     return resample(torch.from_numpy(signal.mean(axis=0)).float(), rate, 16000)
 
 
 # (file name, writer, rate, channels, max-abs tolerance or None for lossy codecs)
 CASES = [
-    ("u8_8k_mono.wav", lambda p, s, r: write_stdlib_wav(p, s, r, 1), 8000, 1, 1e-2),
-    ("s16_48k_stereo.wav", lambda p, s, r: write_stdlib_wav(p, s, r, 2), 48000, 2, 1e-4),
+    ("u8_8k_mono.wav", lambda p, s, r: write_pcm_wav(p, s, r, 1), 8000, 1, 1e-2),
+    ("s16_48k_stereo.wav", lambda p, s, r: write_pcm_wav(p, s, r, 2), 48000, 2, 1e-4),
     ("s16_22k_stereo_pyav.wav", lambda p, s, r: write_pyav(p, s, r, "pcm_s16le"), 22050, 2, 1e-4),
     ("s24_44k_stereo.wav", lambda p, s, r: write_pyav(p, s, r, "pcm_s24le"), 44100, 2, 1e-5),
     ("f32_48k_stereo.wav", lambda p, s, r: write_pyav(p, s, r, "pcm_f32le"), 48000, 2, 1e-5),
@@ -99,7 +77,7 @@ def test_formats_become_16k_mono_float(tmp_path, name, writer, rate, channels, a
 
 def test_window_is_cut_after_resampling(tmp_path):
     path = tmp_path / "a.wav"
-    write_stdlib_wav(path, tones(44100, 2), 44100, 2)
+    write_pcm_wav(path, tones(44100, 2), 44100, 2)
     full = read_audio(path)
     part = read_audio(path, start=0.25, duration=0.5)
     assert part.shape == (8000,)
@@ -172,7 +150,7 @@ def test_text_renamed_as_media(tmp_path, name):
 
 def test_truncated_wav_and_flac(tmp_path):
     whole_wav, whole_flac = tmp_path / "whole.wav", tmp_path / "whole.flac"
-    write_stdlib_wav(whole_wav, tones(16000, 2), 16000, 2)
+    write_pcm_wav(whole_wav, tones(16000, 2), 16000, 2)
     write_pyav(whole_flac, tones(16000, 2), 16000, "flac")
     for whole in (whole_wav, whole_flac):
         read_audio(whole)  # intact: fine

@@ -17,7 +17,7 @@ from asva.metrics.oracle import (
     score_clip,
 )
 from asva.synth.classes import CLASSES
-from asva.synth.generate import SynthConfig, clip_file, generate
+from asva.synth.generate import clip_file
 from asva.synth.scene import make_clip
 
 
@@ -81,9 +81,8 @@ def test_model_space_float_video_scores_like_uint8(clips):
     assert a.hit_rate == b.hit_rate and a.correlation == pytest.approx(b.correlation, abs=1e-5)
 
 
-def test_score_written_clip_at_6_fps_and_in_a_window(tmp_path):
-    out = tmp_path / "ds"
-    generate(SynthConfig(out, 1, seed=4, size=64, classes=("hammer",), workers=1), progress=False)
+def test_score_written_clip_at_6_fps_and_in_a_window(synth_dataset):
+    out = synth_dataset(videos_per_class=1, seed=4, size=64, classes=("hammer",), test_fraction=0.2)
     path = out / "videos" / clip_file("hammer", 0)
     full = score_clip(path, fps=6)
     assert full.hit_rate > 0.8 and full.correlation > 0.7

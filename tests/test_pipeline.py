@@ -5,11 +5,11 @@ import pytest
 import torch
 
 from asva.pipelines.avsyncd import AVSyncDPipeline
-from asva.pipelines.build import random_pipeline
 from asva.pipelines.guidance import Conditions, GuidedDenoiser
 from asva.pipelines.long_audio import frame_count, plan_windows, resample_indices
 from asva.pipelines.prompts import PromptTable
 from asva.pipelines.schedulers import make_scheduler, scheduler_names
+from asva.pipelines.testing import random_pipeline
 
 SR = 16000
 
@@ -247,7 +247,7 @@ def test_prompt_table():
 
 
 def test_clip_tokenizer_matches_openai_ids():
-    from asva.pipelines.build import clip_tokenizer
+    from asva.pipelines.testing import clip_tokenizer
 
     tok = clip_tokenizer()
     assert tok("a photo of a cat").input_ids == [49406, 320, 1125, 539, 320, 2368, 49407]
@@ -266,28 +266,39 @@ def test_text_encoder_prompts_and_table_classes():
     assert free_text.videos.shape == by_text.videos.shape
 
 
-def test_load_pipeline_reads_an_asva_convert_folder(tmp_path):
-    """The layout `asva convert` writes: asva_model.json, unet/, imagebind/ and SD's vae/ text_encoder/ ..."""
+def test_load_model_reads_both_asva_convert_layouts(tmp_path, capsys):
+    """What `asva convert` writes (components one by one + model_index.json) and what it wrote before
+    (asva_model.json, imagebind/): both load into the same pipeline; the old one with a one-line note."""
     import json
 
     from asva.models.convert import save_unet
     from asva.models.imagebind.convert import save_imagebind
-    from asva.pipelines.build import load_pipeline
+    from asva.pipelines.loading import load_model, write_model_index
 
     pipe = tiny_pipeline(text="clip")
-    save_unet(pipe.unet.model, tmp_path / "unet")
-    save_imagebind(pipe.audio_encoder.model, tmp_path / "imagebind")
-    for name in ("vae", "text_encoder", "tokenizer", "scheduler"):
-        getattr(pipe, name).save_pretrained(tmp_path / name)
-    components = {n: n for n in ("unet", "vae", "text_encoder", "tokenizer", "scheduler", "imagebind")}
-    (tmp_path / "asva_model.json").write_text(json.dumps({"format": "asva-model", "components": components}))
-    loaded = load_pipeline(tmp_path)
-    loaded.set_progress_bar_config(disable=True)
     image, audio = inputs()
-    torch.testing.assert_close(run(loaded, image, audio, output_type="latent").videos,
-                               run(pipe, image, audio, output_type="latent").videos)
+    expected = run(pipe, image, audio, output_type="latent").videos
+    for layout, audio_dir in (("new", "audio_encoder"), ("old", "imagebind")):
+        folder = tmp_path / layout
+        save_unet(pipe.unet.model, folder / "unet")
+        save_imagebind(pipe.audio_encoder.model, folder / audio_dir)
+        for name in ("vae", "text_encoder", "tokenizer", "scheduler"):
+            getattr(pipe, name).save_pretrained(folder / name)
+        if layout == "new":
+            write_model_index(folder, ["unet", "audio_encoder", "vae", "text_encoder", "tokenizer",
+                                       "scheduler"])
+        else:
+            names = ("unet", "vae", "text_encoder", "tokenizer", "scheduler", "imagebind")
+            manifest = {"format": "asva-model", "components": {n: n for n in names}}
+            (folder / "asva_model.json").write_text(json.dumps(manifest))
+        loaded = load_model(folder).pipe
+        loaded.scheduler = pipe.scheduler
+        loaded.set_progress_bar_config(disable=True)
+        torch.testing.assert_close(run(loaded, image, audio, output_type="latent").videos, expected)
+        notes = [line for line in capsys.readouterr().err.splitlines() if line.startswith("note:")]
+        assert len(notes) == (layout == "old")
     with pytest.raises(ValueError, match="not a model folder"):
-        load_pipeline(tmp_path / "unet")
+        load_model(tmp_path / "new" / "unet")
 
 
 def test_image_only_unet_ignores_audio_guidance(tmp_path):
@@ -335,3 +346,13 @@ def test_patch_autoencoder_and_v_prediction_round_trip(tmp_path):
     loaded.set_progress_bar_config(disable=True)
     assert loaded.scheduler.config.prediction_type == "v_prediction"
     assert torch.equal(run(loaded, image, audio).videos, before.videos)
+
+
+def test_prompt_table_takes_the_class_folder_name():
+    """`--class bouncing_ball` (the folder name `asva synth --list-classes` prints) is the prompt
+    "bouncing ball"; an unknown name lists the known ones."""
+    table = PromptTable.from_encodings({"bouncing ball": torch.ones(4, 2), "drum": torch.zeros(4, 2)},
+                                       torch.zeros(4, 2))
+    torch.testing.assert_close(table.lookup(["bouncing_ball"]), table.lookup(["bouncing ball"]))
+    with pytest.raises(ValueError, match="this model knows: bouncing ball, drum"):
+        table.lookup(["bouncing-ball"])

@@ -112,7 +112,12 @@ def test_official_pooling_is_unchanged_by_the_new_options(tiny):
 
 
 def test_sync_cli_overrides_parse_tuples_none_and_strings():
-    from asva.sync_train.cli import parse_overrides
+    from functools import partial
+
+    from asva.models.sync import SyncClassifierConfig
+    from asva.training.overrides import apply_overrides
+
+    parse_overrides = partial(apply_overrides, SyncClassifierConfig)
 
     assert parse_overrides(["video_temporal_strides=1,1,2,2", "head=correlation", "temporal_bins=6"]) == {
         "video_temporal_strides": (1, 1, 2, 2), "head": "correlation", "temporal_bins": 6}

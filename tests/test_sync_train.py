@@ -8,23 +8,19 @@ import torch
 from safetensors.torch import load_file
 
 from asva import cli
+from asva.data.shifted import ShiftedClipConfig, ShiftedClipDataset, clip_starts, nearest_frames
+from asva.evaluation.sync_classifier import shift_predictions, sync_accuracy
 from asva.models.sync import SyncClassifier, SyncClassifierConfig, load_sync_classifier
-from asva.sync_train.data import ShiftedClipConfig, ShiftedClipDataset, clip_starts, nearest_frames
-from asva.sync_train.evaluate import shift_predictions, sync_accuracy
-from asva.sync_train.loss import contrastive_sync_loss, pair_logits
-from asva.synth.generate import SynthConfig, generate
+from asva.training.sync.loss import contrastive_sync_loss, pair_logits
 
 TRAIN_ARGS = ["--preset", "sync-tiny", "--batch-size", "2", "--num-clips", "3", "--shift", "0.2",
               "--warmup-steps", "1", "--lr", "1e-3", "--log-every", "1", "--no-progress", "--seed", "3"]
 
 
 @pytest.fixture(scope="module")
-def synth_root(tmp_path_factory):
+def synth_root(synth_dataset):
     """Two classes x 3 clips of 32 px (3-6 s each): 4 train and 2 test videos."""
-    root = tmp_path_factory.mktemp("synth")
-    generate(SynthConfig(out=root, videos_per_class=3, seed=5, size=32, classes=("drum", "dog"),
-                         test_fraction=0.34, workers=1), progress=False)
-    return root
+    return synth_dataset(videos_per_class=3, seed=5, size=32, classes=("drum", "dog"), test_fraction=0.34)
 
 
 # ---------------------------------------------------------------- loss
@@ -279,7 +275,7 @@ def test_standins_and_relsync_oracle_agreement(synth_root, tmp_path, capsys):
 
 
 def test_spearman_skips_undefined_values():
-    from asva.sync_train.agreement import spearman
+    from asva.evaluation.synthetic.agreement import spearman
 
     rho, n = spearman([0.1, 0.2, 0.3, 0.4], [1.0, float("nan"), 3.0, 4.0])
     assert rho == pytest.approx(1.0) and n == 3
@@ -287,7 +283,7 @@ def test_spearman_skips_undefined_values():
 
 
 def test_bundled_sync_synth_tiny_loads_and_is_small():
-    from asva.sync_train.evaluate import resolve_sync_model
+    from asva.models.registry import resolve_sync_model
 
     folder = resolve_sync_model("sync-synth-tiny")
     assert (folder / "model.safetensors").stat().st_size < 15 * 2**20
@@ -296,16 +292,14 @@ def test_bundled_sync_synth_tiny_loads_and_is_small():
     assert model.config.num_frames == 12 and model.config.mel_frames == 204
 
 
-def test_bundled_sync_synth_tiny_detects_synchrony_on_unseen_clips(tmp_path, one_thread):
+def test_bundled_sync_synth_tiny_detects_synchrony_on_unseen_clips(synth_dataset, one_thread):
     """The shipped classifier is a metric, not a placeholder: on freshly generated clips (a seed it
     never saw) it finds the synchronised offset among 31 far above chance (about 0.35)."""
-    from asva.sync_train.evaluate import evaluate_dataset, load_sync_model
-    from asva.synth.generate import SynthConfig, generate
+    from asva.evaluation.sync_classifier import evaluate_dataset
+    from asva.models.sync import load_sync_model
 
-    data = tmp_path / "fresh"
-    generate(SynthConfig(out=data, videos_per_class=2, size=64, seed=20261126, test_fraction=0.5,
-                         classes=("drum", "hammer", "dog", "gun", "bouncing_ball", "bell"), workers=1),
-             progress=False)
+    data = synth_dataset(videos_per_class=2, size=64, seed=20261126, test_fraction=0.5,
+                         classes=("drum", "hammer", "dog", "gun", "bouncing_ball", "bell"))
     result = evaluate_dataset(load_sync_model(), data, "test", progress=False)
     assert result["num_videos"] >= 3
     assert result["a2v_acc"] >= 0.6 and result["v2a_acc"] >= 0.6, result

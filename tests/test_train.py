@@ -7,10 +7,11 @@ import pytest
 import torch
 from safetensors.torch import load_file
 
-from asva.train import cli
-from asva.train.checkpoint import list_checkpoints, read_training_info
-from asva.train.config import list_presets, load_config, parse_override
-from asva.train.data import BatchPlan
+from asva.commands import train as cli
+from asva.training.avsyncd.config import TrainConfig, list_presets, load_config
+from asva.training.avsyncd.data import BatchPlan
+from asva.training.checkpoint import list_checkpoints, read_training_info
+from asva.training.overrides import apply_overrides, parse_override
 
 TINY = ["data.size=32", "model.prompt_length=8", "train.batch_size=2", "train.threads=1",
         "train.warmup_steps=0", "log.progress=false", "log.every=1", "validation.every=0",
@@ -18,13 +19,8 @@ TINY = ["data.size=32", "model.prompt_length=8", "train.batch_size=2", "train.th
 
 
 @pytest.fixture(scope="session")
-def synth_data(tmp_path_factory):
-    from asva.synth.generate import SynthConfig, generate
-
-    root = tmp_path_factory.mktemp("synth")
-    generate(SynthConfig(root, videos_per_class=3, size=32, classes=("drum", "bell"), workers=1,
-                         test_fraction=0.34), progress=False)
-    return root
+def synth_data(synth_dataset):
+    return synth_dataset(videos_per_class=3, size=32, classes=("drum", "bell"), test_fraction=0.34)
 
 
 def test_presets_and_overrides():
@@ -40,12 +36,22 @@ def test_presets_and_overrides():
         0.00085, 0.012, "scaled_linear", "epsilon")
     cfg = load_config("synth-tiny", ["train.lr=3e-4", "model.audio=false", "data.root=some/dir"])
     assert cfg.train.lr == 3e-4 and cfg.model.audio is False and cfg.data.root == "some/dir"
-    assert parse_override("train.betas=[0.9, 0.99]") == ("train", "betas", [0.9, 0.99])
-    for bad in (["train.nope=1"], ["nosection.lr=1"], ["train.lr"], ["train.mixed_precision=fp8"]):
+    assert parse_override("train.betas=[0.9, 0.99]") == ("train.betas", "[0.9, 0.99]", [0.9, 0.99])
+    assert apply_overrides(TrainConfig, ["train.betas=[0.9, 0.99]"]) == {"train": {"betas": (0.9, 0.99)}}
+    for bad in (["train.nope=1"], ["nosection.lr=1"], ["train.lr"], ["train.mixed_precision=fp8"],
+                ["description=x"]):
         with pytest.raises(ValueError):
             load_config("synth-tiny", bad)
     with pytest.raises(ValueError, match="neither a preset"):
         load_config("no-such-preset")
+    # values are checked against the field's type: one line naming the key and the type, exit code 2
+    with pytest.raises(ValueError, match="train.lr expects float, got 'abc'"):
+        load_config("synth-tiny", ["train.lr=abc"])
+    with pytest.raises(ValueError, match="train.max_steps expects int, got '1.5'"):
+        load_config("synth-tiny", ["train.max_steps=1.5"])
+    from asva import cli
+
+    assert cli.main(["train", "--config", "synth-tiny", "--data", "x", "--output", "y", "train.lr=abc"]) == 2
 
 
 def test_batch_plan_splits_global_batches_across_ranks():
@@ -70,15 +76,35 @@ def test_one_step_trains_and_exports_a_loadable_model(synth_data, tmp_path):
     assert [p.name for p in list_checkpoints(out)] == ["step-0000001"]
     info = read_training_info(out / "model")
     assert info["steps"] == 1 and "asva train --config synth-tiny" in info["command"]
-    from asva.pipelines.build import load_pipeline
+    from asva.training.checkpoint import describe_training
 
-    pipe = load_pipeline(out / "model")
+    # `asva info` quotes the loss `asva train` printed ("last loss"), then the logged mean
+    assert f"last loss {info['last_loss']:.4f}" in describe_training(out / "model")[0]
+    from asva.pipelines.loading import load_model
+
+    pipe = load_model(out / "model").pipe
     assert type(pipe.vae).__name__ == "PatchAutoencoder" and pipe.unet.unet_config.audio_dim == 32
     assert sorted(pipe.prompt_table.names) == ["bell ringing", "drum"]
     # the exported UNet holds the trained weights of the checkpoint
     trained = load_file(str(list_checkpoints(out)[0] / "trainable.safetensors"))
     weight = trained["unet.input_conv.spatial.weight"]
     torch.testing.assert_close(pipe.unet.model.input_conv.spatial.weight, weight)
+
+
+def test_fine_tuning_a_model_folder_on_new_classes(synth_data, synth_dataset, tmp_path):
+    """model.init_from=FOLDER with classes the folder's prompt table lacks (no text encoder): the known
+    prompts keep their encodings, the new ones get fixed random ones, and the run trains."""
+    from asva.pipelines.loading import load_model
+    base = tmp_path / "base"
+    assert cli.main(["--config", "synth-tiny", "--data", str(synth_data), "--output", str(base),
+                     "train.max_steps=1", *TINY]) == 0
+    data = synth_dataset(classes=("drum", "frog"))
+    out = tmp_path / "tuned"
+    assert cli.main(["--config", "synth-tiny", "--data", str(data), "--output", str(out), "train.max_steps=1",
+                     f"model.init_from={base / 'model'}", *TINY]) == 0
+    tuned, before = load_model(out / "model").pipe, load_model(base / "model").pipe
+    assert set(tuned.prompt_table.names) == {"bell ringing", "drum", "frog croaking"}
+    torch.testing.assert_close(tuned.prompt_table.lookup(["drum"]), before.prompt_table.lookup(["drum"]))
 
 
 def test_i2vd_baseline_trains_without_audio(synth_data, tmp_path):
@@ -92,7 +118,7 @@ def test_i2vd_baseline_trains_without_audio(synth_data, tmp_path):
 
 
 def test_non_finite_loss_stops_and_keeps_the_last_good_checkpoint(synth_data, tmp_path, monkeypatch, capsys):
-    from asva.train import model as train_model
+    from asva.training.avsyncd import model as train_model
 
     calls = {"n": 0}
     forward = train_model.DiffusionLoss.forward
@@ -142,7 +168,7 @@ def test_patch_autoencoder_lossless_fit_and_round_trip(tmp_path):
 
 
 def test_synthetic_table_runs_static_i2vd_and_avsyncd(synth_data, tmp_path):
-    from asva.evaluate_synthetic import format_table, main, merge
+    from asva.evaluation.synthetic.table1 import format_table, main, merge
 
     runs = {}
     for name, extra in (("avsyncd", []), ("i2vd", ["model.audio=false"])):

@@ -11,14 +11,14 @@ import time
 import torch
 from safetensors.torch import load_file
 
-from asva.train.checkpoint import list_checkpoints
+from asva.training.checkpoint import list_checkpoints
 from test_train import TINY, synth_data  # noqa: F401  (the fixture)
 
 ENV = {**os.environ, "HF_HUB_OFFLINE": "1", "OMP_NUM_THREADS": "1"}
 
 
 def train_cmd(data, out, *extra):
-    return [sys.executable, "-m", "asva.train.cli", "--config", "synth-tiny", "--data", str(data),
+    return [sys.executable, "-m", "asva.commands.train", "--config", "synth-tiny", "--data", str(data),
             "--output", str(out), "train.max_steps=6", "checkpoint.every=2", "checkpoint.keep=5",
             *TINY, *extra]
 
@@ -55,8 +55,8 @@ import os
 import sys
 import torch
 from safetensors.torch import save_file
-from asva.train.config import load_config
-from asva.train.trainer import train
+from asva.training.avsyncd.config import load_config
+from asva.training.avsyncd.trainer import train
 data, out, *overrides = sys.argv[1:]
 result = train(load_config("synth-tiny", overrides), output=out, data_root=data)
 state = {n: p.detach().contiguous() for n, p in result.module.named_parameters() if p.requires_grad}

@@ -7,7 +7,7 @@ import pytest
 import torch
 from einops import rearrange
 
-from asva.info import main as info_main
+from asva.commands.info import main as info_main
 from asva.models.adapter import adapter_parameter_names, parameter_counts
 from asva.models.audio_tokens import audio_token_mask
 from asva.models.config import UNetConfig, config_from_diffusers, list_presets, load_preset

@@ -11,23 +11,39 @@ from __future__ import annotations
 import importlib
 import sys
 
-# name -> (module with main(argv), one-line summary). Later issues add their jobs here.
-COMMANDS: dict[str, tuple[str, str]] = {
-    "synth": ("asva.synth.cli", "write a procedurally generated audio-visual benchmark"),
-    "info": ("asva.info", "describe a UNet preset or a converted model folder (parameter counts)"),
-    "convert": ("asva.convert_cli", "official AVSyncD / SD1.5 / ImageBind / sync weights -> a model folder"),
-    "train-sync": ("asva.sync_train.cli", "train the audio-visual sync classifier on shifted clips"),
-    "eval-sync": ("asva.sync_train.eval_cli", "sync classifier A2V/V2A accuracy, P_sync, RelSync vs oracle"),
-    "animate": ("asva.animate", "animate an image with an audio clip (mp4 with the audio, gif, frames)"),
-    "evaluate": ("asva.evaluation.cli", "score generated clips: FID, FVD, IA, IT, RelSync, AlignSync, ..."),
-    "generate-eval": ("asva.evaluation.generate", "generate the 3 clips per test video that evaluate scores"),
-    "train": ("asva.train.cli", "train AVSyncD or the I2VD baseline (accelerate; CPU, GPU, multi-GPU)"),
+# command name -> one-line summary; the command `a-b` is `asva.commands.a_b.main(argv)`
+COMMANDS: dict[str, str] = {
+    "animate": "animate an image with an audio clip (mp4 with the sound, gif, frames)",
+    "applications": "the paper's applications in miniature on the synthetic benchmark",
+    "convert": "official AVSyncD / SD1.5 / ImageBind / sync weights -> a model folder",
+    "eval-sync": "sync classifier A2V/V2A accuracy, P_sync, RelSync vs oracle",
+    "evaluate": "score generated clips: FID, FVD, IA, IT, RelSync, AlignSync, oracle",
+    "generate-eval": "generate the 3 clips per test video that evaluate scores",
+    "info": "describe a preset or a model folder (parameter counts, prompts, training)",
+    "synth": "write a procedurally generated audio-visual benchmark",
+    "table1": "the paper's Table 1 in miniature on the synthetic benchmark",
+    "train": "train AVSyncD or the I2VD baseline (accelerate; CPU, GPU, multi-GPU)",
+    "train-sync": "train the audio-visual sync classifier on shifted clips",
 }
+
+
+def command_module(name: str) -> str:
+    return f"asva.commands.{name.replace('-', '_')}"
+
+
+def _alias(name: str, rest: list[str]) -> str:
+    """Old spellings kept for one release: `asva evaluate --synthetic --model M` is `asva table1`."""
+    if name == "evaluate" and "--synthetic" in rest and any(a == "--model" or a.startswith("--model=")
+                                                            for a in rest):
+        print("asva evaluate --synthetic --model: running `asva table1` (the new name of this mode)",
+              file=sys.stderr)
+        return "table1"
+    return name
 
 
 def _usage() -> str:
     width = max(len(name) for name in COMMANDS)
-    rows = "\n".join(f"  {name:<{width}}  {summary}" for name, (_, summary) in sorted(COMMANDS.items()))
+    rows = "\n".join(f"  {name:<{width}}  {summary}" for name, summary in sorted(COMMANDS.items()))
     return f"usage: asva <command> [options]\n\ncommands:\n{rows}\n"
 
 
@@ -42,10 +58,11 @@ def main(argv: list[str] | None = None) -> int:
         print(f"asva {__version__}")
         return 0
     name, rest = argv[0], argv[1:]
+    name = _alias(name, rest)
     if name not in COMMANDS:
         print(f"asva: error: unknown command {name!r}\n\n{_usage()}", end="", file=sys.stderr)
         return 2
-    module = importlib.import_module(COMMANDS[name][0])
+    module = importlib.import_module(command_module(name))
     try:
         return int(module.main(rest) or 0)
     except ValueError as err:

@@ -1,13 +1,38 @@
-"""Small helpers shared across the library: atomic file output."""
+"""Small helpers shared across the library: atomic file output, dtype names."""
 from __future__ import annotations
 
+import argparse
 import contextlib
+import importlib
 import json
 import os
 import shutil
 import tempfile
 from collections.abc import Iterator
 from pathlib import Path
+
+DTYPE_NAMES = ("float32", "bfloat16", "float16")  # the --dtype choices of every command
+
+
+def torch_dtype(name: str):
+    """The torch dtype called `name` (one of DTYPE_NAMES)."""
+    import torch
+
+    if name not in DTYPE_NAMES:
+        raise ValueError(f"unknown dtype {name!r}; expected one of {', '.join(DTYPE_NAMES)}")
+    return getattr(torch, name)
+
+
+class HelpFormatter(argparse.RawDescriptionHelpFormatter):
+    """The help format of every asva command: the docstring as written, and each option's default
+    appended when its help does not already state it."""
+
+    def _get_help_string(self, action: argparse.Action) -> str:
+        text = action.help or ""
+        unset = action.default is None or action.default is False or action.default == argparse.SUPPRESS
+        if "default" in text or unset or not action.option_strings:
+            return text
+        return f"{text} (default %(default)s)" if text else "(default %(default)s)"
 
 
 @contextlib.contextmanager
@@ -16,7 +41,8 @@ def atomic_path(path: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
 
     The temporary name keeps the suffix of `path`, so writers that pick a format by
     extension (mp4, gif, png) still work. On any exception the temporary is removed and
-    `path` is left as it was: no half-written outputs.
+    `path` is left as it was: no half-written outputs. The result gets the permissions the
+    umask gives a new file or folder (not the temporary's private 0600 / 0700).
     """
     path = Path(path)
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -34,9 +60,17 @@ def atomic_path(path: str | os.PathLike, *, is_dir: bool = False) -> Iterator[Pa
         else:
             tmp.unlink(missing_ok=True)
         raise
+    os.chmod(tmp, (0o777 if is_dir else 0o666) & ~_umask())  # mkstemp/mkdtemp made it 0600/0700
     if is_dir and path.exists():
         shutil.rmtree(path)
     os.replace(tmp, path)
+
+
+def _umask() -> int:
+    """The process umask (read by setting it and putting it back)."""
+    mask = os.umask(0o022)
+    os.umask(mask)
+    return mask
 
 
 def write_json(path: str | os.PathLike, data, *, indent: int = 1) -> Path:
@@ -44,3 +78,15 @@ def write_json(path: str | os.PathLike, data, *, indent: int = 1) -> Path:
     with atomic_path(path) as tmp:
         tmp.write_text(json.dumps(data, indent=indent) + "\n")
     return Path(path)
+
+
+def lazy_getattr(package: str, exports: dict[str, str]):
+    """A package's module `__getattr__` that imports `exports` (name -> module) on first use, so the
+    light parts of a package (presets, the registry, parsers) do not import torch with it."""
+
+    def __getattr__(name: str):
+        if name not in exports:
+            raise AttributeError(f"module {package!r} has no attribute {name!r}")
+        return getattr(importlib.import_module(exports[name]), name)
+
+    return __getattr__

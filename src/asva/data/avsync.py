@@ -28,8 +28,9 @@ from torch.utils.data import Dataset
 from asva.data import sampling
 from asva.data.validate import format_bad, scan_split
 from asva.media import audio_window, normalize_mel, read_audio, read_video, waveform_to_mel
+from asva.media.audio import SAMPLE_RATE
+from asva.media.frames import to_model_range
 
-SAMPLE_RATE = 16000
 MODES = ("train", "eval")
 
 
@@ -147,7 +148,7 @@ class AVSyncDataset(Dataset):
         missing = self.num_frames - frames.shape[1]
         if missing:
             frames = torch.cat([frames, frames[:, -1:].expand(-1, missing, -1, -1)], dim=1)
-        return frames.float() / 127.5 - 1.0
+        return to_model_range(frames)
 
     def _load_audio(self, path: Path, start: float) -> torch.Tensor:
         """(c, round(clip seconds * 16000)) float32 waveform of the clip's time span, all channels."""

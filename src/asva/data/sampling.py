@@ -17,7 +17,15 @@ from __future__ import annotations
 import numpy as np
 import torch
 
-EVAL_STARTS = {"center": 1, "three": 3}
+EVAL_STARTS = {"center": 1, "three": 3}  # evaluation start rule -> clips per video
+
+
+def eval_starts_for(clips_per_video: int) -> str:
+    """The evaluation start rule that gives `clips_per_video` clips (1: "center", 3: "three")."""
+    for name, count in EVAL_STARTS.items():
+        if count == clips_per_video:
+            return name
+    raise ValueError(f"clips per video must be one of {sorted(EVAL_STARTS.values())}, got {clips_per_video}")
 
 
 def _slack(duration: float, clip: float) -> float:

@@ -8,7 +8,6 @@ write_reports(out, result.metrics, result.rows, protocol={...})
 """
 
 from .features import Clip, Extractors, FeatureCache, load_generated_clip
-from .fvd import fvd, i3d_features, load_i3d, preprocess_fvd_videos
 from .matching import EvalClip, MismatchError, Problem, expected_clips, generated_name, match_generated
 from .report import REPORT_FILES, fid_protocol, markdown_table, write_reports
 from .run import METRICS, EvalConfig, EvalResult, run_evaluation
@@ -28,15 +27,11 @@ __all__ = [
     "Problem",
     "expected_clips",
     "fid_protocol",
-    "fvd",
     "generated_name",
-    "i3d_features",
     "load_extractors",
     "load_generated_clip",
-    "load_i3d",
     "markdown_table",
     "match_generated",
-    "preprocess_fvd_videos",
     "resolve_weights",
     "run_evaluation",
     "write_reports",

@@ -32,13 +32,13 @@ import torch
 from asva.data import sampling
 from asva.data.validate import cached_probe
 from asva.media import audio_window, normalize_mel, read_audio, read_video, waveform_to_mel
+from asva.media.audio import SAMPLE_RATE
+from asva.media.frames import to_uint8
+from asva.metrics.fvd import i3d_features
 from asva.metrics.inception import ASVA_FID_SIZE, fid_features
 from asva.metrics.oracle import oracle_score, scale_box
 from asva.utils import atomic_path
 
-from .fvd import i3d_features
-
-SAMPLE_RATE = 16000
 KINDS = ("fid", "fvd", "vision", "vision0", "audio", "phi", "oracle")
 # feature kind -> the network (weights) it comes from; the oracle needs none
 NETWORK_OF = {
@@ -154,7 +154,7 @@ def load_generated_clip(
 
 def test_clip_from_item(item: dict) -> Clip:
     """An `AVSyncDataset` item (mode="eval") -> `Clip` with uint8 frames."""
-    video = ((item["video"] + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+    video = to_uint8(item["video"])
     sidecar = None
     if item.get("sidecar"):
         sidecar = json.loads(Path(item["sidecar"]).read_text())
@@ -179,7 +179,7 @@ def compute_feature(kind: str, clip: Clip, nets: Extractors, *, fps: float) -> t
     if kind == "fvd":
         return i3d_features(nets.i3d, video[None], num_frames=video.shape[1], device=device)[0]
     if kind in ("vision", "vision0"):
-        from asva.models.imagebind import preprocess_image  # noqa: PLC0415
+        from asva.models.imagebind import preprocess_image
 
         frames = video.permute(1, 0, 2, 3)[: 1 if kind == "vision0" else None]  # (f, c, h, w)
         emb = nets.imagebind.encode_image(preprocess_image(frames, mode="squash").to(device)).float().cpu()
@@ -187,7 +187,7 @@ def compute_feature(kind: str, clip: Clip, nets: Extractors, *, fps: float) -> t
     if kind == "audio":
         return nets.imagebind.encode_audio(clip.mel[None].to(device)).float().cpu()[0]
     if kind == "phi":
-        from asva.models.sync import score_clips  # noqa: PLC0415
+        from asva.models.sync import score_clips
 
         return score_clips(nets.sync, clip.mel[None], video[None]).float().cpu()[0]
     if kind == "oracle":

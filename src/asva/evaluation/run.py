@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from tqdm import tqdm
 
-from asva.data import AVSyncDataset
+from asva.data import AVSyncDataset, sampling
 from asva.metrics.clip_similarity import clip_scores, cosine_scores, frame_similarities, ia_it_metrics
 from asva.metrics.frechet import frechet_distance
 from asva.metrics.sync_scores import align_probs, mean_std, relsync
@@ -37,7 +37,6 @@ from .matching import EvalClip, match_generated
 
 METRICS = ("fid", "fvd", "ia", "it", "relsync", "alignsync", "oracle")
 AUDIO_METRICS = ("ia", "relsync", "alignsync")
-EVAL_STARTS = {1: "center", 3: "three"}
 IT_TEXTS = ("folder", "prompt")
 # feature kinds each metric needs, for (ground truth, generated) clips
 NEEDS = {
@@ -72,7 +71,7 @@ class EvalConfig:
             raise ValueError(
                 f"unknown metric(s) {bad or '(none given)'}; expected some of {', '.join(METRICS)}"
             )
-        if self.clips_per_video not in EVAL_STARTS:
+        if self.clips_per_video not in sampling.EVAL_STARTS.values():
             raise ValueError(
                 f"clips per video must be 1 (centred clip) or 3 (the paper's protocol), "
                 f"got {self.clips_per_video}"
@@ -178,7 +177,7 @@ def _stat(path: Path) -> str | None:
 
 def text_embeddings(nets: Extractors, texts: list[str]) -> torch.Tensor:
     """(n, d) unit ImageBind text embeddings, each distinct text encoded once."""
-    from asva.models.imagebind import tokenize  # noqa: PLC0415
+    from asva.models.imagebind import tokenize
 
     unique = sorted(set(texts))
     with torch.no_grad():
@@ -258,7 +257,7 @@ def run_evaluation(config: EvalConfig, nets: Extractors) -> EvalResult:
         fps=config.fps,
         size=config.size,
         mode="eval",
-        eval_starts=EVAL_STARTS[config.clips_per_video],
+        eval_starts=sampling.eval_starts_for(config.clips_per_video),
     )
     if "oracle" in config.metrics:
         lacking = [

@@ -17,6 +17,7 @@ import subprocess
 import sys
 from collections.abc import Sequence
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 
@@ -71,6 +72,21 @@ def finish_group() -> None:
     if dist.is_initialized():
         dist.barrier()
         dist.destroy_process_group()
+
+
+def report_done(targets: Sequence[Path], out: Path, info: ProcessInfo) -> int:
+    """Wait for every process (in a group); rank 0 of several then says how many targets exist."""
+    finish_group()
+    if info.world > 1 and info.rank == 0:
+        done = sum(Path(t).is_file() for t in targets)
+        print(f"asva generate-eval: {done} of {len(targets)} clips in {out}", file=sys.stderr)
+    return 0
+
+
+def command_args(argv: Sequence[str] | None, command: str) -> list[str]:
+    """The options a command was given: `argv`, or this process's own (without the command name)."""
+    given = list(sys.argv[1:] if argv is None else argv)
+    return given[1:] if given[:1] == [command] else given
 
 
 def _free_port() -> int:

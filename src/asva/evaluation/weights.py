@@ -130,22 +130,22 @@ def load_extractors(
     """Load the networks in `paths` (only the ImageBind branches the metrics use)."""
     nets = Extractors(fid_size=fid_size, device=device)
     if "fid" in paths:
-        from asva.metrics.inception import load_fid_inception  # noqa: PLC0415
+        from asva.metrics.inception import load_fid_inception
 
         nets.fid = load_fid_inception(paths["fid"], device=device)
     if "i3d" in paths:
-        from .fvd import load_i3d  # noqa: PLC0415
+        from asva.metrics.fvd import load_i3d
 
         nets.i3d = load_i3d(paths["i3d"], device=device)
     if "imagebind" in paths:
-        from asva.models.imagebind import load_imagebind  # noqa: PLC0415
+        from asva.models.imagebind import load_imagebind
 
         modalities = ["vision", "audio"] if {"ia", "alignsync"} & set(metrics) else ["vision"]
         if "it" in metrics:
             modalities.append("text")
         nets.imagebind = load_imagebind(paths["imagebind"], imagebind_config, modalities, device=device)
     if "sync" in paths:
-        from asva.models.sync import load_sync_classifier  # noqa: PLC0415
+        from asva.models.sync import load_sync_classifier
 
         nets.sync = load_sync_classifier(paths["sync"], device=device)
     nets.identity = {

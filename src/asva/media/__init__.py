@@ -5,7 +5,7 @@ Public API (see docs/media.md):
     write_video, write_gif, write_frames, resample, waveform_to_mel, normalize_mel,
     imagebind_audio_clips, kaldi_fbank, center_crop_resize.
 """
-from asva.media.audio import audio_window, read_audio
+from asva.media.audio import SAMPLE_RATE, audio_window, read_audio
 from asva.media.fbank import imagebind_audio_clips, kaldi_fbank, normalize_mel, waveform_to_mel
 from asva.media.image import read_image
 from asva.media.probe import MediaInfo, probe
@@ -15,6 +15,7 @@ from asva.media.video import read_video
 from asva.media.write import write_frames, write_gif, write_video
 
 __all__ = [
+    "SAMPLE_RATE",
     "MediaInfo",
     "audio_window",
     "center_crop_resize",

@@ -12,6 +12,8 @@ import torch
 from asva.media._container import check_not_truncated, open_media, timeline_origin
 from asva.media.resample import resample
 
+SAMPLE_RATE = 16000  # asva's audio rate: ImageBind's, the sync classifier's, the datasets' and the writers'
+
 # PyAV sample format (without the planar "p") -> (offset, scale) mapping its integers to [-1, 1).
 _INT_SCALE = {"u8": (128.0, 128.0), "s16": (0.0, 32768.0), "s32": (0.0, 2147483648.0), "s64": (0.0, 2.0**63)}
 
@@ -59,7 +61,7 @@ def _decode_audio(path: Path) -> tuple[np.ndarray, int]:
 def read_audio(
     path: str | os.PathLike,
     *,
-    sample_rate: int = 16000,
+    sample_rate: int = SAMPLE_RATE,
     start: float = 0.0,
     duration: float | None = None,
     mono: bool = True,
@@ -89,7 +91,7 @@ def read_audio(
 
 
 def audio_window(
-    wave: torch.Tensor, *, sample_rate: int = 16000, start: float = 0.0, duration: float = 2.0
+    wave: torch.Tensor, *, sample_rate: int = SAMPLE_RATE, start: float = 0.0, duration: float = 2.0
 ) -> torch.Tensor:
     """Exactly round(duration * sample_rate) samples of `wave` (..., n) from round(start * sample_rate).
 

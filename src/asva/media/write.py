@@ -59,6 +59,12 @@ def _audio_frames(audio: torch.Tensor, sample_rate: int):
         yield frame
 
 
+def audio_track(audio: torch.Tensor) -> torch.Tensor:
+    """The one rule for the sound every writer muxes: a mono waveform (n,) as it is; of (channels, n),
+    channel 0 (the channel ImageBind and the evaluation's mel read, as in the paper)."""
+    return audio[0] if audio.ndim == 2 else audio
+
+
 def write_video(
     path: str | os.PathLike,
     frames: torch.Tensor,
@@ -67,7 +73,8 @@ def write_video(
     audio: torch.Tensor | None = None,
     sample_rate: int = 16000,
 ) -> Path:
-    """Write uint8 frames (3, f, h, w) to an mp4 at `fps`, with optional mono audio (n,) as AAC.
+    """Write uint8 frames (3, f, h, w) to an mp4 at `fps`, with optional audio (n,) or (channels, n)
+    as mono AAC (`audio_track`: channel 0 of several).
 
     Video is H.264 (libx264, crf 18, preset veryfast) when available, else MPEG-4 Part 2;
     pixel format yuv420p.
@@ -75,6 +82,7 @@ def write_video(
     """
     array = _even(_check_frames(frames))
     rate = _check_fps(fps)
+    audio = None if audio is None else audio_track(audio)
     if audio is not None and (audio.ndim != 1 or not audio.is_floating_point() or audio.numel() == 0):
         got = f"{audio.dtype} {tuple(audio.shape)}"
         raise ValueError(f"audio must be a non-empty float waveform (n,), got {got}")

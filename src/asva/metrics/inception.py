@@ -17,8 +17,8 @@ import torch.nn.functional as F
 from einops import rearrange
 from torch import nn
 
+from asva.media.frames import squash_resize, to_unit_float
 from asva.models.checkpoint import apply_renames, load_strict, read_state_dict
-from asva.models.sync.preprocess import squash_resize, to_unit_float
 
 FID_WHAT = "FID (Inception weights pt_inception-2015-12-05)"
 ASVA_FID_SIZE = 229  # the official ASVA evaluation resizes to 229, not the usual 299

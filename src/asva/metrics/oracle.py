@@ -148,7 +148,7 @@ def score_clip(path: str | os.PathLike, *, fps: float = 6.0, size: int | None = 
                duration: float | None = None, sidecar: dict | None = None, **options) -> OracleScore:
     """Read a clip with `asva.media.read_video` at `fps` (and `size`), and score it against its
     sidecar; `start`/`duration` pick a window, events are shifted to it."""
-    from asva.media import read_video  # noqa: PLC0415  (media is only needed for files)
+    from asva.media import read_video  # (media is only needed for files)
 
     meta = load_sidecar(path) if sidecar is None else sidecar
     video = read_video(path, fps=fps, size=size, start=start, duration=duration)

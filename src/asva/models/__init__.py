@@ -6,37 +6,29 @@
 
 See docs/models.md for the architecture, the official checkpoint quirks and the key conversion.
 """
-from .adapter import parameter_counts
-from .audio_tokens import NUM_AUDIO_TOKENS, audio_token_mask
-from .checkpoint import StateDictMismatch, read_state_dict
-from .config import UNetConfig, config_from_diffusers, list_presets, load_preset
-from .convert import (
-    OFFICIAL_RENAMES,
-    check_sd15_matches,
-    convert_official,
-    load_avsyncd,
-    load_sd15,
-    load_unet,
-    save_unet,
-)
-from .unet3d import VideoUNet
+from __future__ import annotations
 
-__all__ = [
-    "NUM_AUDIO_TOKENS",
-    "OFFICIAL_RENAMES",
-    "StateDictMismatch",
-    "UNetConfig",
-    "VideoUNet",
-    "audio_token_mask",
-    "check_sd15_matches",
-    "config_from_diffusers",
-    "convert_official",
-    "list_presets",
-    "load_avsyncd",
-    "load_preset",
-    "load_sd15",
-    "load_unet",
-    "parameter_counts",
-    "read_state_dict",
-    "save_unet",
-]
+from asva.utils import lazy_getattr
+
+_EXPORTS = {
+    "NUM_AUDIO_TOKENS": "asva.models.audio_tokens",
+    "OFFICIAL_RENAMES": "asva.models.convert",
+    "StateDictMismatch": "asva.models.checkpoint",
+    "UNetConfig": "asva.models.config",
+    "VideoUNet": "asva.models.unet3d",
+    "audio_token_mask": "asva.models.audio_tokens",
+    "check_sd15_matches": "asva.models.convert",
+    "config_from_diffusers": "asva.models.config",
+    "convert_official": "asva.models.convert",
+    "list_presets": "asva.models.config",
+    "load_avsyncd": "asva.models.convert",
+    "load_preset": "asva.models.config",
+    "load_sd15": "asva.models.convert",
+    "load_unet": "asva.models.convert",
+    "parameter_counts": "asva.models.adapter",
+    "read_state_dict": "asva.models.checkpoint",
+    "save_unet": "asva.models.convert",
+}
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -1,13 +1,17 @@
-"""Released model weights by name: where a name's folder is expected and how the user obtains it.
+"""Every released or bundled weight by name: diffusion models and sync classifiers, where each
+name's folder is expected and how the user obtains it. The one lookup behind `--model`,
+`--sync-model` and `--sync-weights` in every command.
 
-Nothing is downloaded. A name resolves to a local model folder (a saved `AVSyncDPipeline`, with
-`model_index.json`, or an `asva convert` output, with `asva_model.json`), looked up
+Nothing is downloaded. A name resolves to a local folder (a diffusion model: a saved
+`AVSyncDPipeline` with `model_index.json`, or an older `asva convert` output with `asva_model.json`;
+a sync classifier: `config.json` + `model.safetensors`), looked up
 
   1. inside the installed package (`asva/assets/models/<folder>`) for models shipped with asva,
   2. under each directory of `$ASVA_MODELS` (os.pathsep-separated), then
   3. under `$XDG_CACHE_HOME/asva/models` (default `~/.cache/asva/models`).
 
     >>> resolve_model("avsyncd-avsync15")   # a folder path, or a ValueError saying how to get it
+    >>> resolve_sync_model("sync-synth-tiny")
 """
 from __future__ import annotations
 
@@ -16,7 +20,10 @@ from dataclasses import dataclass
 from importlib import resources
 from pathlib import Path
 
-MARKERS = ("model_index.json", "asva_model.json")  # what makes a folder a model folder
+MARKERS = ("model_index.json", "asva_model.json")  # what makes a folder a diffusion model folder
+# a sync classifier folder: this package's format (`asva train-sync`, `asva convert --sync`) or the
+# official release's `modules/` folder (audio_encoder/ video_encoder/ head/)
+SYNC_MARKERS = ("model.safetensors", "head")
 
 AVSYNC15_CLASSES = (
     "baby babbling crying", "dog barking", "hammering", "striking bowling", "cap gun shooting",
@@ -37,12 +44,20 @@ _OFFICIAL = (
 )
 
 
+_OFFICIAL_SYNC = (
+    "The paper's sync classifier is released with its code (github.com/lzhangbj/ASVA, README, "
+    "'checkpoints/avsync/vggss_sync_contrast/ckpts/checkpoint-40000/modules'); pass that folder "
+    "directly, or copy it to {target}"
+)
+
+
 @dataclass(frozen=True)
 class ReleasedModel:
     name: str
     description: str
     folder: str  # folder name under a models directory (or under asva/assets/models if bundled)
     obtain: str  # how the user gets the weights; `{target}` is where the folder should go
+    kind: str = "diffusion"  # "diffusion" (an AVSyncD pipeline) or "sync" (a sync classifier)
     bundled: bool = False
     classes: tuple[str, ...] = ()  # the class prompts it was trained on
     size: int = 256  # frame side it was trained at
@@ -52,8 +67,8 @@ MODELS: dict[str, ReleasedModel] = {m.name: m for m in (
     ReleasedModel(
         "asva-synth-tiny", "a tiny AVSyncD trained on asva's synthetic benchmark (CPU-friendly)",
         folder="synth-tiny", bundled=True, size=64,
-        obtain="it ships inside the asva package once trained (`asva train` on `asva synth` data); "
-               "reinstall asva, or train one and pass its folder to --model",
+        obtain="it ships inside the asva package (asva/assets/models); reinstall asva, or train one "
+               "(`asva train` on `asva synth` data) and pass its folder to --model",
     ),
     ReleasedModel(
         "avsyncd-avsync15", "AVSyncD trained on AVSync15 (the paper's main model)",
@@ -65,13 +80,28 @@ MODELS: dict[str, ReleasedModel] = {m.name: m for m in (
         folder="avsyncd-landscapes", classes=LANDSCAPES_CLASSES,
         obtain=_OFFICIAL.replace("{run}", "landscapes_audio-cond_cfg").replace("{step}", "24000"),
     ),
+    ReleasedModel(
+        "sync-synth-tiny", "a tiny sync classifier trained on asva's synthetic benchmark",
+        folder="sync-synth-tiny", kind="sync", bundled=True,
+        obtain="it ships inside the asva package (asva/assets/models); reinstall asva, or train one with "
+               "`asva train-sync` and pass its folder",
+    ),
+    ReleasedModel(
+        "sync-vggss", "the paper's sync classifier (VGGSound-Sync, contrastive)",
+        folder="sync-vggss", kind="sync", obtain=_OFFICIAL_SYNC,
+    ),
 )}
 
 DEFAULT_MODEL = "asva-synth-tiny"
+DEFAULT_SYNC_MODEL = "sync-synth-tiny"
+KINDS = {"diffusion": "model", "sync": "sync classifier"}
 
 
-def list_models() -> list[str]:
-    return sorted(MODELS)
+def list_models(kind: str = "diffusion") -> list[str]:
+    """The registered names of one kind ("diffusion" or "sync")."""
+    if kind not in KINDS:
+        raise ValueError(f"unknown model kind {kind!r}; expected one of {sorted(KINDS)}")
+    return sorted(name for name, model in MODELS.items() if model.kind == kind)
 
 
 def model_roots() -> list[Path]:
@@ -81,8 +111,9 @@ def model_roots() -> list[Path]:
     return [*roots, Path(cache).expanduser() / "asva" / "models"]
 
 
-def is_model_folder(path: Path) -> bool:
-    return path.is_dir() and any((path / marker).is_file() for marker in MARKERS)
+def is_model_folder(path: Path, kind: str = "diffusion") -> bool:
+    markers = MARKERS if kind == "diffusion" else SYNC_MARKERS
+    return path.is_dir() and any((path / marker).exists() for marker in markers)
 
 
 def candidate_folders(model: ReleasedModel) -> list[Path]:
@@ -91,25 +122,37 @@ def candidate_folders(model: ReleasedModel) -> list[Path]:
     return [root / model.folder for root in model_roots()]
 
 
-def resolve_model(name_or_dir: str | os.PathLike) -> Path:
-    """The model folder for a registry name or a folder path; a ValueError says what is missing."""
+def resolve_model(name_or_dir: str | os.PathLike, kind: str = "diffusion") -> Path:
+    """The folder for a registry name or a folder path; a ValueError says what is missing and how
+    to get it. `kind="sync"` resolves sync classifiers (a weights file is accepted as it is)."""
     text = os.fspath(name_or_dir)
-    if text in MODELS:
+    what, markers = KINDS[kind], MARKERS if kind == "diffusion" else SYNC_MARKERS
+    if text in MODELS and MODELS[text].kind == kind:
         model = MODELS[text]
         places = candidate_folders(model)
         for folder in places:
-            if is_model_folder(folder):
+            if is_model_folder(folder, kind):
                 return folder
         where = ", ".join(str(p) for p in places)
         how = model.obtain.replace("{target}", str(places[0]))
-        raise ValueError(f"model {text!r} is not installed (looked for {' or '.join(MARKERS)} in: {where}). "
+        raise ValueError(f"{what} {text!r} is not installed (looked for {' or '.join(markers)} in: {where}). "
                          f"To get it: {how}")
     path = Path(text).expanduser()
-    if path.is_dir():
-        if not is_model_folder(path):
-            raise ValueError(f"{path} is not a model folder: expected {' or '.join(MARKERS)} in it")
+    if kind == "sync" and path.is_file():
         return path
+    if path.is_dir():
+        if is_model_folder(path, kind):
+            return path
+        if is_model_folder(path / "model", kind):  # an `asva train` / `asva train-sync` run folder
+            raise ValueError(f"{path} is a training run; its {what} is in {path / 'model'}: "
+                             f"pass that folder")
+        raise ValueError(f"{path} is not a {what} folder: expected {' or '.join(markers)} in it")
     if path.exists() or os.sep in text or text.startswith("."):
-        raise ValueError(f"model folder {text} does not exist (or is not a folder)")
-    raise ValueError(f"unknown model {text!r}: not a folder and not a known name; known models: "
-                     f"{', '.join(list_models())}")
+        raise ValueError(f"{what} folder {text} does not exist (or is not a folder)")
+    raise ValueError(f"unknown {what} {text!r}: not a folder and not a known name; known {what}s: "
+                     f"{', '.join(list_models(kind))}")
+
+
+def resolve_sync_model(name_or_path: str | os.PathLike) -> Path:
+    """A sync classifier's folder or file for a registry name (e.g. "sync-synth-tiny") or a path."""
+    return resolve_model(name_or_path, kind="sync")

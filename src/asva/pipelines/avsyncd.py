@@ -18,12 +18,13 @@ from diffusers.utils import BaseOutput
 from diffusers.utils.torch_utils import randn_tensor
 from einops import rearrange, repeat
 
+from asva.media.audio import SAMPLE_RATE
+from asva.media.frames import to_model_range, to_uint8
 from asva.pipelines.components import AVSyncDAudioEncoder, AVSyncDUNet
 from asva.pipelines.guidance import Conditions, GuidedDenoiser, check_scales
 from asva.pipelines.long_audio import frame_count, join_windows, plan_windows, resample_frames
 from asva.pipelines.prompts import PromptTable
 
-SAMPLE_RATE = 16000  # ImageBind's audio rate
 OUTPUT_TYPES = ("uint8", "float", "latent")
 
 
@@ -118,20 +119,20 @@ class AVSyncDPipeline(DiffusionPipeline):
         return rearrange(frames, "(b f) c h w -> b c f h w", b=b).clamp(-1, 1)
 
     def encode_audio(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        """2-s waveforms (b, n) or (b, channels, n) -> tokens (b, m, c) and per-frame masks (b, f, m)."""
+        """2-s waveforms (b, n) or (b, channels, n) -> tokens (b, m, c) and per-frame masks (b, f, m)
+        (every frame's attention sees the same tokens, through its own mask; they are not copied per frame)."""
         from asva.media import normalize_mel, waveform_to_mel
 
         mel = torch.stack([normalize_mel(waveform_to_mel(w, SAMPLE_RATE)) for w in wave.float().cpu()])
         tokens = self.audio_encoder.audio_tokens(mel.to(self.audio_encoder.device, self.audio_encoder.dtype))
-        return self._to_unet(tokens), self._token_mask(wave.shape[0], tokens.shape[1])
+        return self._on_unet(tokens), self._token_mask(wave.shape[0], tokens.shape[1])
 
     def null_audio(self, batch_size: int) -> torch.Tensor:
         """The null-audio tokens (the encoder's output for an all-zero normalised mel), (b, m, c)."""
-        return self._to_unet(self.audio_encoder.null_audio_tokens(batch_size))
+        return self._on_unet(self.audio_encoder.null_audio_tokens(batch_size))
 
-    def _to_unet(self, tokens: torch.Tensor) -> torch.Tensor:
-        """(b, m, c) tokens in the UNet's device and dtype. They stay (b, m, c), not copied per frame:
-        the UNet lets every frame attend to them (through the per-frame mask for audio)."""
+    def _on_unet(self, tokens: torch.Tensor) -> torch.Tensor:
+        """Conditioning tokens (b, n, c) in the UNet's device and dtype (all its frames attend to them)."""
         return tokens.to(self.unet.device, self.unet.dtype)
 
     def _token_mask(self, batch_size: int, num_tokens: int) -> torch.Tensor:
@@ -184,7 +185,7 @@ class AVSyncDPipeline(DiffusionPipeline):
         m = self.size_multiple
         if image.shape[-2] % m or image.shape[-1] % m:
             raise ValueError(f"image sides must be multiples of {m}, got {tuple(image.shape[-2:])}")
-        image = image.float() / 127.5 - 1 if image.dtype == torch.uint8 else image.float()
+        image = to_model_range(image) if image.dtype == torch.uint8 else image.float()
         if not audio.is_floating_point() or audio.ndim not in (1, 2, 3):
             raise ValueError(f"audio must be a float waveform (n,), (b, n) or (b, ch, n), got "
                              f"{audio.dtype} {tuple(audio.shape)}")
@@ -211,7 +212,7 @@ class AVSyncDPipeline(DiffusionPipeline):
         if output_type != "latent":
             video = resample_frames(video, src_fps, fps, num_out)
         if output_type == "uint8":
-            video = ((video.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+            video = to_uint8(video)
         keep = round(video.shape[2] / (fps if output_type != "latent" else src_fps) * SAMPLE_RATE)
         return AnimationOutput(videos=video.cpu(), audio=audio[..., :keep].cpu(), fps=float(fps))
 
@@ -248,7 +249,7 @@ class AVSyncDPipeline(DiffusionPipeline):
         # 1. Encode the prompt and the null audio (once, for every window and step)
         text, null_text = self.encode_prompt(prompts, batch, use_table=use_prompt_table,
                                              need_null=text_guidance_scale != 1.0)
-        text, null_text = (None if x is None else self._to_unet(x) for x in (text, null_text))
+        text, null_text = (None if x is None else self._on_unet(x) for x in (text, null_text))
         null_audio = self.null_audio(batch) if audio_scale != 1.0 else None
         # 2. Encode the image: the first frame's latent, kept clean at every step
         first = self.encode_image(image).to(self.unet.device, self.unet.dtype)

@@ -41,12 +41,14 @@ class PromptTable(ModelMixin, ConfigMixin):
         return table
 
     def lookup(self, names: Sequence[str]) -> torch.Tensor:
-        """Encodings of `names`, (b, seq_len, dim); an unknown name raises listing the known ones."""
+        """Encodings of `names`, (b, seq_len, dim). A name is a prompt of the table or its class folder
+        name (`bouncing_ball` for "bouncing ball"); an unknown name raises listing the known ones."""
         rows = []
         for name in names:
-            if name not in self.names:
+            key = name if name in self.names else name.replace("_", " ")
+            if key not in self.names:
                 raise ValueError(f"unknown prompt/class {name!r}; this model knows: {', '.join(self.names)}")
-            rows.append(self.names.index(name))
+            rows.append(self.names.index(key))
         return self.embeddings[torch.tensor(rows, dtype=torch.long, device=self.embeddings.device)]
 
     def null(self, batch_size: int) -> torch.Tensor:

@@ -12,14 +12,6 @@ import inspect
 from collections.abc import Mapping
 from typing import Any
 
-from diffusers import (
-    DDIMScheduler,
-    DPMSolverMultistepScheduler,
-    PNDMScheduler,
-    SchedulerMixin,
-    UniPCMultistepScheduler,
-)
-
 # Stable Diffusion 1.5's scheduler/scheduler_config.json, the schedule AVSyncD was trained on.
 SD15_SCHEDULE: dict[str, Any] = {
     "num_train_timesteps": 1000,
@@ -38,12 +30,13 @@ SD15_SCHEDULE: dict[str, Any] = {
 # would start at t = 501 from pure noise. PNDM keeps SD1.5's own settings exactly, as in the paper.
 _TRAILING = {"timestep_spacing": "trailing", "steps_offset": 0}
 
-# name -> (class, settings that define the sampler beyond the shared schedule)
-SCHEDULERS: dict[str, tuple[type[SchedulerMixin], dict[str, Any]]] = {
-    "pndm": (PNDMScheduler, {}),
-    "ddim": (DDIMScheduler, _TRAILING),
-    "dpm": (DPMSolverMultistepScheduler, {**_TRAILING, "algorithm_type": "dpmsolver++", "solver_order": 2}),
-    "unipc": (UniPCMultistepScheduler, {**_TRAILING, "solver_order": 2}),
+# name -> (diffusers class name, settings that define the sampler beyond the shared schedule);
+# diffusers is imported when a scheduler is built, so parsers can list the names cheaply
+SCHEDULERS: dict[str, tuple[str, dict[str, Any]]] = {
+    "pndm": ("PNDMScheduler", {}),
+    "ddim": ("DDIMScheduler", _TRAILING),
+    "dpm": ("DPMSolverMultistepScheduler", {**_TRAILING, "algorithm_type": "dpmsolver++", "solver_order": 2}),
+    "unipc": ("UniPCMultistepScheduler", {**_TRAILING, "solver_order": 2}),
 }
 
 # The paper samples with PNDM for 50 steps.
@@ -59,7 +52,7 @@ def scheduler_names() -> list[str]:
     return sorted(SCHEDULERS)
 
 
-def make_scheduler(name: str, base_config: Mapping[str, Any] | None = None) -> SchedulerMixin:
+def make_scheduler(name: str, base_config: Mapping[str, Any] | None = None):
     """Build scheduler `name` on the SD1.5 schedule, or on the schedule of `base_config`.
 
     `base_config` is another scheduler's config (e.g. the one saved with a model), whose
@@ -67,7 +60,10 @@ def make_scheduler(name: str, base_config: Mapping[str, Any] | None = None) -> S
     """
     if name not in SCHEDULERS:
         raise ValueError(f"unknown scheduler {name!r}; expected one of {', '.join(scheduler_names())}")
-    cls, extra = SCHEDULERS[name]
+    import diffusers
+
+    class_name, extra = SCHEDULERS[name]
+    cls = getattr(diffusers, class_name)
     settings = dict(SD15_SCHEDULE)
     for key in _SCHEDULE_KEYS:
         if base_config is not None and key in base_config:
@@ -77,9 +73,9 @@ def make_scheduler(name: str, base_config: Mapping[str, Any] | None = None) -> S
     return cls(**{k: v for k, v in settings.items() if k in accepted})
 
 
-def scheduler_name(scheduler: SchedulerMixin) -> str | None:
+def scheduler_name(scheduler) -> str | None:
     """The registry name of a scheduler instance (None for a class not in the table)."""
-    for name, (cls, _) in SCHEDULERS.items():
-        if type(scheduler) is cls:
+    for name, (class_name, _) in SCHEDULERS.items():
+        if type(scheduler).__name__ == class_name and type(scheduler).__module__.startswith("diffusers"):
             return name
     return None

@@ -14,8 +14,9 @@ from pathlib import Path
 
 import torch
 
-DTYPES = {"float32": torch.float32, "bfloat16": torch.bfloat16, "float16": torch.float16}
-DTYPE_CHOICES = ("auto", *sorted(DTYPES))
+from asva.utils import DTYPE_NAMES, torch_dtype
+
+DTYPE_CHOICES = ("auto", *DTYPE_NAMES)  # the --dtype choices of the commands that animate
 _NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
 
 
@@ -37,8 +38,8 @@ def cpu_has_native_bf16(cpuinfo: str | None = None) -> bool:
 def pick_dtype(name: str, device: torch.device) -> torch.dtype:
     """`name` from DTYPE_CHOICES -> a dtype. "auto": bfloat16 on CUDA (float16 where the GPU lacks
     bf16) and on CPUs with native bf16, float32 elsewhere (other CPUs, MPS)."""
-    if name in DTYPES:
-        return DTYPES[name]
+    if name in DTYPE_NAMES:
+        return torch_dtype(name)
     if name != "auto":
         raise ValueError(f"dtype must be one of {', '.join(DTYPE_CHOICES)}, got {name!r}")
     if device.type == "cuda":

@@ -2,5 +2,6 @@
 
 Modules: `classes` (the sounding objects: look, response, sound), `draw` and `sound` (primitives),
 `scene` (`make_clip`: one clip in memory), `generate` (`SynthConfig`, `generate`: a dataset on
-disk), `cli` (`asva synth`). The oracle score that uses the ground truth is `asva.metrics.oracle`.
+disk); the command is `asva.commands.synth`. The oracle score that uses the ground truth is
+`asva.metrics.oracle`.
 """

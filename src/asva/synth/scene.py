@@ -11,12 +11,12 @@ from dataclasses import dataclass
 
 import numpy as np
 
+from asva.media.audio import SAMPLE_RATE
 from asva.synth import draw
 from asva.synth.classes import CLASSES, SoundingClass, activation, get_class
 from asva.synth.sound import place
 
 FPS = 24
-SAMPLE_RATE = 16000
 MIN_GAP = 0.3  # seconds between onsets (and after the end of a note)
 SIDECAR_VERSION = 1
 

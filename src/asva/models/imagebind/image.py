@@ -13,7 +13,8 @@ import numpy as np
 import torch
 from PIL import Image
 
-from asva.models.sync.preprocess import CLIP_MEAN, CLIP_STD, normalize_channels, squash_resize, to_unit_float
+from asva.media.frames import normalize_channels, squash_resize, to_unit_float
+from asva.models.sync.preprocess import CLIP_MEAN, CLIP_STD
 
 MODES = ("official", "squash")
 

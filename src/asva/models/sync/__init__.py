@@ -4,24 +4,25 @@
     net = load_sync_classifier("checkpoints/avsync/vggss_sync_contrast/ckpts/checkpoint-40000/modules")
     phi = score_clips(net, mels, videos_uint8)      # (b,) raw logits
 """
-from .config import SyncClassifierConfig, list_presets
-from .convert import SYNC_RENAMES, convert_sync_checkpoint, load_sync_classifier, save_sync_classifier
-from .model import SyncClassifier, SyncHead, score_clips
-from .preprocess import CLIP_MEAN, CLIP_STD, preprocess_sync_video, squash_resize, to_unit_float
+from __future__ import annotations
 
-__all__ = [
-    "CLIP_MEAN",
-    "CLIP_STD",
-    "SYNC_RENAMES",
-    "SyncClassifier",
-    "SyncClassifierConfig",
-    "SyncHead",
-    "convert_sync_checkpoint",
-    "list_presets",
-    "load_sync_classifier",
-    "preprocess_sync_video",
-    "save_sync_classifier",
-    "score_clips",
-    "squash_resize",
-    "to_unit_float",
-]
+from asva.utils import lazy_getattr
+
+_EXPORTS = {
+    "CLIP_MEAN": "asva.models.sync.preprocess",
+    "CLIP_STD": "asva.models.sync.preprocess",
+    "SYNC_RENAMES": "asva.models.sync.convert",
+    "SyncClassifier": "asva.models.sync.model",
+    "SyncClassifierConfig": "asva.models.sync.config",
+    "SyncHead": "asva.models.sync.model",
+    "convert_sync_checkpoint": "asva.models.sync.convert",
+    "list_presets": "asva.models.sync.config",
+    "load_sync_classifier": "asva.models.sync.convert",
+    "load_sync_model": "asva.models.sync.convert",
+    "preprocess_sync_video": "asva.models.sync.preprocess",
+    "save_sync_classifier": "asva.models.sync.convert",
+    "score_clips": "asva.models.sync.model",
+}
+__all__ = sorted(_EXPORTS)
+
+__getattr__ = lazy_getattr(__name__, _EXPORTS)

@@ -9,7 +9,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from .config import SyncClassifierConfig, pool_time_bins
+from .config import SyncClassifierConfig
+from .pool import pool_time_bins
 
 
 class ConvBlock2d(nn.Module):

@@ -8,9 +8,6 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import ClassVar
 
-import torch
-import torch.nn.functional as F
-
 from asva.models.jsonconfig import JsonConfig, preset_names, read_preset
 
 _PREFIX = "sync-"
@@ -111,7 +108,3 @@ def list_presets() -> list[str]:
     """Names of the sync classifier presets (`official`, `tiny`, ...)."""
     return preset_names(_PREFIX)
 
-
-def pool_time_bins(features: torch.Tensor, bins: int) -> torch.Tensor:
-    """(b, c, t) -> (b, c * bins): the mean within `bins` equal time bins, channel-major."""
-    return F.adaptive_avg_pool1d(features, bins).flatten(1)

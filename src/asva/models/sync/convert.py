@@ -104,6 +104,15 @@ def load_sync_classifier(
     return model.to(device=device, dtype=dtype).eval().requires_grad_(False)
 
 
+def load_sync_model(name_or_path: str | Path = "sync-synth-tiny", *, device: str | torch.device = "cpu",
+                    dtype: torch.dtype = torch.float32) -> SyncClassifier:
+    """A sync classifier by registry name (`asva.models.registry`, e.g. the bundled "sync-synth-tiny")
+    or by folder / file path."""
+    from asva.models.registry import resolve_sync_model
+
+    return load_sync_classifier(resolve_sync_model(name_or_path), device=device, dtype=dtype)
+
+
 def save_sync_classifier(model: SyncClassifier, path: str | Path) -> Path:
     """Write `path/config.json` and `path/model.safetensors` (this package's names), atomically."""
     path = Path(path)

@@ -1,0 +1,238 @@
+"""asva animate: animate an image with an audio clip (AVSyncD).
+
+Usage:
+    asva animate --image IMG --audio AUD [--prompt TEXT | --class NAME] -o OUT.mp4
+                 [--gif OUT.gif] [--frames DIR] [--model NAME_OR_DIR] [--eta 4] [--text-scale 1]
+                 [--steps 50] [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--device auto|cpu|cuda|mps]
+                 [--dtype float32|bfloat16|float16|auto] [--preset fast|paper] [--guidance-fraction 1]
+                 [--compile] [--fps 6] [--size N] [--sequential-cfg] [--quiet]
+    asva animate --batch LIST.csv [same model and sampling options]
+
+The video lasts as long as the audio (whole frames; audio longer than 2 s is generated in 2-s
+windows chained on their shared frame) and the mp4 carries the input audio (its first channel, the one
+the model hears), trimmed to the video.
+--prompt is free text for models with a text encoder (or a class name of models without one);
+--class looks the name up in the model's class prompt table. --model is a registered name (see
+`asva.models.registry`; default: the bundled model) or a model folder. --eta is the audio guidance
+scale (1 = no guidance), --text-scale the text guidance scale. --scheduler defaults to the model
+folder's own sampler and --size to the size the model was trained at (its training.json, the
+registry, else 256). Speed (docs/speed.md): --preset fast (DPM-Solver++, few steps) or paper (PNDM-50)
+sets the sampler and steps not given explicitly; --guidance-fraction F guides only the first F of the
+steps; --dtype auto picks bf16 on CUDA and on CPUs with native bf16; --compile uses torch.compile.
+
+--batch reads a CSV with the header `image,audio,prompt,out` (relative paths are relative to the CSV),
+loads the model once, animates every row, reports and skips bad rows, and prints a summary; the exit
+code is 1 if any row failed. Bad options or inputs exit with code 2 and leave no output behind.
+"""
+from __future__ import annotations
+
+import argparse
+import contextlib
+import csv
+import sys
+import time
+from dataclasses import dataclass
+from pathlib import Path
+
+from asva.utils import DTYPE_NAMES, HelpFormatter
+
+BATCH_COLUMNS = ("image", "audio", "prompt", "out")
+
+
+@dataclass
+class Job:
+    image: Path
+    audio: Path
+    prompt: str | None
+    out: Path | None
+    gif: Path | None = None
+    frames: Path | None = None
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from asva.models.registry import DEFAULT_MODEL
+    from asva.pipelines.schedulers import DEFAULT_SCHEDULER, DEFAULT_STEPS, scheduler_names
+    from asva.pipelines.speed import DTYPE_CHOICES, SAMPLING_PRESETS
+
+    p = argparse.ArgumentParser(prog="asva animate", description=__doc__.split("\n\n")[0],
+                                formatter_class=HelpFormatter)
+    p.add_argument("--image", type=Path, help="the first frame (any image Pillow reads)")
+    p.add_argument("--audio", type=Path, help="the sound (any audio or video file with an audio stream)")
+    which = p.add_mutually_exclusive_group()
+    which.add_argument("--prompt", help="text prompt (or a class name of a model without a text encoder)")
+    which.add_argument("--class", dest="class_name", help="class name from the model's prompt table")
+    p.add_argument("-o", "--out", type=Path, help="output mp4 (video with the input audio)")
+    p.add_argument("--gif", type=Path, help="also write an animated GIF")
+    p.add_argument("--frames", type=Path, help="also write the frames as PNGs into this folder")
+    p.add_argument("--batch", type=Path, help="CSV with columns image,audio,prompt,out")
+    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name or folder (default {DEFAULT_MODEL})")
+    p.add_argument("--eta", type=float, default=4.0, help="audio guidance scale (default 4; 1 = none)")
+    p.add_argument("--text-scale", type=float, default=1.0, help="text guidance scale (default 1 = none)")
+    p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="denoising steps")
+    p.add_argument("--scheduler", choices=scheduler_names(),
+                   help=f"sampler (default: the model folder's own; {DEFAULT_SCHEDULER} for converted ones)")
+    p.add_argument("--seed", type=int, default=0, help="generator seed")
+    p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:i] or mps")
+    p.add_argument("--dtype", choices=DTYPE_CHOICES, default="float32",
+                   help="auto = bf16 on CUDA and on CPUs with native bf16, else float32 (default float32)")
+    p.add_argument("--preset", choices=sorted(SAMPLING_PRESETS),
+                   help="fast or paper: sampler, steps and guidance fraction unless given (default: none)")
+    p.add_argument("--guidance-fraction", type=float, default=1.0,
+                   help="guide only this first fraction of the steps (default 1 = all)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the UNet (needs a C++ compiler on CPU; falls back; default off)")
+    p.add_argument("--fps", type=float, default=6.0, help="output frame rate (the model runs at 6)")
+    p.add_argument("--size", type=int, help="frame side in pixels (default: the model's training size)")
+    p.add_argument("--sequential-cfg", action="store_true", help="guidance branches one by one (less memory)")
+    p.add_argument("--threads", type=int,
+                   help="CPU threads for torch (default 1 on CPU: the tiny model runs several times slower "
+                        "with 2 threads on a busy 2-core machine; raise it for large models)")
+    p.add_argument("--quiet", action="store_true", help="no progress bars or messages")
+    return p
+
+
+def check_options(args: argparse.Namespace) -> None:
+    """Every option error, before anything slow happens."""
+    if not args.eta >= 0:
+        raise ValueError(f"--eta must be >= 0, got {args.eta}")
+    if not args.text_scale >= 0:
+        raise ValueError(f"--text-scale must be >= 0, got {args.text_scale}")
+    if args.threads is not None and args.threads < 1:
+        raise ValueError(f"--threads must be >= 1, got {args.threads}")
+    if args.steps < 1:
+        raise ValueError(f"--steps must be >= 1, got {args.steps}")
+    if not 0.0 <= args.guidance_fraction <= 1.0:
+        raise ValueError(f"--guidance-fraction must be in [0, 1], got {args.guidance_fraction}")
+    if not args.fps > 0:
+        raise ValueError(f"--fps must be > 0, got {args.fps}")
+    if args.size is not None and args.size < 1:
+        raise ValueError(f"--size must be a positive number of pixels, got {args.size}")
+    if args.batch is not None:
+        given = [f"--{n}" for n in ("image", "audio", "prompt", "out", "gif", "frames") if getattr(args, n)]
+        if given or args.class_name:
+            raise ValueError(f"--batch takes its inputs from the CSV; drop {', '.join(given) or '--class'}")
+        return
+    if args.image is None or args.audio is None:
+        raise ValueError("--image and --audio are required (or --batch LIST.csv)")
+    if not (args.out or args.gif or args.frames):
+        raise ValueError("nothing to write: give -o OUT.mp4 (and/or --gif, --frames)")
+    if args.out is not None and args.out.suffix.lower() != ".mp4":
+        raise ValueError(f"-o must name an .mp4 file, got {args.out}")
+
+
+def check_inputs(job: Job) -> None:
+    """The input files exist and are what they should be (cheap: headers only)."""
+    from asva.media import probe
+
+    for what, path in (("image", job.image), ("audio", job.audio)):
+        if not path.is_file():
+            raise ValueError(f"{what} file {path} does not exist")
+    info = probe(job.audio)
+    if not info.has_audio:
+        raise ValueError(f"{job.audio} has no audio stream")
+
+
+def model_of(args: argparse.Namespace):
+    """(pipeline, frame size) of --model with this command's --device, --dtype, --scheduler, --size."""
+    from asva.pipelines.loading import load_model
+
+    from asva.pipelines.speed import compile_unet
+
+    model = load_model(args.model, args.device, args.dtype, args.scheduler, args.size, quiet=args.quiet)
+    if getattr(args, "compile", False):
+        compile_unet(model.pipe)
+    return model.pipe, model.size
+
+
+def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: bool = False) -> int:
+    """Run one job and write its outputs (all or none); returns the number of frames."""
+    import torch
+
+    from asva.media import read_audio, read_image
+
+    image = read_image(job.image, size=size)
+    audio = read_audio(job.audio, mono=False)  # (channels, n): ImageBind reads channel 0, as in the paper
+    out = pipe(image, audio[None], job.prompt, use_prompt_table=use_table, num_inference_steps=args.steps,
+               audio_guidance_scale=args.eta, text_guidance_scale=args.text_scale, fps=args.fps,
+               guidance_fraction=getattr(args, "guidance_fraction", 1.0),
+               generator=torch.Generator().manual_seed(args.seed), batched_guidance=not args.sequential_cfg)
+    write_outputs(job, out.videos[0], out.fps, out.audio[0])  # the mp4 carries channel 0 (audio_track)
+    return out.videos.shape[2]
+
+
+def write_outputs(job: Job, frames, fps: float, audio) -> None:
+    """Write the requested files; if any fails, none of them appears."""
+    from asva.media import write_frames, write_gif, write_video
+    from asva.utils import atomic_path
+
+    with contextlib.ExitStack() as stack:
+        if job.out is not None:
+            write_video(stack.enter_context(atomic_path(job.out)), frames, fps, audio=audio)
+        if job.gif is not None:
+            write_gif(stack.enter_context(atomic_path(job.gif)), frames, fps)
+        if job.frames is not None:
+            write_frames(stack.enter_context(atomic_path(job.frames, is_dir=True)), frames)
+
+
+def read_batch(path: Path) -> list[Job]:
+    if not path.is_file():
+        raise ValueError(f"--batch {path} does not exist")
+    with path.open(newline="", encoding="utf-8") as handle:
+        reader = csv.DictReader(handle)
+        if reader.fieldnames is None or set(BATCH_COLUMNS) - set(reader.fieldnames):
+            raise ValueError(f"{path}: the header must have the columns {','.join(BATCH_COLUMNS)}, "
+                             f"got {reader.fieldnames}")
+        rows = list(reader)
+    base = path.parent
+    return [Job(image=base / (r["image"] or ""), audio=base / (r["audio"] or ""),
+                prompt=(r["prompt"] or None), out=base / r["out"] if r["out"] else None) for r in rows]
+
+
+def run_batch(pipe, size: int, jobs: list[Job], args: argparse.Namespace) -> int:
+    failed = []
+    for i, job in enumerate(jobs, start=1):
+        row = f"row {i}"
+        try:
+            if job.out is None or job.out.suffix.lower() != ".mp4":
+                raise ValueError(f"out must name an .mp4 file, got {job.out}")
+            check_inputs(job)
+            frames = animate(pipe, size, job, args)
+        except (ValueError, OSError) as err:
+            failed.append(i)
+            print(f"asva animate: {row} ({job.image.name}, {job.audio.name}): error: {err}", file=sys.stderr)
+            continue
+        if not args.quiet:
+            print(f"[{i}/{len(jobs)}] wrote {job.out} ({frames} frames)")
+    done = len(jobs) - len(failed)
+    rows = f"; failed rows: {', '.join(map(str, failed))}" if failed else ""
+    print(f"asva animate: {done} of {len(jobs)} animated{rows}", file=sys.stderr if failed else sys.stdout)
+    return 1 if failed else 0
+
+
+def main(argv: list[str] | None = None) -> int:
+    from asva.pipelines.speed import apply_preset
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    apply_preset(args, {k: parser.get_default(k) for k in ("scheduler", "steps", "guidance_fraction")})
+    check_options(args)
+    import torch
+
+    from asva.pipelines.loading import pick_device
+
+    args.device = pick_device(args.device)
+    if args.threads is not None or args.device.type == "cpu":
+        torch.set_num_threads(args.threads or 1)  # a job's setting, made by its entry point
+    if args.batch is not None:
+        jobs = read_batch(args.batch)
+        pipe, size = model_of(args)
+        return run_batch(pipe, size, jobs, args)
+    job = Job(args.image, args.audio, args.prompt or args.class_name, args.out, args.gif, args.frames)
+    check_inputs(job)
+    pipe, size = model_of(args)
+    start = time.perf_counter()
+    frames = animate(pipe, size, job, args, use_table=args.class_name is not None)
+    if not args.quiet:
+        written = ", ".join(str(p) for p in (job.out, job.gif, job.frames) if p is not None)
+        print(f"wrote {written}: {frames} frames at {args.fps:g} fps in {time.perf_counter() - start:.1f} s")
+    return 0

@@ -1,0 +1,1 @@
+"""asva.training.avsyncd: training AVSyncD and the I2VD baseline (`asva train`)."""

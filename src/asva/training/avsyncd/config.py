@@ -1,0 +1,184 @@
+"""Training configuration: one dataclass per section, named JSON presets, and `key=value` overrides.
+
+    cfg = load_config("synth-tiny", ["train.lr=3e-4", "model.audio=false"])
+    cfg.train.lr, cfg.model.unet, cfg.data.root
+
+A preset is `presets/<name>.json` with the sections below (any omitted field keeps its default); a
+path to a JSON file of the same form works too. Overrides are `section.field=value`
+(`asva.training.overrides`: the value is checked against the field's type).
+"""
+from __future__ import annotations
+
+import dataclasses
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from asva.training.overrides import apply_overrides
+
+PRESETS_DIR = Path(__file__).resolve().parent / "presets"
+MIXED_PRECISION = ("no", "fp16", "bf16")
+TRAINABLE = ("adapter", "all")
+
+
+@dataclass
+class ModelConfig:
+    """What is trained. `init_from`: a model folder (`asva convert` output or a saved pipeline) giving
+    the UNet's SD weights, the VAE, ImageBind and the text encoder; None builds everything from the
+    presets below with fresh weights (the CPU route). `trainable`: "adapter" (temporal + audio
+    layers, as the paper) or "all" (a model trained from scratch)."""
+
+    init_from: str | None = None
+    unet: str = "tiny"  # UNet preset when init_from is None
+    unet_overrides: dict = field(default_factory=dict)
+    imagebind: str = "tiny"  # ImageBind preset when init_from is None
+    audio: bool = True  # False: the I2VD baseline, a UNet without audio attention
+    trainable: str = "adapter"
+    train_audio_encoder: bool = False
+    autoencoder_factor: int = 8  # the patch autoencoder built when init_from is None
+    autoencoder_channels: int = 32
+    prompt_dim: int = 40  # width of the random class-prompt table when there is no text encoder
+    prompt_length: int = 77
+
+
+@dataclass
+class DataConfig:
+    root: str | None = None  # AVSync15-format folder (asva synth writes one); --data on the command line
+    split: str = "train"
+    size: int = 256
+    fps: float = 6.0
+    num_frames: int = 12
+    flip_prob: float = 0.5
+    cache: bool = False  # decode every video once into memory (small datasets)
+    workers: int = 4  # DataLoader workers when not cached
+
+
+@dataclass
+class DiffusionConfig:
+    num_train_timesteps: int = 1000
+    beta_start: float = 0.00085
+    beta_end: float = 0.012
+    beta_schedule: str = "scaled_linear"
+    prediction_type: str = "epsilon"
+
+
+@dataclass
+class OptimConfig:
+    max_steps: int = 1000
+    batch_size: int = 64  # total over all processes and accumulation steps
+    grad_accum: int = 1
+    lr: float = 1e-4
+    weight_decay: float = 1e-2
+    betas: tuple[float, float] = (0.9, 0.999)
+    lr_schedule: str = "constant"  # or "constant_with_warmup", "cosine"
+    warmup_steps: int = 0
+    grad_clip: float = 1.0
+    null_audio_prob: float = 0.2
+    mixed_precision: str = "no"
+    gradient_checkpointing: bool = False
+    seed: int = 0
+    threads: int | None = None  # torch CPU threads in this process (None: torch's default)
+
+
+@dataclass
+class CheckpointConfig:
+    every: int = 500
+    keep: int = 3
+
+
+@dataclass
+class LogConfig:
+    every: int = 10
+    tensorboard: bool = True  # when the tensorboard package is installed
+    progress: bool = True
+
+
+@dataclass
+class ValidationConfig:
+    every: int = 0  # 0: never
+    num_clips: int = 2
+    split: str = "test"
+    steps: int = 25
+    scheduler: str = "dpm"
+    audio_guidance_scale: float = 4.0
+
+
+@dataclass
+class ExportConfig:
+    scheduler: str = "pndm"  # the sampler the exported model folder defaults to
+
+
+@dataclass
+class TrainConfig:
+    description: str = ""
+    model: ModelConfig = field(default_factory=ModelConfig)
+    data: DataConfig = field(default_factory=DataConfig)
+    diffusion: DiffusionConfig = field(default_factory=DiffusionConfig)
+    train: OptimConfig = field(default_factory=OptimConfig)
+    checkpoint: CheckpointConfig = field(default_factory=CheckpointConfig)
+    log: LogConfig = field(default_factory=LogConfig)
+    validation: ValidationConfig = field(default_factory=ValidationConfig)
+    export: ExportConfig = field(default_factory=ExportConfig)
+
+    def to_dict(self) -> dict:
+        return dataclasses.asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: dict) -> TrainConfig:
+        sections = {f.name: f for f in dataclasses.fields(cls)}
+        unknown = sorted(set(data) - set(sections))
+        if unknown:
+            raise ValueError(f"unknown config sections {unknown}; expected some of {sorted(sections)}")
+        kwargs = {}
+        for name, value in data.items():
+            if name == "description":
+                kwargs[name] = str(value)
+                continue
+            section_cls = sections[name].default_factory
+            known = {f.name for f in dataclasses.fields(section_cls)}
+            bad = sorted(set(value) - known)
+            if bad:
+                raise ValueError(f"unknown keys {bad} in config section {name!r}; "
+                                 f"expected some of {sorted(known)}")
+            kwargs[name] = section_cls(**value)
+        config = cls(**kwargs)
+        config.validate()
+        return config
+
+    def validate(self) -> None:
+        t, m = self.train, self.model
+        if t.mixed_precision not in MIXED_PRECISION:
+            raise ValueError(f"train.mixed_precision must be one of {MIXED_PRECISION}, "
+                             f"got {t.mixed_precision!r}")
+        if m.trainable not in TRAINABLE:
+            raise ValueError(f"model.trainable must be one of {TRAINABLE}, got {m.trainable!r}")
+        for name in ("max_steps", "batch_size", "grad_accum"):
+            if int(getattr(t, name)) < 1:
+                raise ValueError(f"train.{name} must be >= 1, got {getattr(t, name)!r}")
+        if not 0.0 <= t.null_audio_prob <= 1.0:
+            raise ValueError(f"train.null_audio_prob must be in [0, 1], got {t.null_audio_prob!r}")
+        if t.lr <= 0:
+            raise ValueError(f"train.lr must be positive, got {t.lr!r}")
+        if self.checkpoint.every < 0 or self.checkpoint.keep < 1:
+            raise ValueError(f"checkpoint.every must be >= 0 and checkpoint.keep >= 1, got {self.checkpoint}")
+
+
+def list_presets() -> list[str]:
+    return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
+
+
+def load_config(preset_or_path: str, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
+    """A preset name (see `list_presets`) or a JSON file, with `section.key=value` overrides applied."""
+    path = Path(preset_or_path)
+    if preset_or_path in list_presets():
+        path = PRESETS_DIR / f"{preset_or_path}.json"
+    elif not path.is_file():
+        raise ValueError(f"--config {preset_or_path!r} is neither a preset ({', '.join(list_presets())}) "
+                         f"nor a JSON file")
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from err
+    for section, values in apply_overrides(TrainConfig, overrides).items():
+        data.setdefault(section, {}).update(values)
+    return TrainConfig.from_dict(data)

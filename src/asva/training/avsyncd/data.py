@@ -1,0 +1,138 @@
+"""Training batches whose order and content depend only on (seed, step): exact resumption for free.
+
+Global step s of a run takes `batch_size` items: epoch e = s // steps_per_epoch walks a permutation
+of the dataset seeded by (seed, e), and item k of epoch e draws its clip start and flip from
+`asva.data.sampling.item_generator(seed, e, k)` (as `AVSyncDataset` does with a seed). Each process
+takes its own slice of every global batch, so `--resume` only needs the step number.
+
+`CachedClips` decodes every video once into memory (frames at the source rate, the whole waveform)
+and cuts the same clips `AVSyncDataset` would read from disk; it suits small datasets such as the
+synthetic benchmark on a CPU, where decoding dominates a tiny model's step.
+"""
+from __future__ import annotations
+
+import numpy as np
+import torch
+
+from asva.data import AVSyncDataset, sampling
+from asva.data.avsync import collate
+from asva.media import normalize_mel, probe, read_audio, read_video, waveform_to_mel
+from asva.media.audio import SAMPLE_RATE
+from asva.media.frames import to_model_range
+
+
+class CachedClips:
+    """Items of `dataset` (an `AVSyncDataset` in train mode) served from decoded copies in memory."""
+
+    def __init__(self, dataset: AVSyncDataset):
+        self.dataset = dataset
+        self.videos, self.audio, self.rates = [], [], []
+        for entry in dataset.entries:
+            path = dataset.root / "videos" / entry.path
+            rate = probe(path).fps
+            self.videos.append(read_video(path, fps=rate, size=dataset.size))  # (3, F, s, s) uint8
+            self.audio.append(read_audio(path, sample_rate=SAMPLE_RATE, mono=False))  # (c, n)
+            self.rates.append(rate)
+
+    def __len__(self) -> int:
+        return len(self.dataset)
+
+    def item(self, index: int, generator: torch.Generator) -> dict:
+        ds = self.dataset
+        video_index = index // ds.clips_per_video
+        entry = ds.entries[video_index]
+        _, start = ds.clip_start(index, generator)
+        flipped = sampling.coin(ds.flip_prob, generator)
+        frames = self.videos[video_index]
+        # frame i shows time start + i / fps: the last source frame at or before it (as read_video)
+        times = start + np.arange(ds.num_frames) / ds.fps
+        picks = np.clip(np.floor(times * self.rates[video_index] + 1e-6).astype(int), 0, frames.shape[1] - 1)
+        video = to_model_range(frames[:, torch.from_numpy(picks)])
+        if flipped:
+            video = video.flip(-1)
+        wave = self.audio[video_index]
+        first, length = round(start * SAMPLE_RATE), round(ds.clip_duration * SAMPLE_RATE)
+        piece = wave[:, first:first + length]
+        piece = torch.nn.functional.pad(piece, (0, length - piece.shape[-1]))
+        mel = normalize_mel(waveform_to_mel(piece, SAMPLE_RATE))  # channel 0, as AVSyncDataset
+        return {"video": video, "audio": piece.mean(0), "mel": mel,
+                "label": ds.class_to_idx[entry.cls], "prompt": ds.prompts[entry.cls], "path": entry.path,
+                "start": start, "flipped": flipped}
+
+
+class BatchPlan:
+    """Which dataset items process `rank` of `world` trains on at each global step."""
+
+    def __init__(self, num_items: int, batch_size: int, seed: int, rank: int = 0, world: int = 1):
+        if batch_size % world:
+            raise ValueError(f"train.batch_size {batch_size} must be divisible by the {world} processes")
+        if num_items < batch_size:
+            raise ValueError(f"the dataset has {num_items} clips, fewer than train.batch_size={batch_size}")
+        self.num_items, self.batch_size, self.seed = num_items, batch_size, seed
+        self.rank, self.world = rank, world
+        self.steps_per_epoch = num_items // batch_size  # the last partial batch of an epoch is dropped
+        self._perm: tuple[int, torch.Tensor] | None = None
+
+    def epoch_of(self, step: int) -> int:
+        return step // self.steps_per_epoch
+
+    def permutation(self, epoch: int) -> torch.Tensor:
+        if self._perm is None or self._perm[0] != epoch:
+            state = np.random.SeedSequence([int(self.seed), int(epoch), 0x0DE7]).generate_state(2)
+            g = torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
+            self._perm = (epoch, torch.randperm(self.num_items, generator=g))
+        return self._perm[1]
+
+    def indices(self, step: int) -> list[int]:
+        """This process's item indices for global step `step` (0-based)."""
+        epoch, within = divmod(step, self.steps_per_epoch)
+        batch = self.permutation(epoch)[within * self.batch_size:(within + 1) * self.batch_size]
+        per_rank = self.batch_size // self.world
+        return [int(i) for i in batch[self.rank * per_rank:(self.rank + 1) * per_rank]]
+
+
+class BatchSource:
+    """Batches for steps `start_step`, `start_step + 1`, ...: from memory (`cached`) or a DataLoader."""
+
+    def __init__(self, dataset: AVSyncDataset, plan: BatchPlan, *, cached: bool, workers: int):
+        self.dataset, self.plan = dataset, plan
+        self.cached, self._cache = cached, None
+        self.workers = workers
+
+    @property
+    def cache(self) -> CachedClips | None:
+        """The decoded videos, decoded on first use (a run resumed at its last step never needs them)."""
+        if self.cached and self._cache is None:
+            self._cache = CachedClips(self.dataset)
+        return self._cache
+
+    def _load(self, step: int) -> list[dict]:
+        epoch = self.plan.epoch_of(step)
+        items = []
+        for index in self.plan.indices(step):
+            g = sampling.item_generator(self.plan.seed, epoch, index)
+            items.append(self.cache.item(index, g) if self.cache else self.dataset.load(index, g))
+        return items
+
+    def batches(self, start_step: int, end_step: int):
+        if self.cache is not None or self.workers == 0:
+            for step in range(start_step, end_step):
+                yield collate(self._load(step))
+            return
+        loader = torch.utils.data.DataLoader(
+            _StepItems(self, start_step, end_step), batch_size=None, num_workers=self.workers,
+            prefetch_factor=2, persistent_workers=False)
+        yield from loader
+
+
+class _StepItems(torch.utils.data.Dataset):
+    """Step k -> the collated batch of step start + k (so DataLoader workers can prefetch)."""
+
+    def __init__(self, source: BatchSource, start: int, end: int):
+        self.source, self.start, self.end = source, start, end
+
+    def __len__(self) -> int:
+        return max(0, self.end - self.start)
+
+    def __getitem__(self, k: int) -> dict:
+        return collate(self.source._load(self.start + k))
