@@ -11,10 +11,12 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass
 from pathlib import Path
-
-import torch
+from typing import TYPE_CHECKING
 
 from asva.utils import DTYPE_NAMES, torch_dtype
+
+if TYPE_CHECKING:  # torch is imported where used: command parsers read this module's tables
+    import torch
 
 DTYPE_CHOICES = ("auto", *DTYPE_NAMES)  # the --dtype choices of the commands that animate
 _NATIVE_BF16_FLAGS = ("avx512_bf16", "amx_bf16")
@@ -42,6 +44,8 @@ def pick_dtype(name: str, device: torch.device) -> torch.dtype:
         return torch_dtype(name)
     if name != "auto":
         raise ValueError(f"dtype must be one of {', '.join(DTYPE_CHOICES)}, got {name!r}")
+    import torch
+
     if device.type == "cuda":
         return torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16
     if device.type == "cpu" and sys.platform.startswith("linux") and cpu_has_native_bf16():
@@ -86,6 +90,7 @@ def compile_unet(pipe, **options) -> bool:
     (torch._dynamo's suppress_errors). Returns False, leaving the UNet as it was, if torch.compile
     itself is unavailable."""
     try:
+        import torch
         import torch._dynamo
 
         torch._dynamo.config.suppress_errors = True
