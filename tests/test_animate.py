@@ -7,7 +7,8 @@ import pytest
 from PIL import Image
 
 from asva import cli
-from asva.media import probe, read_audio, read_video
+from asva.media import probe, read_audio
+from asva.media.video import read_all_frames
 from asva.models import registry
 from media_helpers import tone, write_pcm_wav
 
@@ -57,7 +58,7 @@ def test_animate_writes_mp4_gif_and_frames(model_dir, media, tmp_path):
     info = probe(out)
     assert info.has_video and info.has_audio and info.fps == 6.0
     assert (info.width, info.height) == (32, 32)
-    assert read_video(out, fps=6.0, size=None).shape[1] == 12
+    assert read_all_frames(out)[0].shape[1] == 12
     assert audio_seconds(out) == 2.0 and abs(read_audio(out).shape[0] / SR - 2.0) < 0.1
     assert gif.is_file() and len(list(frames.glob("*.png"))) == 12
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frames", "out.gif", "out.mp4"]  # no temporaries
@@ -125,7 +126,8 @@ def test_batch_csv_needs_its_columns(model_dir, tmp_path, capsys):
 
 
 def test_registry_resolution(model_dir, tmp_path, monkeypatch):
-    with pytest.raises(ValueError, match="known models: asva-synth-tiny, avsyncd-avsync15"):
+    known = "known models: asva-synth-tiny, asva-synth-tiny-i2vd, avsyncd-avsync15"
+    with pytest.raises(ValueError, match=known):
         registry.resolve_model("no-such-model")
     monkeypatch.setenv("ASVA_MODELS", str(tmp_path))
     with pytest.raises(ValueError, match="is not installed.*asva convert"):
@@ -165,6 +167,17 @@ def test_size_and_scheduler_default_to_the_model_folder(model_dir, media, tmp_pa
     # what generate-eval records before loading: the same defaults, read without the weights
     assert model_settings(str(folder))[1:] == ("pndm", 48)
     assert model_settings(str(folder), "ddim", 40)[1:] == ("ddim", 40)
+
+
+def test_a_crop_is_reported_in_one_line(model_dir, media, tmp_path, capsys):
+    out = tmp_path / "c.mp4"
+    code = cli.main(["animate", "--model", str(model_dir), "--steps", "1", "--size", "32", "--device", "cpu",
+                     "--image", str(media / "image.png"), "--audio", str(media / "two.wav"),
+                     "--prompt", "dog barking", "-o", str(out)])
+    assert code == 0
+    lines = [line for line in capsys.readouterr().out.splitlines() if "centre-cropped" in line]
+    assert lines == ["image.png: input is 40x48 (h x w) but the output is 32x32: centre-cropped to 40x40 "
+                     "(4 columns on the left and 4 on the right cut) before resizing"]
 
 
 def test_registry_names_sync_classifiers_and_run_folders(model_dir, tmp_path):

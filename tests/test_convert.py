@@ -212,3 +212,30 @@ def test_convert_cli_without_avsyncd_inflates_sd(tmp_path, sd_dir):
     model = load_unet(out)
     assert model.dtype == torch.bfloat16 and model.config.audio_dim == 768
     assert json.loads((out / "provenance.json").read_text())["unet_adapter"] == "fresh (untrained)"
+
+
+def test_convert_cli_imports_the_official_class_encodings(tmp_path, avsyncd_dir, sd_dir, capsys):
+    from asva.pipelines.prompts import PromptTable
+
+    g = torch.Generator().manual_seed(0)
+    enc = {"dog barking": torch.randn(1, 77, 768, generator=g),
+           "lions roaring": torch.randn(77, 768, generator=g)}
+    torch.save(enc, tmp_path / "class_clip_text_encodings_stable-diffusion-v1-5.pt")
+    torch.save(torch.randn(1, 77, 768, generator=g), tmp_path / "null.pt")
+    (tmp_path / "class_mapping.json").write_text(json.dumps({"dog": "dog barking", "lion": "lions roaring"}))
+    out = tmp_path / "model"
+    argv = ["convert", "--avsyncd", str(avsyncd_dir), "--sd15", str(sd_dir), "--out", str(out),
+            "--class-encodings", str(tmp_path / "class_clip_text_encodings_stable-diffusion-v1-5.pt"),
+            "--null-text-encoding", str(tmp_path / "null.pt"),
+            "--class-mapping", str(tmp_path / "class_mapping.json")]
+    assert cli_main(argv) == 0
+    index = json.loads((out / "model_index.json").read_text())
+    assert index["prompt_table"] == ["asva.pipelines.prompts", "PromptTable"]
+    assert "class_encodings" in json.loads((out / "provenance.json").read_text())["sources"]
+    table = PromptTable.from_pretrained(out / "prompt_table")
+    assert table.names == ["dog", "lion"] and torch.equal(table.lookup(["lion"])[0], enc["lions roaring"])
+    assert json.loads((out / "class_mapping.json").read_text())["dog"] == "dog barking"
+    # the pair is required together, and is checked before anything is written
+    lone = ["--class-encodings", str(tmp_path / "null.pt"), "--out", str(tmp_path / "m2")]
+    assert cli_main([*argv[:5], *lone]) == 2
+    assert "go together" in capsys.readouterr().err and not (tmp_path / "m2").exists()

@@ -84,6 +84,29 @@ def test_item_contents_shapes_and_ranges(root):
     assert item["clip_index"] == 0
 
 
+def test_non_square_size_is_height_by_width(root):
+    """TheGreatestHits is 128 x 256 (h x w): sizes are (h, w) pairs; a list (from JSON) works too."""
+    for size in ((16, 32), [16, 32]):
+        ds = AVSyncDataset(root, "test", size=size, mode="eval")
+        assert ds.size == (16, 32) and ds[0]["video"].shape == (3, 12, 16, 32)
+    assert AVSyncDataset(root, "test", size=(16, 16), mode="eval").size == 16
+    for bad in (0, (16,), (16, -2), "16x32"):
+        with pytest.raises(ValueError, match="size"):
+            AVSyncDataset(root, "test", size=bad, mode="eval")
+
+
+def test_size_options_parse_height_by_width():
+    from asva.commands import animate, evaluate, generate_eval
+
+    assert animate.build_parser().parse_args(["--size", "128x256"]).size == (128, 256)
+    assert generate_eval.build_parser().parse_args(["--dataset", "d", "--model", "m", "-o", "o", "--size",
+                                                    "64"]).size == 64
+    assert evaluate.build_parser().parse_args(["--dataset", "d", "--generated", "g", "-o", "o", "--size",
+                                               "128x256"]).size == (128, 256)
+    with pytest.raises(SystemExit):
+        animate.build_parser().parse_args(["--size", "128by256"])
+
+
 def test_center_mode_takes_the_centred_clip_and_never_flips(root):
     ds = AVSyncDataset(root, "test", size=SIZE, mode="eval", flip_prob=1.0)
     dur = durations(root)
@@ -115,7 +138,9 @@ def test_video_and_audio_come_from_the_same_two_seconds(root):
         item = ds[i]
         t = item["start"] + torch.arange(12) / 6.0  # time of each output frame
         grey = (item["video"][:, :, :, DARK + 4 :].mean(dim=(0, 2, 3)) + 1) * 127.5
-        assert torch.allclose(grey, brightness(t), atol=3.0)
+        # the official rule takes the first source frame at or after t (never an earlier one); pts in
+        # whole microseconds can put that frame one source frame (1/12 s) after t
+        assert (grey >= brightness(t) - 3.0).all() and (grey <= brightness(t + 1 / FPS) + 3.0).all()
         rms = item["audio"].square().mean().sqrt().item()
         expected = torch.sqrt((amplitude(item["start"] + torch.arange(32000) / SR) ** 2).mean() / 2)
         assert rms == pytest.approx(expected.item(), rel=0.05)
@@ -189,11 +214,22 @@ def test_collate_batches_items_through_a_dataloader(root):
         (dict(fps=0.0), "fps"),
         (dict(size=None), "size"),
         (dict(flip_prob=1.5), "flip_prob"),
+        (dict(frame_rule="nearest"), "frame_rule must be one of"),
     ],
 )
 def test_bad_options_raise(root, options, match):
     with pytest.raises(ValueError, match=match):
         AVSyncDataset(root, "train", **options)
+
+
+def test_with_frame_rule_reads_the_same_clips_by_another_rule(root):
+    official = AVSyncDataset(root, "test", mode="eval", size=32)
+    exact = official.with_frame_rule("exact")
+    assert official.with_frame_rule("official") is official and official.frame_rule == "official"
+    assert exact.frame_rule == "exact" and len(exact) == len(official)
+    assert exact[0]["start"] == official[0]["start"] and exact[0]["video"].shape == official[0]["video"].shape
+    with pytest.raises(ValueError, match="frame_rule must be one of"):
+        official.with_frame_rule("nearest")
 
 
 def test_unknown_split_raises(root):

@@ -215,9 +215,11 @@ def test_evaluate_cli_on_copies(bench, tmp_path, capsys):
     # copies of the test clips (re-encoded once): RelSync ~ 50, FVD ~ 0, oracle as on the test clips
     assert m["RelSync_mean"] == pytest.approx(50.0, abs=1.0)
     assert 0 <= m["FVD"] < 1e-3
+    # The oracle reads both sides' frames as written (the official rule, which the other metrics use,
+    # would skip frame 2 of the 6-fps copies and shift the event timing: correlation ~0.44 vs ~0.8).
     for name in ("hit_rate", "false_motion_rate", "correlation"):
-        assert m[f"Oracle_{name}"] == pytest.approx(m[f"Oracle_{name}_gt"], abs=0.15), name
-    assert m["Oracle_hit_rate_gt"] > 0.5
+        assert m[f"Oracle_{name}"] == pytest.approx(m[f"Oracle_{name}_gt"], abs=0.05), name
+    assert m["Oracle_hit_rate_gt"] > 0.5 and m["Oracle_correlation_gt"] > 0.6
     assert report["protocol"]["fid_size"] == 229 and "229 px" in report["protocol"]["fid_protocol"]
     assert report["info"]["num_clips"] == bench["num_clips"] == 6
     rows = list(csv.DictReader((out / "per_clip.csv").open()))

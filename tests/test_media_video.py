@@ -9,7 +9,9 @@ import torch.nn.functional as F
 from PIL import Image
 
 from asva.media import (
-    center_crop_resize,
+    crop_box,
+    crop_note,
+    fit_frames,
     probe,
     read_audio,
     read_image,
@@ -18,6 +20,7 @@ from asva.media import (
     write_gif,
     write_video,
 )
+from asva.media.video import read_all_frames, select_frames
 from asva.media.write import video_codec
 
 LEVEL_STEP = 8  # source frame i is a flat grey of level 8 * i, so the frame index can be read back
@@ -55,7 +58,7 @@ def test_write_video_is_h264_yuv420p_with_aac(clip10):
 
 
 def test_native_read_round_trips(clip10):
-    video = read_video(clip10, fps=10, size=None)
+    video, _ = read_all_frames(clip10)
     assert video.dtype == torch.uint8 and video.shape == (3, 25, 32, 32)
     assert (video.float() - counting_clip(25).float()).abs().max() <= 3
 
@@ -63,24 +66,50 @@ def test_native_read_round_trips(clip10):
 @pytest.mark.parametrize(
     "fps,start,duration,expected",
     [
-        (6.0, 0.0, None, [0, 1, 3, 5, 6, 8, 10, 11, 13, 15, 16, 18, 20, 21, 23]),  # t_i = i/6: last pts <= t
-        (4.0, 1.0, 1.0, [10, 12, 15, 17]),
-        (20.0, 0.0, 0.5, [0, 0, 1, 1, 2, 2, 3, 3, 4, 4]),  # upsampling repeats frames
-        (4.0, 2.0, 5.0, [20, 22]),  # the file ends at 2.5 s: fewer frames than duration * fps
-        (10.0, 0.0, None, list(range(25))),
+        # the official rule: the first frame with pts >= the running target start + k/fps (old rule,
+        # the last frame with pts <= t, gave 0, 1, 3, 5, 6, ...: up to one source frame early)
+        (6.0, 0.0, None, [0, 2, 4, 5, 7, 9, 10, 12, 14, 15, 17, 19, 20, 22, 24]),
+        (4.0, 1.0, 1.0, [10, 13, 15, 18]),
+        (20.0, 0.0, 0.5, [0, 1, 2, 3, 4, 5]),  # a source frame is taken at most once: no repeats
+        (4.0, 2.0, 5.0, [20, 23]),  # the file ends at 2.5 s: fewer frames than duration * fps
+        # pts in whole microseconds * 1e-6, as torchvision reports them: frame 1 is at
+        # 0.09999999999999999 s < 0.1, so the official rule skips it at the source's own rate
+        (10.0, 0.0, None, [0] + list(range(2, 25))),
     ],
 )
-def test_fps_resampling_takes_last_frame_at_or_before_t(clip10, fps, start, duration, expected):
+def test_fps_resampling_takes_first_frame_at_or_after_t(clip10, fps, start, duration, expected):
     video = read_video(clip10, fps=fps, size=None, start=start, duration=duration)
     assert frame_indices(video) == expected
+
+
+def test_read_all_frames_keeps_every_frame_with_its_time(clip10):
+    frames, times = read_all_frames(clip10)
+    assert frame_indices(frames) == list(range(25))
+    assert times == [round(i * 1e5) * 1e-6 for i in range(25)]
+    picks = select_frames(times, 1.0, fps=4.0, duration=1.0, count=4)
+    assert torch.equal(frames[:, picks], read_video(clip10, fps=4.0, size=None, start=1.0, duration=1.0))
 
 
 def test_window_past_the_end_and_bad_options(clip10):
     with pytest.raises(ValueError, match="no video frames"):
         read_video(clip10, start=3.0)
-    for bad in ({"fps": 0}, {"start": -1.0}, {"duration": 0.0}):
+    for bad in ({"fps": 0}, {"start": -1.0}, {"duration": 0.0}, {"rule": "nearest"}):
         with pytest.raises(ValueError):
             read_video(clip10, **bad)
+
+
+def test_exact_rule_reads_a_6fps_file_as_written(tmp_path):
+    """Every clip asva generates is a 6-fps file: the official rule (pts in whole microseconds) skips its
+    frame 2 (0.333333 s < 1/3) and repeats the last; rule="exact" (asva's oracle) reads 0..11 as written."""
+    path = tmp_path / "six.mp4"
+    write_video(path, counting_clip(12), fps=6)
+    official = read_video(path, fps=6, size=None, duration=2.0)
+    exact = read_video(path, fps=6, size=None, duration=2.0, rule="exact")
+    assert frame_indices(official) == [0, 1] + list(range(3, 12))
+    assert frame_indices(exact) == list(range(12))
+    assert frame_indices(read_video(path, fps=6, size=None, start=1.0, rule="exact")) == list(range(6, 12))
+    # at a rate not on the file's grid both rules take the first frame at or after each time
+    assert torch.equal(read_video(path, fps=4, size=None), read_video(path, fps=4, size=None, rule="exact"))
 
 
 def test_audio_track_round_trips(clip10):
@@ -91,30 +120,36 @@ def test_audio_track_round_trips(clip10):
     assert (audio[:n] - tone[:n]).norm() / tone[:n].norm() < 0.25  # aligned: no priming delay left
 
 
-def test_centre_crop_then_bilinear_resize(tmp_path):
+def test_aspect_crop_then_antialiased_resize_on_float(tmp_path):
     wide = torch.zeros(3, 2, 48, 96, dtype=torch.uint8)
     wide[0, :, :, :24] = 255  # red left quarter, cropped away
     wide[1, :, :, 24:72] = 200  # green centre square
     wide[2, :, :, 72:] = 255  # blue right quarter, cropped away
-    out = center_crop_resize(wide, 16)
-    assert out.shape == (3, 2, 16, 16)
-    assert out[1].eq(200).all() and out[0].eq(0).all() and out[2].eq(0).all()
+    out = fit_frames(wide, 16)
+    assert out.dtype == torch.float32 and out.shape == (3, 2, 16, 16)
+    assert torch.allclose(out[1], torch.tensor(200 / 255)) and out[0].eq(0).all() and out[2].eq(0).all()
     ramp = torch.randint(0, 256, (3, 3, 40, 30), dtype=torch.uint8)
-    want = F.interpolate(ramp[:, :, 5:35].permute(1, 0, 2, 3).float(), size=(12, 12), mode="bilinear",
-                         align_corners=False, antialias=False).round().permute(1, 0, 2, 3)
-    assert torch.equal(center_crop_resize(ramp, 12), want.to(torch.uint8))
+    want = F.interpolate(ramp[:, :, 5:35].permute(1, 0, 2, 3).float() / 255, size=(12, 12), mode="bilinear",
+                         align_corners=False, antialias=True).permute(1, 0, 2, 3)
+    assert torch.equal(fit_frames(ramp, 12), want)  # not rounded to uint8, antialiased
+    assert fit_frames(ramp, (8, 24)).shape == (3, 3, 8, 24)  # (h, w): crop 10 x 30 rows 15..25
+    assert crop_box(40, 30, (8, 24)) == (15, 10, 0, 30)
+    assert crop_note(40, 30, (8, 24)) == (
+        "input is 40x30 (h x w) but the output is 8x24: centre-cropped to "
+        "10x30 (15 rows at the top and 15 at the bottom cut) before resizing")
+    assert crop_note(40, 30, (20, 15)) is None
     path = tmp_path / "wide.mp4"
     write_video(path, wide, fps=2)
     read = read_video(path, fps=2, size=16)
-    assert read.shape == (3, 2, 16, 16)
-    assert (read[1].float() - 200).abs().max() <= 4 and read[0].float().max() <= 4
+    assert read.shape == (3, 2, 16, 16) and read.dtype == torch.float32
+    assert (read[1] * 255 - 200).abs().max() <= 4 and read[0].max() * 255 <= 4
 
 
 def test_odd_sizes_are_padded_to_even(tmp_path):
     path = tmp_path / "odd.mp4"
     frames = torch.full((3, 3, 17, 23), 128, dtype=torch.uint8)
     write_video(path, frames, fps=5)
-    assert read_video(path, fps=5, size=None).shape == (3, 3, 18, 24)
+    assert read_all_frames(path)[0].shape == (3, 3, 18, 24)
 
 
 def test_write_is_atomic_and_validates(tmp_path):
@@ -215,3 +250,18 @@ def test_seeking_into_a_long_clip_matches_decoding_from_the_start(tmp_path):
     assert torch.equal(part, read_video(path, fps=4, size=None)[:, 21:27])
     levels = part.float().mean(dim=(0, 2, 3)) / 2  # lossy grey levels: within one step of the index
     assert (levels - torch.tensor([52, 55, 57, 60, 62, 65])).abs().max() <= 1
+
+
+def test_lossless_evaluation_clips(tmp_path):
+    rng = np.random.default_rng(0)
+    frames = torch.from_numpy(rng.integers(0, 256, (3, 6, 32, 32), dtype=np.uint8))
+    write_video(tmp_path / "eval.mp4", frames, 6.0, lossless=True)
+    write_video(tmp_path / "view.mp4", frames, 6.0)
+    err = {name: (read_all_frames(tmp_path / f"{name}.mp4")[0].float() - frames.float()).abs()
+           for name in ("eval", "view")}
+    if video_codec() == "libx264":
+        with av.open(str(tmp_path / "eval.mp4")) as container:
+            assert container.streams.video[0].codec_context.pix_fmt == "yuv444p"
+        assert err["eval"].max() <= 3 and err["eval"].mean() < 1.0  # only the RGB <-> YUV rounding
+    assert err["eval"].mean() < err["view"].mean()
+

@@ -54,6 +54,19 @@ def test_presets_and_overrides():
     assert cli.main(["train", "--config", "synth-tiny", "--data", "x", "--output", "y", "train.lr=abc"]) == 2
 
 
+def test_cached_clips_equal_the_dataset_items(synth_data):
+    from asva.data import AVSyncDataset, sampling
+    from asva.training.avsyncd.data import CachedClips
+
+    ds = AVSyncDataset(synth_data, "train", size=16, flip_prob=0.5, seed=4)
+    cache = CachedClips(ds)
+    for index in range(len(ds)):
+        want = ds.load(index, sampling.item_generator(4, 0, index))
+        got = cache.item(index, sampling.item_generator(4, 0, index))
+        assert got["start"] == want["start"] and got["flipped"] == want["flipped"]
+        assert torch.equal(got["video"], want["video"])  # same frames picked, same official transform
+
+
 def test_batch_plan_splits_global_batches_across_ranks():
     whole = BatchPlan(20, 4, seed=3)
     ranks = [BatchPlan(20, 4, seed=3, rank=r, world=2) for r in range(2)]
@@ -168,7 +181,8 @@ def test_patch_autoencoder_lossless_fit_and_round_trip(tmp_path):
 
 
 def test_synthetic_table_runs_static_i2vd_and_avsyncd(synth_data, tmp_path):
-    from asva.evaluation.synthetic.table1 import format_table, main, merge
+    from asva.commands.table1 import main
+    from asva.evaluation.synthetic.table1 import format_table, merge
 
     runs = {}
     for name, extra in (("avsyncd", []), ("i2vd", ["model.audio=false"])):
@@ -189,3 +203,28 @@ def test_synthetic_table_runs_static_i2vd_and_avsyncd(synth_data, tmp_path):
     static = results[1].summary()
     assert static["hit_rate"][0] == 0 and static["correlation"][0] == 0  # a still video never moves
     assert "| I2VD |" in format_table(results)
+
+
+def test_non_square_model_trains_and_animates(synth_data, tmp_path):
+    """(h, w) sizes end to end: a 32 x 64 model trains one step, exports, and animates at its size."""
+    import numpy as np
+    from PIL import Image
+
+    from asva.cli import main as asva_main
+    from asva.media import probe, write_video
+
+    wide = load_config("thegreatesthits-sd15")
+    assert tuple(wide.data.size) == (128, 256) and wide.train.vae_latents == "sample"
+    out = tmp_path / "wide"
+    assert cli.main(["--config", "synth-tiny", "--data", str(synth_data), "--output", str(out),
+                     "train.max_steps=1", *TINY, "data.size=[32, 64]"]) == 0
+    assert json.loads((out / "model" / "training.json").read_text())["config"]["data"]["size"] == [32, 64]
+    Image.fromarray(np.full((60, 90, 3), 100, np.uint8)).save(tmp_path / "i.png")
+    silent = torch.zeros(3, 6, 16, 16, dtype=torch.uint8)
+    write_video(tmp_path / "a.mp4", silent, 6.0, audio=torch.zeros(16000))
+    args = ["animate", "--model", str(out / "model"), "--image", str(tmp_path / "i.png"), "--audio",
+            str(tmp_path / "a.mp4"), "--class", "drum", "--steps", "1", "--device", "cpu", "--quiet"]
+    assert asva_main([*args, "-o", str(tmp_path / "trained_size.mp4")]) == 0  # the model's own (h, w)
+    assert asva_main([*args, "--size", "64x128", "-o", str(tmp_path / "given.mp4")]) == 0
+    info, given = probe(tmp_path / "trained_size.mp4"), probe(tmp_path / "given.mp4")
+    assert (info.height, info.width) == (32, 64) and (given.height, given.width) == (64, 128)

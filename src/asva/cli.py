@@ -15,7 +15,9 @@ import sys
 COMMANDS: dict[str, str] = {
     "animate": "animate an image with an audio clip (mp4 with the sound, gif, frames)",
     "applications": "the paper's applications in miniature on the synthetic benchmark",
+    "compare": "methods side by side (Static, I2VD, AADiff, AVSyncD x eta): grid video + contact sheet",
     "convert": "official AVSyncD / SD1.5 / ImageBind / sync weights -> a model folder",
+    "demo": "serve a web page and HTTP API to animate images with sound (Gradio, the demo extra)",
     "eval-sync": "sync classifier A2V/V2A accuracy, P_sync, RelSync vs oracle",
     "evaluate": "score generated clips: FID, FVD, IA, IT, RelSync, AlignSync, oracle",
     "generate-eval": "generate the 3 clips per test video that evaluate scores",

@@ -90,3 +90,38 @@ def lazy_getattr(package: str, exports: dict[str, str]):
         return getattr(importlib.import_module(exports[name]), name)
 
     return __getattr__
+
+
+# ---------------------------------------------------------------- frame sizes (torch-free, for parsers)
+Size = int | tuple[int, int]
+
+
+def as_hw(size: Size) -> tuple[int, int]:
+    """`size` as (height, width): an int is a square, a pair is (h, w). Raises on non-positive sides."""
+    if isinstance(size, int) and not isinstance(size, bool):
+        hw = (size, size)
+    elif isinstance(size, (tuple, list)) and len(size) == 2 and all(isinstance(s, int) for s in size):
+        hw = (int(size[0]), int(size[1]))
+    else:
+        raise ValueError(f"size must be an int or a (height, width) pair of ints, got {size!r}")
+    if min(hw) <= 0:
+        raise ValueError(f"size sides must be positive, got {size!r}")
+    return hw
+
+
+def parse_size(text: str) -> Size:
+    """'256' -> 256; '128x256' -> (128, 256) (height x width); a square 'NxN' -> N."""
+    parts = str(text).lower().split("x")
+    try:
+        values = [int(p) for p in parts]
+    except ValueError:
+        values = []
+    if len(values) not in (1, 2):
+        raise ValueError(f"size must be N or HxW (height x width), e.g. 256 or 128x256, got {text!r}")
+    return normalize_size(values[0] if len(values) == 1 else (values[0], values[1]))
+
+
+def normalize_size(size) -> Size:
+    """An int, or an (h, w) pair (list or tuple, e.g. from JSON) -> int for a square, (h, w) otherwise."""
+    h, w = as_hw(tuple(size) if isinstance(size, list) else size)
+    return h if h == w else (h, w)

@@ -5,8 +5,10 @@ Usage:
                  [--gif OUT.gif] [--frames DIR] [--model NAME_OR_DIR] [--eta 4] [--text-scale 1]
                  [--steps 50] [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--device auto|cpu|cuda|mps]
                  [--dtype float32|bfloat16|float16|auto] [--preset fast|paper] [--guidance-fraction 1]
-                 [--compile] [--fps 6] [--size N] [--sequential-cfg] [--quiet]
+                 [--compile] [--fps 6] [--size N|HxW] [--sequential-cfg] [--quiet]
     asva animate --batch LIST.csv [same model and sampling options]
+    asva animate --prompt TEXT --audio AUD --t2i SD15_DIR -o OUT.mp4 [options]   (no --image)
+    [--method static|i2vd|aadiff|avsyncd] [--audio-gain DB] [--aadiff-start inversion|sdedit ...]
 
 The video lasts as long as the audio (whole frames; audio longer than 2 s is generated in 2-s
 windows chained on their shared frame) and the mp4 carries the input audio (its first channel, the one
@@ -19,6 +21,12 @@ folder's own sampler and --size to the size the model was trained at (its traini
 registry, else 256). Speed (docs/speed.md): --preset fast (DPM-Solver++, few steps) or paper (PNDM-50)
 sets the sampler and steps not given explicitly; --guidance-fraction F guides only the first F of the
 steps; --dtype auto picks bf16 on CUDA and on CPUs with native bf16; --compile uses torch.compile.
+
+--method picks the animation method (docs/baselines.md): avsyncd (default), static (the image
+repeated), i2vd (AVSyncD trained without audio; default model asva-synth-tiny-i2vd) or aadiff (training-free
+AADiff on the Stable Diffusion 1.5 folder given as --model). Without --image, --t2i SD15_DIR first makes the
+image from --prompt with diffusers' StableDiffusionPipeline and saves it beside the output (OUT.png).
+--audio-gain scales the waveform by DB decibels before the model hears it (+6 dB = twice as loud).
 
 --batch reads a CSV with the header `image,audio,prompt,out` (relative paths are relative to the CSV),
 loads the model once, animates every row, reports and skips bad rows, and prints a summary; the exit
@@ -33,15 +41,19 @@ import sys
 import time
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from asva.utils import DTYPE_NAMES, HelpFormatter
+from asva.utils import HelpFormatter, parse_size
+
+if TYPE_CHECKING:
+    import torch
 
 BATCH_COLUMNS = ("image", "audio", "prompt", "out")
 
 
 @dataclass
 class Job:
-    image: Path
+    image: Path | torch.Tensor | None  # a generated image (3, h, w) uint8 with --t2i
     audio: Path
     prompt: str | None
     out: Path | None
@@ -50,6 +62,7 @@ class Job:
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from asva.baselines.options import add_method_options
     from asva.models.registry import DEFAULT_MODEL
     from asva.pipelines.schedulers import DEFAULT_SCHEDULER, DEFAULT_STEPS, scheduler_names
     from asva.pipelines.speed import DTYPE_CHOICES, SAMPLING_PRESETS
@@ -65,7 +78,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--gif", type=Path, help="also write an animated GIF")
     p.add_argument("--frames", type=Path, help="also write the frames as PNGs into this folder")
     p.add_argument("--batch", type=Path, help="CSV with columns image,audio,prompt,out")
-    p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name or folder (default {DEFAULT_MODEL})")
+    p.add_argument("--model", help=f"model name or folder (default: {DEFAULT_MODEL} for avsyncd and static, "
+                                   "asva-synth-tiny-i2vd for i2vd; aadiff needs an SD1.5 folder)")
+    p.add_argument("--t2i", type=Path, help="SD1.5 folder that makes the image from --prompt when no --image")
+    p.add_argument("--audio-gain", type=float, default=0.0,
+                   help="scale the audio by this many dB (default 0)")
+    add_method_options(p)
     p.add_argument("--eta", type=float, default=4.0, help="audio guidance scale (default 4; 1 = none)")
     p.add_argument("--text-scale", type=float, default=1.0, help="text guidance scale (default 1 = none)")
     p.add_argument("--steps", type=int, default=DEFAULT_STEPS, help="denoising steps")
@@ -82,7 +100,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--compile", action="store_true",
                    help="torch.compile the UNet (needs a C++ compiler on CPU; falls back; default off)")
     p.add_argument("--fps", type=float, default=6.0, help="output frame rate (the model runs at 6)")
-    p.add_argument("--size", type=int, help="frame side in pixels (default: the model's training size)")
+    p.add_argument("--size", type=parse_size, help="frame size: N (square) or HxW, height x width, e.g. "
+                   "128x256 (default: the model's training size)")
     p.add_argument("--sequential-cfg", action="store_true", help="guidance branches one by one (less memory)")
     p.add_argument("--threads", type=int,
                    help="CPU threads for torch (default 1 on CPU: the tiny model runs several times slower "
@@ -105,15 +124,17 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--guidance-fraction must be in [0, 1], got {args.guidance_fraction}")
     if not args.fps > 0:
         raise ValueError(f"--fps must be > 0, got {args.fps}")
-    if args.size is not None and args.size < 1:
-        raise ValueError(f"--size must be a positive number of pixels, got {args.size}")
     if args.batch is not None:
         given = [f"--{n}" for n in ("image", "audio", "prompt", "out", "gif", "frames") if getattr(args, n)]
         if given or args.class_name:
             raise ValueError(f"--batch takes its inputs from the CSV; drop {', '.join(given) or '--class'}")
         return
-    if args.image is None or args.audio is None:
-        raise ValueError("--image and --audio are required (or --batch LIST.csv)")
+    if args.image is None and (args.t2i is None or not args.prompt):
+        raise ValueError("--image is required (or --t2i SD15_DIR with --prompt to generate it, or --batch)")
+    if args.image is not None and args.t2i is not None:
+        raise ValueError("--t2i makes the image when there is no --image; give one of them")
+    if args.audio is None:
+        raise ValueError("--audio is required (or --batch LIST.csv)")
     if not (args.out or args.gif or args.frames):
         raise ValueError("nothing to write: give -o OUT.mp4 (and/or --gif, --frames)")
     if args.out is not None and args.out.suffix.lower() != ".mp4":
@@ -125,7 +146,7 @@ def check_inputs(job: Job) -> None:
     from asva.media import probe
 
     for what, path in (("image", job.image), ("audio", job.audio)):
-        if not path.is_file():
+        if path is not None and not path.is_file():
             raise ValueError(f"{what} file {path} does not exist")
     info = probe(job.audio)
     if not info.has_audio:
@@ -133,29 +154,51 @@ def check_inputs(job: Job) -> None:
 
 
 def model_of(args: argparse.Namespace):
-    """(pipeline, frame size) of --model with this command's --device, --dtype, --scheduler, --size."""
-    from asva.pipelines.loading import load_model
+    """(pipeline, frame size) of --method (default avsyncd) with this command's --model, --device, --dtype,
+    --scheduler, --size (and AADiff's options)."""
+    from asva.baselines.loading import load_method
 
-    from asva.pipelines.speed import compile_unet
+    method = getattr(args, "method", "avsyncd")
+    aadiff = None
+    if method == "aadiff":
+        from asva.baselines.options import aadiff_config
 
-    model = load_model(args.model, args.device, args.dtype, args.scheduler, args.size, quiet=args.quiet)
-    if getattr(args, "compile", False):
-        compile_unet(model.pipe)
-    return model.pipe, model.size
+        aadiff = aadiff_config(args)
+    pipe, size = load_method(method, args.model, device=args.device, dtype=args.dtype,
+                             scheduler=args.scheduler, size=args.size, quiet=args.quiet, aadiff=aadiff)
+    if getattr(args, "compile", False) and hasattr(pipe, "unet"):
+        from asva.pipelines.speed import compile_unet
+
+        compile_unet(pipe)
+    return pipe, size
 
 
 def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: bool = False) -> int:
     """Run one job and write its outputs (all or none); returns the number of frames."""
     import torch
 
-    from asva.media import read_audio, read_image
+    from asva.media import crop_note, fit_frames, read_audio, read_image
 
-    image = read_image(job.image, size=size)
+    if isinstance(job.image, torch.Tensor):
+        image = job.image  # --t2i: (3, h, w) uint8, already made at the model's size
+    else:
+        pixels = read_image(job.image)  # uint8 (3, h, w); fit_frames makes the one float copy (of the crop)
+        note = crop_note(*pixels.shape[-2:], size)
+        if note and not args.quiet:
+            print(f"{job.image.name}: {note}")
+        image = fit_frames(pixels[:, None], size)[:, 0] * 2 - 1  # the official transform, [-1, 1]
+        del pixels
     audio = read_audio(job.audio, mono=False)  # (channels, n): ImageBind reads channel 0, as in the paper
+    if getattr(args, "audio_gain", 0.0):
+        from asva.media.audio import apply_gain
+
+        audio = apply_gain(audio, args.audio_gain)
+    fraction = getattr(args, "guidance_fraction", 1.0)
+    extra = {} if fraction == 1.0 else {"guidance_fraction": fraction}  # AVSyncD's option, not the baselines'
     out = pipe(image, audio[None], job.prompt, use_prompt_table=use_table, num_inference_steps=args.steps,
                audio_guidance_scale=args.eta, text_guidance_scale=args.text_scale, fps=args.fps,
-               guidance_fraction=getattr(args, "guidance_fraction", 1.0),
-               generator=torch.Generator().manual_seed(args.seed), batched_guidance=not args.sequential_cfg)
+               generator=torch.Generator().manual_seed(args.seed), batched_guidance=not args.sequential_cfg,
+               **extra)
     write_outputs(job, out.videos[0], out.fps, out.audio[0])  # the mp4 carries channel 0 (audio_track)
     return out.videos.shape[2]
 
@@ -209,6 +252,27 @@ def run_batch(pipe, size: int, jobs: list[Job], args: argparse.Namespace) -> int
     return 1 if failed else 0
 
 
+def make_image(args: argparse.Namespace, size: int, device: torch.device) -> torch.Tensor:
+    """--t2i: the prompt's image (3, size, size) uint8 from the user's SD1.5 folder."""
+    from asva.baselines.t2i import generate_image
+
+    return generate_image(args.t2i, args.prompt, size=size, seed=args.seed, device=device,
+                          dtype=args.dtype, quiet=args.quiet)
+
+
+def save_generated_image(args: argparse.Namespace, image: torch.Tensor) -> Path:
+    """The --t2i image, saved beside the first output as <name>.png once the animation is written."""
+    from asva.baselines.t2i import save_image
+    from asva.utils import atomic_path
+
+    path = (args.out or args.gif or args.frames).with_suffix(".png")
+    with atomic_path(path) as tmp:
+        save_image(tmp, image)
+    if not args.quiet:
+        print(f"wrote {path} (the image {args.t2i} made from the prompt)")
+    return path
+
+
 def main(argv: list[str] | None = None) -> int:
     from asva.pipelines.speed import apply_preset
 
@@ -230,8 +294,20 @@ def main(argv: list[str] | None = None) -> int:
     job = Job(args.image, args.audio, args.prompt or args.class_name, args.out, args.gif, args.frames)
     check_inputs(job)
     pipe, size = model_of(args)
+    use_table = False
+    if args.class_name is not None:
+        from asva.pipelines.prompts import class_prompt
+
+        choice = class_prompt(pipe, args.class_name)
+        job.prompt, use_table = choice.prompt, choice.use_table
+        if not args.quiet:
+            print(choice.note)
+    if job.image is None:
+        job.image = make_image(args, size, args.device)
     start = time.perf_counter()
-    frames = animate(pipe, size, job, args, use_table=args.class_name is not None)
+    frames = animate(pipe, size, job, args, use_table=use_table)
+    if isinstance(job.image, torch.Tensor):
+        save_generated_image(args, job.image)
     if not args.quiet:
         written = ", ".join(str(p) for p in (job.out, job.gif, job.frames) if p is not None)
         print(f"wrote {written}: {frames} frames at {args.fps:g} fps in {time.perf_counter() - start:.1f} s")

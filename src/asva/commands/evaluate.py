@@ -4,7 +4,7 @@ Usage:
     asva evaluate --dataset DIR --generated DIR -o OUTDIR [--metrics fid,fvd,ia,it,relsync,alignsync,oracle]
                   [--weights DIR] [--fid-weights F] [--i3d-weights F] [--imagebind-weights F]
                   [--sync-weights DIR] [--fid-size 229|299] [--skip-missing] [--clips-per-video 3]
-                  [--split test] [--size 256] [--it-text folder|prompt] [--cache DIR|none]
+                  [--split test] [--size 256|HxW] [--it-text folder|prompt] [--cache DIR|none]
                   [--device cpu] [--workers 2] [--no-progress]
     asva evaluate --synthetic --dataset DIR --generated DIR -o OUTDIR [same options]
 
@@ -32,7 +32,7 @@ import sys
 from pathlib import Path
 
 from asva.models.registry import DEFAULT_SYNC_MODEL
-from asva.utils import HelpFormatter
+from asva.utils import HelpFormatter, parse_size
 
 METRIC_NAMES = "fid,fvd,ia,it,relsync,alignsync,oracle"  # asva.evaluation.run.METRICS (checked by a test)
 FID_SIZES = (229, 299)  # asva.metrics.inception: ASVA_FID_SIZE (official), STANDARD_FID_SIZE
@@ -102,7 +102,8 @@ def _add_reading_options(p: argparse.ArgumentParser) -> None:
         "--clips-per-video", type=int, default=3, choices=(1, 3), help="3 (the paper) or 1 (centred)"
     )
     p.add_argument("--split", default="test", help="list file of the dataset to evaluate on (default test)")
-    p.add_argument("--size", type=int, help="frame side the clips are read at (default 256; Table 1: 64)")
+    p.add_argument("--size", type=parse_size, help="frame size the clips are read at: N (square) or HxW, "
+                   "height x width, e.g. 128x256 for TheGreatestHits (default 256; Table 1: 64)")
     p.add_argument(
         "--it-text",
         choices=("folder", "prompt"),

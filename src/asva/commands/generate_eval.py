@@ -1,9 +1,10 @@
 """asva generate-eval: generate the clips `asva evaluate` scores, 3 per test video (resumable).
 
 Usage:
-    asva generate-eval --dataset DIR --model NAME_OR_DIR -o OUT [--eta 4] [--text-scale 1] [--steps 50]
+    asva generate-eval --dataset DIR [--method avsyncd|static|i2vd|aadiff] [--model NAME_OR_DIR] -o OUT
+                       [--eta 4] [--text-scale 1] [--steps 50] [--aadiff-start inversion|sdedit ...]
                        [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--clips-per-video 3] [--split test]
-                       [--size N] [--device auto] [--dtype float32|bfloat16|float16|auto]
+                       [--size N|HxW] [--device auto] [--dtype float32|bfloat16|float16|auto]
                        [--preset fast|paper] [--guidance-fraction 1] [--sequential-cfg] [--limit N]
                        [--num-processes 1] [--no-progress]
     accelerate launch --num_processes 4 -m asva.cli generate-eval ...   # one process per GPU
@@ -14,6 +15,11 @@ writes OUT/<class>/<stem>_clip-<k:02d>.mp4 (12 frames at 6 fps, H.264, with the 
 muxed as AAC: the channel the evaluation's mel reads). This is the official `animation_gen.py` layout.
 Every clip restarts the generator from --seed, as the official script does. --scheduler and --size default
 to the model's own (its folder's sampler and training size), as in `asva animate`.
+
+--method generates with a baseline instead of AVSyncD (docs/baselines.md), so that `asva evaluate`
+scores it the same way: static (the first frame repeated), i2vd (default model asva-synth-tiny-i2vd),
+aadiff (the Stable Diffusion 1.5 folder given as --model; the class prompt is its text). --model
+defaults to the method's default model.
 
 Each file is written atomically, so an interrupted run leaves only finished clips, and a re-run skips
 them. OUT/generate_eval.json records the settings; re-running into OUT with other settings is refused.
@@ -31,10 +37,11 @@ import sys
 import time
 from pathlib import Path
 
-from asva.utils import HelpFormatter
+from asva.utils import HelpFormatter, parse_size
 
 
 def build_parser() -> argparse.ArgumentParser:
+    from asva.baselines.options import add_method_options
     from asva.pipelines.schedulers import DEFAULT_SCHEDULER, DEFAULT_STEPS, scheduler_names
     from asva.pipelines.speed import DTYPE_CHOICES, SAMPLING_PRESETS
 
@@ -44,7 +51,8 @@ def build_parser() -> argparse.ArgumentParser:
         formatter_class=HelpFormatter,
     )
     p.add_argument("--dataset", type=Path, required=True, help="AVSync15-format dataset")
-    p.add_argument("--model", required=True, help="model name (asva.models.registry) or model folder")
+    p.add_argument("--model", help="model name (asva.models.registry) or model folder (default: the "
+                   "method's default model; --method aadiff needs an SD1.5 folder)")
     p.add_argument("-o", "--out", type=Path, required=True, help="output folder")
     p.add_argument("--eta", type=float, default=4.0, help="audio guidance scale (default 4, as the paper)")
     p.add_argument("--text-scale", type=float, default=1.0, help="text guidance scale (default 1 = none)")
@@ -58,7 +66,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--seed", type=int, default=0, help="generator seed, reset for every clip (default 0)")
     p.add_argument("--clips-per-video", type=int, choices=(1, 3), default=3)
     p.add_argument("--split", default="test")
-    p.add_argument("--size", type=int, help="frame side in pixels (default: the model's training size)")
+    p.add_argument("--size", type=parse_size, help="frame size: N (square) or HxW, height x width, e.g. "
+                   "128x256 "
+                   "(default: the model's training size)")
     p.add_argument("--device", default="auto", help="auto, cpu, cuda[:i] or mps")
     p.add_argument("--dtype", choices=DTYPE_CHOICES, default="float32",
                    help="weights' dtype; auto = bf16 on CUDA and native-bf16 CPUs (default float32)")
@@ -66,6 +76,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="generate at most N missing clips this run (per process)")
     p.add_argument("--num-processes", type=int, default=1, help="processes on this machine (default 1)")
     p.add_argument("--no-progress", action="store_true")
+    add_method_options(p)
     return p
 
 
@@ -84,6 +95,8 @@ def main(argv: list[str] | None = None) -> int:
 
     from tqdm import tqdm
 
+    from asva.baselines.loading import load_method, method_settings
+    from asva.baselines.options import aadiff_config
     from asva.data import AVSyncDataset
     from asva.data.sampling import eval_starts_for
     from asva.evaluation.generate import (
@@ -96,14 +109,17 @@ def main(argv: list[str] | None = None) -> int:
     )
     from asva.evaluation.matching import generated_name
     from asva.media import write_video
-    from asva.pipelines.loading import load_model, model_settings
 
     if args.steps < 1 or args.eta < 0 or args.text_scale < 0 or (args.limit is not None and args.limit < 0):
         raise ValueError(
             f"need --steps >= 1, --eta >= 0, --text-scale >= 0, --limit >= 0; got {args.steps}, "
             f"{args.eta}, {args.text_scale}, {args.limit}"
         )
-    _, args.scheduler, args.size = model_settings(args.model, args.scheduler, args.size)
+    if not 0.0 <= args.guidance_fraction <= 1.0 or args.num_processes < 1:
+        raise ValueError(f"need --guidance-fraction in [0, 1] and --num-processes >= 1; got "
+                         f"{args.guidance_fraction}, {args.num_processes}")
+    args.model, args.scheduler, args.size = method_settings(args.method, args.model, args.scheduler,
+                                                            args.size)
     starts = eval_starts_for(args.clips_per_video)
     dataset = AVSyncDataset(args.dataset, args.split, mode="eval", eval_starts=starts, size=args.size)
     check_manifest(args.out, settings_of(args))
@@ -120,14 +136,16 @@ def main(argv: list[str] | None = None) -> int:
     sharding.init_group(info)  # every rank joins, even one with nothing to do
     if not pending:
         return sharding.report_done(targets, args.out, info)
-    pipe = load_model(args.model, sharding.device_for(args.device, info), args.dtype, args.scheduler,
-                      args.size).pipe
+    aadiff = aadiff_config(args) if args.method == "aadiff" else None
+    pipe, _ = load_method(args.method, args.model, device=sharding.device_for(args.device, info),
+                          dtype=args.dtype, scheduler=args.scheduler, size=args.size, aadiff=aadiff)
     start = time.perf_counter()
     for i in tqdm(pending, desc="generate-eval", unit="clip", disable=args.no_progress):
         item = dataset[i]
         audio = clip_audio(dataset.root / "videos" / item["path"], item["start"], dataset.clip_duration)
         frames = generate_clip(pipe, item, audio, args)
-        write_video(targets[i], frames, 6.0, audio=audio, sample_rate=SAMPLE_RATE)  # atomic; channel 0
+        # atomic; channel 0; lossless (x264 qp 0, yuv444p) so the metrics see the model, not the encoder
+        write_video(targets[i], frames, 6.0, audio=audio, sample_rate=SAMPLE_RATE, lossless=True)
     seconds = time.perf_counter() - start
     print(f"asva generate-eval{who}: wrote {len(pending)} clips in {seconds:.1f} s "
           f"({len(pending) / seconds:.3f} clips/s)", file=sys.stderr)

@@ -118,7 +118,10 @@ def bundled_models() -> list[str]:
             continue
         lines += [f"  {line}" for line in [f"folder {folder}", *describe_training(folder)]]
     others = ", ".join(n for n in list_models() if not MODELS[n].bundled)
-    return lines + [f"released models (bring the weights; see `asva animate --model NAME`): {others}"]
+    syncs = ", ".join(f"{n} ({'bundled' if MODELS[n].bundled else 'bring the weights'})"
+                      for n in list_models("sync"))
+    return lines + [f"released models (bring the weights; see `asva animate --model NAME`): {others}",
+                    f"sync classifiers (--sync-model, --sync-weights): {syncs}"]
 
 
 def build_parser() -> argparse.ArgumentParser:

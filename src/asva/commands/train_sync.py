@@ -5,13 +5,15 @@ Usage:
                     [--lr LR] [--seed S] [--resume latest|CHECKPOINT] [--num-clips 21] [--shift 0.2]
                     [--tau 0.1] [--warmup-steps 100] [--weight-decay 0.01] [--checkpoint-every 500]
                     [--keep-checkpoints 2] [--log-every 10] [--workers 0] [--no-cache]
-                    [--set KEY=VALUE ...] [--threads T] [--no-progress]
+                    [--set KEY=VALUE ...] [--threads T] [--no-progress] [--init-from AVID_CMA.pth.tar]
 
 DIR is an AVSync15-format dataset (ROOT/videos, train.txt, class_mapping.json; `asva synth`
 output works). Each step takes B videos, cuts `--num-clips` clips `--shift` s apart from each,
 scores every audio against every video of the same video and minimises the row and column
 cross-entropy at temperature `--tau` (the official recipe: 21 clips, 0.2 s, tau 0.1, AdamW
-lr 2e-4, weight decay 0.01, 100 warm-up steps, gradient clipping 1.0). `--set` overrides a
+lr 2e-4, weight decay 0.01, 100 warm-up steps, gradient clipping 1.0, audio and video trunks
+initialised from AVID-CMA: `--init-from` the AVID-CMA AudioSet checkpoint with `--preset official`,
+imported through a strict key table). `--set` overrides a
 field of the classifier preset (e.g. --set frame_size=64 --set audio_channels=16,32,32,32).
 Writes OUTPUT/checkpoints/, OUTPUT/log.csv, OUTPUT/model/ and OUTPUT/training.json; run it
 under `accelerate launch` for several processes.
@@ -53,6 +55,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--flip-prob", type=float, default=d["flip_prob"], help="per-clip horizontal flip chance")
     p.add_argument("--seed", type=int, default=d["seed"], help="data order and initialisation seed")
     p.add_argument("--resume", default=None, help="'latest' or a checkpoint folder (default: a new run)")
+    p.add_argument("--init-from", default=None, metavar="PATH",
+                   help="AVID-CMA checkpoint (AVID-CMA_Audioset_InstX-N1024-PosW-N64-Top32_checkpoint"
+                        ".pth.tar) initialising the audio and video trunks, as the official recipe "
+                        "(default: random init)")
     p.add_argument("--checkpoint-every", type=int, default=d["checkpoint_every"], help="steps per checkpoint")
     p.add_argument("--keep-checkpoints", type=int, default=d["keep_checkpoints"], help="checkpoints kept")
     p.add_argument("--log-every", type=int, default=d["log_every"], help="steps between log.csv rows")
@@ -83,7 +89,7 @@ def main(argv: list[str] | None = None) -> int:
         warmup_steps=args.warmup_steps, tau=args.tau, num_clips=args.num_clips, shift=args.shift,
         flip_prob=args.flip_prob, seed=args.seed, checkpoint_every=args.checkpoint_every,
         keep_checkpoints=args.keep_checkpoints, log_every=args.log_every, num_workers=args.workers,
-        cache=not args.no_cache, resume=args.resume, progress=not args.no_progress,
+        cache=not args.no_cache, resume=args.resume, init_from=args.init_from, progress=not args.no_progress,
     )
     cfg.model_config()  # a bad override fails before any data is read
     command = shlex.join(["asva", "train-sync", *(sys.argv[1:] if argv is None else argv)])

@@ -19,6 +19,7 @@ tensors, strings and sidecars as lists.
 """
 from __future__ import annotations
 
+import copy
 import warnings
 from pathlib import Path
 
@@ -27,9 +28,9 @@ from torch.utils.data import Dataset
 
 from asva.data import sampling
 from asva.data.validate import format_bad, scan_split
-from asva.media import audio_window, normalize_mel, read_audio, read_video, waveform_to_mel
+from asva.media import audio_window, normalize_mel, normalize_size, read_audio, read_video, waveform_to_mel
 from asva.media.audio import SAMPLE_RATE
-from asva.media.frames import to_model_range
+from asva.media.video import FRAME_RULES
 
 MODES = ("train", "eval")
 
@@ -48,6 +49,9 @@ class AVSyncDataset(Dataset):
 
     A malformed dataset raises one ValueError listing every bad line; with `skip_bad=True` the
     bad lines are left out with a warning and kept in `dataset.skipped` (`BadEntry` items).
+
+    `frame_rule` picks the frames as the official loader ("official") or as written ("exact", for
+    asva's own oracle; `asva.media.video.FRAME_RULES`).
     """
 
     def __init__(
@@ -57,17 +61,19 @@ class AVSyncDataset(Dataset):
         *,
         num_frames: int = 12,
         fps: float = 6.0,
-        size: int = 256,
+        size: int | tuple[int, int] = 256,
         mode: str = "train",
         eval_starts: str = "center",
         flip_prob: float = 0.5,
         skip_bad: bool = False,
         seed: int | None = None,
+        frame_rule: str = "official",
     ):
         _check_options(num_frames, fps, size, mode, eval_starts, flip_prob)
+        self.frame_rule = _checked_rule(frame_rule)
         self.root = Path(root)
         self.split, self.mode, self.seed = split, mode, seed
-        self.num_frames, self.fps, self.size = int(num_frames), float(fps), int(size)
+        self.num_frames, self.fps, self.size = int(num_frames), float(fps), normalize_size(size)
         self.clip_duration = self.num_frames / self.fps
         self.flip_prob = float(flip_prob) if mode == "train" else 0.0
         self.clips_per_video = 1 if mode == "train" else sampling.EVAL_STARTS[eval_starts]
@@ -139,21 +145,37 @@ class AVSyncDataset(Dataset):
             "flipped": flipped,
         }
 
+    def with_frame_rule(self, rule: str) -> AVSyncDataset:
+        """The same clips with frames picked by `rule` (this dataset when it already reads that way)."""
+        if _checked_rule(rule) == self.frame_rule:
+            return self
+        other = copy.copy(self)
+        other.frame_rule = rule
+        return other
+
     def _load_frames(self, path: Path, start: float) -> torch.Tensor:
-        """(c, num_frames, size, size) float32 in [-1, 1]; a short read repeats its last frame."""
-        frames = read_video(path, fps=self.fps, size=self.size, start=start, duration=self.clip_duration)
+        """(c, num_frames, h, w) float32 in [-1, 1], picked and transformed as the official loader does
+        (`read_video`); a short read repeats its last frame."""
+        frames = read_video(path, fps=self.fps, size=self.size, start=start, duration=self.clip_duration,
+                            rule=self.frame_rule)
         if frames.shape[1] == 0:
             raise ValueError(f"no frames decoded from {str(path)!r} at {start:.3f} s")
         frames = frames[:, : self.num_frames]
         missing = self.num_frames - frames.shape[1]
         if missing:
             frames = torch.cat([frames, frames[:, -1:].expand(-1, missing, -1, -1)], dim=1)
-        return to_model_range(frames)
+        return frames * 2.0 - 1.0  # the official Normalize([0.5], [0.5]) on [0, 1] frames
 
     def _load_audio(self, path: Path, start: float) -> torch.Tensor:
         """(c, round(clip seconds * 16000)) float32 waveform of the clip's time span, all channels."""
         wave = read_audio(path, sample_rate=SAMPLE_RATE, start=start, duration=self.clip_duration, mono=False)
         return audio_window(wave, sample_rate=SAMPLE_RATE, start=0.0, duration=self.clip_duration)
+
+
+def _checked_rule(rule: str) -> str:
+    if rule not in FRAME_RULES:
+        raise ValueError(f"frame_rule must be one of {sorted(FRAME_RULES)}, got {rule!r}")
+    return rule
 
 
 def _check_options(num_frames, fps, size, mode, eval_starts, flip_prob) -> None:
@@ -167,8 +189,7 @@ def _check_options(num_frames, fps, size, mode, eval_starts, flip_prob) -> None:
         raise ValueError(f"num_frames must be a positive int, got {num_frames!r}")
     if not fps > 0:
         raise ValueError(f"fps must be positive, got {fps!r}")
-    if not isinstance(size, int) or size < 1:
-        raise ValueError(f"size must be a positive int (square frames), got {size!r}")
+    normalize_size(size)  # an int (square) or (height, width); raises on anything else
     if not 0.0 <= flip_prob <= 1.0:
         raise ValueError(f"flip_prob must be in [0, 1], got {flip_prob!r}")
 

@@ -22,8 +22,9 @@ from torch.utils.data import Dataset
 
 from asva.data.sampling import coin, item_generator
 from asva.data.validate import format_bad, scan_split
-from asva.media import audio_window, normalize_mel, probe, read_audio, read_video, waveform_to_mel
+from asva.media import audio_window, normalize_mel, probe, read_audio, waveform_to_mel
 from asva.media.audio import SAMPLE_RATE
+from asva.media.video import read_all_frames
 from asva.models.sync import preprocess_sync_video
 
 SAMPLINGS = ("random", "center")
@@ -160,7 +161,7 @@ class ShiftedClipDataset(Dataset):
             raise ValueError(f"{path}: no frame rate in the video header")
         # channel 0, as the official loader's mel (ImageBind's fbank takes channel 0, no mixdown)
         wave = read_audio(path, sample_rate=SAMPLE_RATE, mono=False)[0]
-        decoded = (read_video(path, fps=fps, size=None), float(fps), wave)
+        decoded = (read_all_frames(path)[0], float(fps), wave)  # every source frame
         if self._cache is not None:
             self._cache[index] = decoded
         return decoded

@@ -33,7 +33,7 @@ from asva.data import sampling
 from asva.data.validate import cached_probe
 from asva.media import audio_window, normalize_mel, read_audio, read_video, waveform_to_mel
 from asva.media.audio import SAMPLE_RATE
-from asva.media.frames import to_uint8
+from asva.media.frames import to_uint8, unit_to_uint8
 from asva.metrics.fvd import i3d_features
 from asva.metrics.inception import ASVA_FID_SIZE, fid_features
 from asva.metrics.oracle import oracle_score, scale_box
@@ -50,7 +50,13 @@ NETWORK_OF = {
     "phi": "sync",
 }
 ORACLE_FIELDS = ("hit_rate", "false_motion_rate", "correlation", "num_events", "num_peaks")
-ORACLE_VERSION = "oracle-1"
+ORACLE_VERSION = "oracle-2"  # oracle-2: frames read as written (`frame_rule_of`)
+
+
+def frame_rule_of(kind: str) -> str:
+    """How a feature kind's frames are picked (`asva.media.video.FRAME_RULES`): the official rule for
+    every official metric, the frames as written for asva's own oracle."""
+    return "exact" if kind == "oracle" else "official"
 
 
 @dataclass
@@ -134,16 +140,16 @@ def load_generated_clip(
     fps: float = 6.0,
     size: int | None = 256,
     need_audio: bool = True,
+    rule: str = "official",
 ) -> Clip:
     """A generated file as the official evaluation reads it: its centred 2 s (the whole clip for a 2-s
     file), frames at `fps` centre-cropped and resized to `size`, and the audio re-decoded from the file
-    (mel of channel 0, like the ground truth)."""
+    (mel of channel 0, like the ground truth). `rule="exact"`: the frames as written (`read_video`)."""
     seconds = num_frames / fps
     _, usable = cached_probe(path)
     start = sampling.center_start(usable, seconds)
-    video = _fill_frames(
-        read_video(path, fps=fps, size=size, start=start, duration=seconds), num_frames, str(path)
-    )
+    frames = read_video(path, fps=fps, size=size, start=start, duration=seconds, rule=rule)
+    video = _fill_frames(frames if size is None else unit_to_uint8(frames), num_frames, str(path))
     mel = None
     if need_audio:
         wave = read_audio(path, sample_rate=SAMPLE_RATE, start=start, duration=seconds, mono=False)
@@ -163,7 +169,7 @@ def test_clip_from_item(item: dict) -> Clip:
 
 def oracle_vector(video: torch.Tensor, sidecar: dict, start: float, fps: float) -> torch.Tensor:
     """The oracle score of a square clip whose frame 0 shows time `start` of the sidecar's video."""
-    box = scale_box(sidecar["sounding_box"], sidecar["width"], sidecar["height"], video.shape[-1])
+    box = scale_box(sidecar["sounding_box"], sidecar["width"], sidecar["height"], tuple(video.shape[-2:]))
     times = [t - start for t in sidecar["event_times"]]
     score = oracle_score(video, fps, times, box, sidecar.get("event_durations"))
     return torch.tensor([float(getattr(score, name)) for name in ORACLE_FIELDS], dtype=torch.float64)

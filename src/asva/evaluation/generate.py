@@ -38,6 +38,11 @@ def settings_of(args: argparse.Namespace) -> dict:
     fraction = getattr(args, "guidance_fraction", 1.0)
     if fraction != 1.0:  # recorded only when used, so older folders still resume
         settings["guidance_fraction"] = fraction
+    if args.method != "avsyncd":  # folders made before --method existed hold AVSyncD clips
+        from asva.baselines.options import aadiff_settings
+
+        settings["method"] = args.method
+        settings.update(aadiff_settings(args) if args.method == "aadiff" else {})
     return settings
 
 
@@ -46,7 +51,8 @@ def check_manifest(out: Path, settings: dict) -> None:
     path = out / MANIFEST
     if path.is_file():
         old = json.loads(path.read_text())
-        diff = [f"{k}: {old.get(k)!r} -> {v!r}" for k, v in settings.items() if old.get(k) != v]
+        keys = [*settings, *(k for k in old if k not in settings)]  # a key only in the old run differs too
+        diff = [f"{k}: {old.get(k)!r} -> {settings.get(k)!r}" for k in keys if old.get(k) != settings.get(k)]
         if diff:
             raise ValueError(
                 f"{out} holds clips generated with other settings ({'; '.join(diff)}); "
@@ -61,7 +67,7 @@ def check_manifest(out: Path, settings: dict) -> None:
 def pick_prompt(pipe, cls: str, prompt: str) -> tuple[str, bool]:
     """(prompt, use the prompt table): the class prompt for a text encoder, else the table entry
     named by the prompt or by the class folder."""
-    if pipe.text_encoder is not None:
+    if getattr(pipe, "ignores_prompt", False) or pipe.text_encoder is not None:
         return prompt, False
     names = pipe.prompt_table.names if pipe.prompt_table is not None else []
     for name in (prompt, cls):
@@ -85,6 +91,8 @@ def generate_clip(pipe, item: dict, audio: torch.Tensor, args: argparse.Namespac
     image = to_uint8(item["video"][:, 0])  # (3, h, w)
     cls = item["path"].split("/")[0]
     prompt, use_table = pick_prompt(pipe, cls, item["prompt"])
+    fraction = getattr(args, "guidance_fraction", 1.0)
+    extra = {} if fraction == 1.0 else {"guidance_fraction": fraction}  # AVSyncD's option, not the baselines'
     out = pipe(
         image,
         audio[None],
@@ -93,10 +101,10 @@ def generate_clip(pipe, item: dict, audio: torch.Tensor, args: argparse.Namespac
         num_inference_steps=args.steps,
         audio_guidance_scale=args.eta,
         text_guidance_scale=args.text_scale,
-        guidance_fraction=getattr(args, "guidance_fraction", 1.0),
         fps=6.0,
         generator=torch.Generator().manual_seed(args.seed),
         batched_guidance=not args.sequential_cfg,
+        **extra,
     )
     return out.videos[0]
 

@@ -30,6 +30,7 @@ from .features import (
     FeatureCache,
     all_cached,
     clip_features,
+    frame_rule_of,
     load_generated_clip,
     test_clip_from_item,
 )
@@ -59,7 +60,7 @@ class EvalConfig:
     clips_per_video: int = 3
     num_frames: int = 12
     fps: float = 6.0
-    size: int = 256
+    size: int | tuple[int, int] = 256  # a side (square) or (height, width)
     it_text: str = "folder"  # the official IT text is the class folder name; "prompt": class_mapping.json
     cache: Path | None = None
     progress: bool = True
@@ -98,74 +99,88 @@ def _kinds(metrics) -> tuple[set[str], set[str]]:
 
 
 @dataclass
-class _ClipJob:
-    """One evaluation clip: per side ("gt", "gen"), its cache source and how to decode it."""
+class _Read:
+    """One decode of one evaluation clip: its side ("gt" or "gen"), the feature kinds read with one
+    frame rule, their cache source, and how to decode it."""
 
-    sources: dict[str, dict]
-    loaders: dict[str, Callable[[], Clip]]
+    side: str
+    kinds: list[str]
+    source: dict
+    load: Callable[[], Clip]
 
 
 class _Decoder(torch.utils.data.Dataset):
-    """Decodes each job's clips (in DataLoader workers), skipping a side whose features are all cached."""
+    """Decodes each clip's reads (in DataLoader workers), skipping a read whose features are all cached."""
 
-    def __init__(self, jobs: list[_ClipJob], kinds: dict[str, set[str]], nets: Extractors, cache: FeatureCache):
-        self.jobs, self.kinds, self.nets, self.cache = jobs, kinds, nets, cache
+    def __init__(self, reads: list[list[_Read]], nets: Extractors, cache: FeatureCache):
+        self.reads, self.nets, self.cache = reads, nets, cache
 
     def __len__(self) -> int:
-        return len(self.jobs)
+        return len(self.reads)
 
-    def __getitem__(self, i: int) -> dict[str, Clip | None]:
-        job = self.jobs[i]
-        return {side: None if not kinds or all_cached(kinds, side, job.sources[side], self.nets, self.cache)
-                else job.loaders[side]() for side, kinds in self.kinds.items()}
+    def __getitem__(self, i: int) -> list[Clip | None]:
+        return [None if all_cached(r.kinds, r.side, r.source, self.nets, self.cache) else r.load()
+                for r in self.reads[i]]
 
 
 def collect_features(
     config: EvalConfig, dataset: AVSyncDataset, clips: list[EvalClip], nets: Extractors, cache: FeatureCache
 ) -> tuple[dict, dict]:
     """{kind: [tensor per clip]} for the ground-truth and the generated clips, in evaluation order.
-
+    Each kind's frames are picked by its rule (`frame_rule_of`): one decode per clip, side and rule.
     With `config.workers` > 0 the clips are decoded by that many DataLoader workers, ahead of the
     feature networks (which run in this process, on `nets.device`)."""
+    reads = [_clip_reads(config, dataset, clip) for clip in clips]
+    decoded = torch.utils.data.DataLoader(_Decoder(reads, nets, cache), batch_size=None,
+                                          num_workers=config.workers,
+                                          prefetch_factor=4 if config.workers else None)
     gt_kinds, gen_kinds = _kinds(config.metrics)
-    kinds = {"gt": gt_kinds, "gen": gen_kinds}
-    jobs = [_clip_job(config, dataset, clip) for clip in clips]
-    decoded = torch.utils.data.DataLoader(_Decoder(jobs, kinds, nets, cache), batch_size=None,
-                                          num_workers=config.workers, prefetch_factor=4 if config.workers else None)
     feats = {"gt": {k: [] for k in gt_kinds}, "gen": {k: [] for k in gen_kinds}}
-    for job, clips_of in tqdm(zip(jobs, decoded), total=len(jobs), desc="evaluate", unit="clip",
-                              disable=not config.progress):
-        for side, side_kinds in kinds.items():
-            if not side_kinds:
-                continue
-            clip = clips_of[side]
-            load = job.loaders[side] if clip is None else (lambda c=clip: c)  # a damaged cache entry
-            for k, v in clip_features(sorted(side_kinds), side, job.sources[side], load, nets, cache,
+    for clip_reads, clips_of in tqdm(zip(reads, decoded), total=len(reads), desc="evaluate", unit="clip",
+                                     disable=not config.progress):
+        for read, clip in zip(clip_reads, clips_of, strict=True):
+            load = read.load if clip is None else (lambda c=clip: c)  # None: cached (or damaged: decode)
+            for k, v in clip_features(read.kinds, read.side, read.source, load, nets, cache,
                                       fps=config.fps).items():
-                feats[side][k].append(v)
+                feats[read.side][k].append(v)
     return feats["gt"], feats["gen"]
 
 
-def _clip_job(config: EvalConfig, dataset: AVSyncDataset, clip: EvalClip) -> _ClipJob:
+def _clip_reads(config: EvalConfig, dataset: AVSyncDataset, clip: EvalClip) -> list[_Read]:
+    gt_kinds, gen_kinds = _kinds(config.metrics)
     need_audio = any(m in AUDIO_METRICS for m in config.metrics)
     protocol = {"fps": config.fps, "num_frames": config.num_frames, "size": config.size}
     _, start = dataset.clip_start(clip.index)
     gt_file = dataset.root / "videos" / clip.video
     sidecar_path = gt_file.with_suffix(".json")
     sidecar = json.loads(sidecar_path.read_text()) if "oracle" in config.metrics else None
+    reads = []
+    for rule, kinds in _by_rule(gt_kinds):
+        source = {"file": _stat(gt_file), "start": start, **protocol, "sidecar": _stat(sidecar_path),
+                  "frames": rule}
 
-    def load_gen() -> Clip:
-        out = load_generated_clip(clip.generated, num_frames=config.num_frames, fps=config.fps,
-                                  size=config.size, need_audio=need_audio)
-        out.start, out.sidecar = start + out.start, sidecar  # frame 0 shows time `start` of the test video
-        return out
+        def load_gt(d=dataset.with_frame_rule(rule)) -> Clip:
+            return test_clip_from_item(d[clip.index])
 
-    sources = {
-        "gt": {"file": _stat(gt_file), "start": start, **protocol, "sidecar": _stat(sidecar_path)},
-        "gen": {"file": _stat(clip.generated), "gt_start": start, **protocol, "sidecar": _stat(sidecar_path),
-                "audio": need_audio},
-    }
-    return _ClipJob(sources, {"gt": lambda: test_clip_from_item(dataset[clip.index]), "gen": load_gen})
+        reads.append(_Read("gt", kinds, source, load_gt))
+    for rule, kinds in _by_rule(gen_kinds):
+
+        def load_gen(r=rule) -> Clip:
+            out = load_generated_clip(clip.generated, num_frames=config.num_frames, fps=config.fps,
+                                      size=config.size, need_audio=need_audio, rule=r)
+            out.start, out.sidecar = start + out.start, sidecar  # frame 0 shows time `start` of the test video
+            return out
+
+        source = {"file": _stat(clip.generated), "gt_start": start, **protocol,
+                  "sidecar": _stat(sidecar_path), "audio": need_audio, "frames": rule}
+        reads.append(_Read("gen", kinds, source, load_gen))
+    return reads
+
+
+def _by_rule(kinds) -> list[tuple[str, list[str]]]:
+    """[(frame rule, sorted kinds read with it)] for the feature kinds of one side."""
+    rules = sorted({frame_rule_of(k) for k in kinds})
+    return [(r, sorted(k for k in kinds if frame_rule_of(k) == r)) for r in rules]
 
 
 def _stat(path: Path) -> str | None:

@@ -66,10 +66,12 @@ def evaluate_dataset(model: SyncClassifier, root: str | Path, split: str = "test
             "skipped_short_videos": len(dataset.skipped), **result}
 
 
-def read_clip_frames(path: str | Path, start: float, num_frames: int = 12, fps: float = 6.0) -> torch.Tensor:
-    """(3, num_frames, s, s) uint8: the centre square of `num_frames` frames at `fps` from `start`;
-    a clip that ends early repeats its last frame."""
-    frames = read_video(path, fps=fps, size=None, start=start, duration=num_frames / fps)[:, :num_frames]
+def read_clip_frames(path: str | Path, start: float, num_frames: int = 12, fps: float = 6.0, *,
+                     rule: str = "official") -> torch.Tensor:
+    """(3, num_frames, s, s) uint8: the centre square of `num_frames` frames at `fps` from `start`,
+    picked by `rule` (`read_video`); a clip that ends early repeats its last frame."""
+    frames = read_video(path, fps=fps, size=None, start=start, duration=num_frames / fps,
+                        rule=rule)[:, :num_frames]
     if frames.shape[1] == 0:
         raise ValueError(f"no frames decoded from {str(path)!r} at {start:.3f} s")
     missing = num_frames - frames.shape[1]

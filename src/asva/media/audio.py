@@ -112,3 +112,11 @@ def audio_window(
         piece = torch.nn.functional.pad(piece, (0, short))
     return piece
 
+
+
+def apply_gain(wave: torch.Tensor, db: float) -> torch.Tensor:
+    """`wave` scaled by `db` decibels (amplitude x 10^(db / 20): +6.02 dB doubles it), not clipped:
+    the paper's "louder audio" application (Fig. 5a) feeds the scaled waveform to the audio encoder."""
+    if not np.isfinite(db):
+        raise ValueError(f"audio gain must be a finite number of dB, got {db}")
+    return wave * 10 ** (db / 20)

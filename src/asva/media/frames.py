@@ -5,6 +5,7 @@ pipeline), and unit floats [0, 1] (the evaluation networks' input before normali
 
     to_model_range(uint8)  -> float in [-1, 1]        x / 127.5 - 1
     to_uint8(model_space)  -> uint8                   round((x + 1) * 127.5), clamped
+    unit_to_uint8(unit)    -> uint8                   round(x * 255), clamped
     to_unit_float(uint8)   -> float in [0, 1]         x / 255 (a float input must already be in [0, 1])
     squash_resize(images, size)                       the official evaluation's resize to a square
 
@@ -30,6 +31,13 @@ def to_uint8(frames: torch.Tensor) -> torch.Tensor:
     if not frames.is_floating_point():
         raise ValueError(f"expected float frames in [-1, 1], got {frames.dtype}")
     return ((frames.float() + 1) * 127.5).round().clamp(0, 255).to(torch.uint8)
+
+
+def unit_to_uint8(frames: torch.Tensor) -> torch.Tensor:
+    """Float frames in [0, 1] (the official transform's output) -> uint8, rounded to nearest and clamped."""
+    if not frames.is_floating_point():
+        raise ValueError(f"expected float frames in [0, 1], got {frames.dtype}")
+    return (frames.float() * 255).round().clamp(0, 255).to(torch.uint8)
 
 
 def to_unit_float(frames: torch.Tensor, *, dtype: torch.dtype = torch.float32) -> torch.Tensor:

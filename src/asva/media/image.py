@@ -10,7 +10,7 @@ from einops import rearrange
 from PIL import Image, ImageOps, UnidentifiedImageError
 
 from asva.media._container import check_file
-from asva.media.transform import center_crop_resize
+from asva.media.transform import Size, fit_frames
 
 MAX_PIXELS = 120_000_000  # decompression-bomb guard, checked from the header before decoding
 
@@ -57,15 +57,17 @@ def _open_checked(path, max_pixels: int) -> Image.Image:
 def read_image(
     path: str | os.PathLike,
     *,
-    size: int | None = None,
+    size: Size | None = None,
     background: tuple[int, int, int] = (255, 255, 255),
     max_pixels: int = MAX_PIXELS,
 ) -> torch.Tensor:
-    """Read an image as uint8 (3, h, w) RGB.
+    """Read an image as uint8 (3, h, w) RGB, or with `size` as float32 (3, h', w') in [0, 1].
 
     EXIF orientation is applied; CMYK, palette, grayscale and 16-bit images are converted
-    (16-bit scaled by 255 / 65535); alpha is composited over `background`. With `size`,
-    the image is centre-cropped to a square and resized like video frames (`center_crop_resize`).
+    (16-bit scaled by 255 / 65535); alpha is composited over `background`. With `size` (an int or
+    (h, w)), the image goes through the official transform (`asva.media.transform.fit_frames`: crop to
+    the output's aspect, antialiased bilinear resize on float values, never rounded back to uint8),
+    which is the official `load_image` for RGB files without an EXIF rotation.
     Images over `max_pixels` (from the header) and unreadable or truncated files raise ValueError.
     """
     path = check_file(path)
@@ -84,4 +86,4 @@ def read_image(
     pixels = rearrange(torch.from_numpy(np.array(rgb, dtype=np.uint8)), "h w c -> c h w")
     if size is None:
         return pixels.contiguous()
-    return center_crop_resize(pixels[:, None], int(size))[:, 0]
+    return fit_frames(pixels[:, None], size)[:, 0]

@@ -133,25 +133,32 @@ def load_sidecar(path: str | os.PathLike) -> dict:
     return meta
 
 
-def scale_box(box, width: int, height: int, size: int | None):
+def scale_box(box, width: int, height: int, size):
     """Map a box from a (width x height) clip to the frames `asva.media.read_video(size=...)`
-    returns: centre crop to a square, then resize to size x size (`None`: unchanged)."""
+    returns: the aspect crop of `asva.media.crop_box`, then the resize to `size` (an int or (h, w);
+    `None`: unchanged)."""
     if size is None:
         return tuple(float(v) for v in box)
-    side = min(width, height)
-    ox, oy, k = (width - side) / 2, (height - side) / 2, size / side
+    from asva.media.transform import crop_box
+    from asva.utils import as_hw
+
+    top, crop_h, left, crop_w = crop_box(height, width, size)
+    th, tw = as_hw(size)
+    kx, ky = tw / crop_w, th / crop_h
     x0, y0, x1, y1 = box
-    return ((x0 - ox) * k, (y0 - oy) * k, (x1 - ox) * k, (y1 - oy) * k)
+    return ((x0 - left) * kx, (y0 - top) * ky, (x1 - left) * kx, (y1 - top) * ky)
 
 
 def score_clip(path: str | os.PathLike, *, fps: float = 6.0, size: int | None = None, start: float = 0.0,
                duration: float | None = None, sidecar: dict | None = None, **options) -> OracleScore:
-    """Read a clip with `asva.media.read_video` at `fps` (and `size`), and score it against its
-    sidecar; `start`/`duration` pick a window, events are shifted to it."""
+    """Read a clip's frames as written (`asva.media.read_video(rule="exact")`) at `fps` (and `size`), and
+    score it against its sidecar; `start`/`duration` pick a window, events are shifted to it."""
     from asva.media import read_video  # (media is only needed for files)
+    from asva.media.frames import unit_to_uint8
 
     meta = load_sidecar(path) if sidecar is None else sidecar
-    video = read_video(path, fps=fps, size=size, start=start, duration=duration)
+    video = read_video(path, fps=fps, size=size, start=start, duration=duration, rule="exact")
+    video = video if size is None else unit_to_uint8(video)
     box = scale_box(meta["sounding_box"], meta["width"], meta["height"], size)
     times = [t - start for t in meta["event_times"]]
     return oracle_score(video, fps, times, box, meta.get("event_durations"), **options)

@@ -71,6 +71,14 @@ MODELS: dict[str, ReleasedModel] = {m.name: m for m in (
                "(`asva train` on `asva synth` data) and pass its folder to --model",
     ),
     ReleasedModel(
+        "asva-synth-tiny-i2vd", "the I2VD baseline of asva-synth-tiny: the same recipe without audio "
+        "(`asva train --config synth-tiny model.audio=false`)",
+        folder="asva-synth-tiny-i2vd", size=64,  # not bundled yet: issue 11 trains and ships it
+        obtain="train it with `asva synth --out DATA --videos-per-class 40 --size 64 --seed 0` and "
+               "`asva train --config synth-tiny --data DATA --output RUN model.audio=false`, then copy "
+               "RUN/model to {target} (or pass RUN/model to --model)",
+    ),
+    ReleasedModel(
         "avsyncd-avsync15", "AVSyncD trained on AVSync15 (the paper's main model)",
         folder="avsyncd-avsync15", classes=AVSYNC15_CLASSES,
         obtain=_OFFICIAL.replace("{run}", "avsync15_audio-cond_cfg").replace("{step}", "37000"),
@@ -95,6 +103,8 @@ MODELS: dict[str, ReleasedModel] = {m.name: m for m in (
 DEFAULT_MODEL = "asva-synth-tiny"
 DEFAULT_SYNC_MODEL = "sync-synth-tiny"
 KINDS = {"diffusion": "model", "sync": "sync classifier"}
+# the model each method uses when no --model is given (aadiff needs the user's SD1.5 folder)
+DEFAULT_MODELS = {"avsyncd": DEFAULT_MODEL, "i2vd": "asva-synth-tiny-i2vd", "static": DEFAULT_MODEL}
 
 
 def list_models(kind: str = "diffusion") -> list[str]:

@@ -36,10 +36,7 @@ class AVSyncDUNet(ModelMixin, ConfigMixin):
     @classmethod
     def wrap(cls, model: VideoUNet) -> AVSyncDUNet:
         """Wrap an existing VideoUNet (its weights are shared, not copied)."""
-        with torch.device("meta"):
-            wrapper = cls(unet_config=model.config.to_dict())
-        wrapper.model = model
-        return wrapper
+        return _around(cls, model, unet_config=model.config.to_dict())
 
     @property
     def unet_config(self) -> UNetConfig:
@@ -78,10 +75,7 @@ class AVSyncDAudioEncoder(ModelMixin, ConfigMixin):
     def wrap(cls, model: ImageBind) -> AVSyncDAudioEncoder:
         """Wrap an existing ImageBind that has an audio branch (weights shared, not copied)."""
         model.branch("audio")
-        with torch.device("meta"):
-            wrapper = cls(imagebind_config=model.config.to_dict())
-        wrapper.model = model
-        return wrapper
+        return _around(cls, model, imagebind_config=model.config.to_dict())
 
     @property
     def width(self) -> int:
@@ -107,3 +101,12 @@ class AVSyncDAudioEncoder(ModelMixin, ConfigMixin):
         model = load_imagebind_folder(pretrained_model_name_or_path, ("audio",),
                                       dtype=dtype or torch_dtype or torch.float32)
         return cls.wrap(model)
+
+
+def _around(cls, model, **config):
+    """A component of class `cls` holding `model` (weights shared, not copied): built on the meta
+    device from `config`, then the model swapped in."""
+    with torch.device("meta"):
+        wrapper = cls(**config)
+    wrapper.model = model
+    return wrapper

@@ -26,17 +26,18 @@ DEFAULT_SIZE = 256  # frame side when neither the caller, the model folder nor t
 
 class LoadedModel(NamedTuple):
     pipe: object  # AVSyncDPipeline
-    size: int  # frame side in pixels to animate at
+    size: int | tuple[int, int]  # frame size to animate at: a side (square) or (height, width)
     folder: Path  # where the weights came from
 
 
 def load_model(name_or_dir: str | os.PathLike, device: str | torch.device = "cpu",
                dtype: str | torch.dtype | None = None, scheduler: str | None = None,
-               size: int | None = None, *, quiet: bool = True) -> LoadedModel:
+               size: int | tuple[int, int] | None = None, *, quiet: bool = True) -> LoadedModel:
     """Load a registered name (`asva.models.registry`) or a model folder onto `device` (a name,
     "auto" = cuda, then mps, then cpu) in `dtype` (a torch dtype or its name, or "auto": see
     `asva.pipelines.speed.pick_dtype`; None keeps the stored one). `scheduler` (a name from `asva.pipelines.schedulers`) replaces the folder's own sampler and
-    `size` the model's training size. `quiet` hides loading and sampling progress bars."""
+    `size` (a side, or (height, width)) the model's training size. `quiet` hides loading and sampling
+    progress bars."""
     from asva.pipelines.schedulers import make_scheduler
     from asva.pipelines.speed import pick_dtype
 
@@ -55,14 +56,14 @@ def load_model(name_or_dir: str | os.PathLike, device: str | torch.device = "cpu
 
 
 def model_settings(name_or_dir: str | os.PathLike, scheduler: str | None = None,
-                   size: int | None = None) -> tuple[Path, str, int]:
+                   size: int | tuple[int, int] | None = None) -> tuple[Path, str, int | tuple[int, int]]:
     """(folder, sampler name, frame size) that `load_model` will use, read without loading weights:
     the given values, else the folder's own sampler and training size (registry size, else 256)."""
+    from asva.media.transform import normalize_size
     from asva.models.registry import MODELS, resolve_model
     from asva.pipelines.schedulers import DEFAULT_SCHEDULER, SCHEDULERS
 
-    if size is not None and size < 1:
-        raise ValueError(f"size must be a positive number of pixels, got {size}")
+    size = None if size is None else normalize_size(size)  # raises on a non-positive side
     folder = resolve_model(name_or_dir)
     name = os.fspath(name_or_dir)
     registered = MODELS[name].size if name in MODELS else None
@@ -112,6 +113,7 @@ def write_model_index(folder: Path, components: list[str]) -> Path:
 def _read_folder(folder: Path, dtype: torch.dtype | None):
     import asva.models.autoencoder  # noqa: F401  (diffusers resolves model_index.json classes among imported modules)
     from asva.pipelines.avsyncd import AVSyncDPipeline
+    from asva.pipelines.prompts import CLASS_MAPPING, read_class_mapping
 
     if (folder / "model_index.json").is_file():
         pipe = AVSyncDPipeline.from_pretrained(folder, dtype=dtype)
@@ -122,6 +124,8 @@ def _read_folder(folder: Path, dtype: torch.dtype | None):
     if pipe.audio_encoder is None and pipe.unet.unet_config.audio_dim is not None:
         raise ValueError(f"{folder} has no audio encoder; animation needs ImageBind (re-run `asva convert` "
                          "with --imagebind)")
+    mapping = folder / CLASS_MAPPING  # class -> prompt, for `--class` on models without imported encodings
+    pipe.class_prompts = read_class_mapping(mapping) if mapping.is_file() else {}
     return pipe
 
 
@@ -149,18 +153,24 @@ def _from_converted(path: Path, dtype: torch.dtype | None):
     if "text_encoder" in components and "tokenizer" in components:
         parts["text_encoder"] = CLIPTextModel.from_pretrained(path / components["text_encoder"], **kwargs)
         parts["tokenizer"] = CLIPTokenizer.from_pretrained(path / components["tokenizer"])
+    if "prompt_table" in components:
+        from asva.pipelines.prompts import PromptTable
+
+        parts["prompt_table"] = PromptTable.from_pretrained(path / components["prompt_table"], **kwargs)
     pipe = AVSyncDPipeline(scheduler=make_scheduler(DEFAULT_SCHEDULER), **parts)
     return pipe if dtype is None else pipe.to(dtype)
 
 
-def training_size(folder: Path) -> int | None:
-    """The frame size a model was trained at, from the `training.json` that `asva train` exports."""
+def training_size(folder: Path) -> int | tuple[int, int] | None:
+    """The frame size a model was trained at (a side, or (height, width)), from the `training.json`
+    that `asva train` exports."""
+    from asva.media.transform import normalize_size
+
     path = Path(folder) / "training.json"
     try:
-        size = json.loads(path.read_text())["config"]["data"]["size"]
+        return normalize_size(json.loads(path.read_text())["config"]["data"]["size"])
     except (OSError, ValueError, KeyError, TypeError):
         return None
-    return int(size) if isinstance(size, int) and size > 0 else None
 
 
 def pick_device(name: str) -> torch.device:

@@ -8,7 +8,8 @@ generated clip begins (default 0). For each clip:
 - phi_gen = phi(ground-truth audio of [start, start + 2 s), generated frames 0..11 at 6 fps),
   phi_gt  = phi(the same audio, the ground-truth frames of that window);
 - RelSync = softmax([phi_gt, phi_gen])[1] (`asva.metrics.sync_scores.relsync`);
-- the oracle score of the generated frames against the ground-truth events of the window
+- the oracle score of the generated frames, read as written (`read_video(rule="exact")`; RelSync reads
+  them by the official rule), against the ground-truth events of the window
   (`asva.metrics.oracle.oracle_score`, box mapped onto the generated frames' centre square).
 
 `make_standins` writes such a folder from a synthetic dataset without a generator: per test
@@ -61,12 +62,12 @@ def score_generated_clip(model: SyncClassifier, clip: Path, data_root: str | Pat
     start, n = float(meta.get("start", 0.0)), model.config.num_frames
     wave = read_audio(gt, sample_rate=SAMPLE_RATE, mono=False)[0]
     mel = clip_mel(wave, start, n / CLIP_FPS)
-    gen_frames = read_clip_frames(clip, 0.0, n, CLIP_FPS)
-    phi_gen = phi_of(model, mel, gen_frames)
+    phi_gen = phi_of(model, mel, read_clip_frames(clip, 0.0, n, CLIP_FPS))
     phi_gt = phi_of(model, mel, read_clip_frames(gt, start, n, CLIP_FPS))
-    box = scale_box(meta["sounding_box"], meta["width"], meta["height"], gen_frames.shape[-1])
+    written = read_clip_frames(clip, 0.0, n, CLIP_FPS, rule="exact")  # the oracle's frames: as written
+    box = scale_box(meta["sounding_box"], meta["width"], meta["height"], tuple(written.shape[-2:]))
     times = [t - start for t in meta["event_times"]]
-    oracle = oracle_score(gen_frames, CLIP_FPS, times, box, meta.get("event_durations"))
+    oracle = oracle_score(written, CLIP_FPS, times, box, meta.get("event_durations"))
     rel = float(relsync(torch.tensor([phi_gt]), torch.tensor([phi_gen]))[0])
     return {"clip": str(clip), "variant": meta.get("variant"), "phi_gen": phi_gen, "phi_gt": phi_gt,
             "relsync": rel, "oracle": oracle.as_dict()}
@@ -137,7 +138,7 @@ def make_standins(data_root: str | Path, out: str | Path, *, split: str = "test"
             path = out / Path(rel).parent / f"{Path(rel).stem}__{name}.mp4"
             path.parent.mkdir(parents=True, exist_ok=True)
             with atomic_path(path) as tmp:
-                write_video(tmp, video, CLIP_FPS, audio=audio, sample_rate=SAMPLE_RATE)
+                write_video(tmp, video, CLIP_FPS, audio=audio, sample_rate=SAMPLE_RATE, lossless=True)
             with atomic_path(path.with_suffix(".json")) as tmp:
                 tmp.write_text(json.dumps({**meta, "start": start, "variant": name}, indent=1) + "\n")
             written.append(path)

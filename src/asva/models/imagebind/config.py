@@ -27,11 +27,14 @@ class TrunkConfig:
     bias_kv: bool = False  # one learned key/value position appended after projection (audio)
     pre_norm: bool = False  # LayerNorm before the first block (vision, CLIP's ln_pre)
     eps: float = 1e-6  # every LayerNorm of the trunk and of the head
+    drop_path: float = 0.0  # stochastic depth of the last block (linspace(0, drop_path) over the blocks)
 
     def __post_init__(self) -> None:
         for name in ("width", "depth", "heads", "mlp_ratio"):
             if getattr(self, name) < 1:
                 raise ValueError(f"{name} must be >= 1, got {getattr(self, name)}")
+        if not 0.0 <= self.drop_path < 1.0:
+            raise ValueError(f"drop_path must be in [0, 1), got {self.drop_path}")
         if self.width % self.heads:
             raise ValueError(f"width {self.width} is not divisible by heads {self.heads}")
 
@@ -41,6 +44,7 @@ class AudioConfig(TrunkConfig):
     """Audio: Conv2d patch stem (no bias) + LayerNorm(eps 1e-5) on a (b, 1, mel bins, frames) log-mel."""
 
     bias_kv: bool = True
+    drop_path: float = 0.1  # imagebind_huge(audio_drop_path=0.1); active only in training mode
     num_mel_bins: int = 128
     target_length: int = 204
     patch_size: int = 16

@@ -56,21 +56,30 @@ class Mlp(nn.Module):
         return self.fc2(F.gelu(self.fc1(x)))  # exact (erf) GELU
 
 
-class Block(nn.Module):
-    """Pre-norm block: x + attn(norm1(x)), then x + mlp(norm2(x))."""
+def drop_path(x: torch.Tensor, rate: float, training: bool) -> torch.Tensor:
+    """Stochastic depth (timm's DropPath, which ImageBind uses): in training, zero a residual branch
+    per sample with probability `rate` and scale the kept ones by 1 / (1 - rate); identity otherwise."""
+    if rate == 0.0 or not training:
+        return x
+    keep = x.new_empty((x.shape[0],) + (1,) * (x.ndim - 1)).bernoulli_(1.0 - rate)
+    return x * keep.div_(1.0 - rate)
 
-    def __init__(
-        self, width: int, heads: int, *, mlp_ratio: int = 4, bias_kv: bool = False, eps: float = 1e-6
-    ):
+
+class Block(nn.Module):
+    """Pre-norm block: x + drop_path(attn(norm1(x))), then x + drop_path(mlp(norm2(x)))."""
+
+    def __init__(self, width: int, heads: int, *, mlp_ratio: int = 4, bias_kv: bool = False,
+                 eps: float = 1e-6, drop_path: float = 0.0):
         super().__init__()
         self.norm1 = nn.LayerNorm(width, eps=eps)
         self.attn = Attention(width, heads, bias_kv=bias_kv)
         self.norm2 = nn.LayerNorm(width, eps=eps)
         self.mlp = Mlp(width, mlp_ratio * width)
+        self.drop_path = drop_path  # active only in training mode
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:
-        x = x + self.attn(self.norm1(x), mask)
-        return x + self.mlp(self.norm2(x))
+        x = x + drop_path(self.attn(self.norm1(x), mask), self.drop_path, self.training)
+        return x + drop_path(self.mlp(self.norm2(x)), self.drop_path, self.training)
 
 
 class Transformer(nn.Module):
@@ -79,9 +88,12 @@ class Transformer(nn.Module):
     def __init__(self, cfg: TrunkConfig):
         super().__init__()
         self.pre_norm = nn.LayerNorm(cfg.width, eps=cfg.eps) if cfg.pre_norm else None
+        # drop-path rate per block, as ImageBind's instantiate_trunk
+        rates = torch.linspace(0, cfg.drop_path, cfg.depth, device="cpu").tolist()
         self.blocks = nn.ModuleList(
-            Block(cfg.width, cfg.heads, mlp_ratio=cfg.mlp_ratio, bias_kv=cfg.bias_kv, eps=cfg.eps)
-            for _ in range(cfg.depth)
+            Block(cfg.width, cfg.heads, mlp_ratio=cfg.mlp_ratio, bias_kv=cfg.bias_kv, eps=cfg.eps,
+                  drop_path=rate)
+            for rate in rates
         )
 
     def forward(self, x: torch.Tensor, mask: torch.Tensor | None = None) -> torch.Tensor:

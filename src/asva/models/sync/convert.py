@@ -18,7 +18,7 @@ from pathlib import Path
 import torch
 from safetensors.torch import save_file
 
-from asva.models.checkpoint import apply_renames, load_strict, read_state_dict
+from asva.models.checkpoint import apply_renames, check_state_dict, load_strict, read_state_dict
 from asva.utils import atomic_path
 
 from .config import SyncClassifierConfig
@@ -48,6 +48,48 @@ SYNC_RENAMES: tuple[tuple[str, str], ...] = (
     (r"^head\.fc\.3\.", "head.hidden.1."),
     (r"^head\.fc\.6\.", "head.out."),
 )
+
+
+# AVID-CMA (facebookresearch/AVID-CMA) checkpoint: {"model": {"module.audio_model.<official audio_encoder
+# key>", "module.video_model.<official video_encoder key>", ...}}, as the official avsync/models/audio.py
+# and video.py read it; then the classifier's own table above.
+AVID_CMA_RENAMES: tuple[tuple[str, str], ...] = (
+    (r"^module\.audio_model\.", "audio_encoder."),
+    (r"^module\.video_model\.", "video_encoder."),
+)
+_AVID_TRUNKS = ("module.audio_model.", "module.video_model.")
+
+
+def convert_avid_cma_checkpoint(path: str | Path) -> dict[str, torch.Tensor]:
+    """The audio and video trunks of an AVID-CMA checkpoint (`..._checkpoint.pth.tar`) in this package's
+    names (`audio_encoder.*`, `video_encoder.*`). Read with `torch.load(weights_only=True)`; the
+    checkpoint's other entries (optimizer, memory bank, heads) are not used."""
+    path = Path(path)
+    if not path.is_file():
+        raise ValueError(f"AVID-CMA checkpoint {path} does not exist")
+    try:
+        obj = torch.load(path, map_location="cpu", weights_only=True)
+    except Exception as err:  # a pickle of more than tensors, truncated, or not a checkpoint
+        raise ValueError(f"cannot read {path} as an AVID-CMA checkpoint ({type(err).__name__}: "
+                         f"{str(err).splitlines()[0]})") from err
+    state = obj.get("model") if isinstance(obj, dict) else None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path} is not an AVID-CMA checkpoint: expected a dict with a 'model' state dict")
+    trunks = {k: v for k, v in state.items() if isinstance(k, str) and k.startswith(_AVID_TRUNKS)}
+    if not trunks:
+        raise ValueError(f"{path}: no 'module.audio_model.*' or 'module.video_model.*' keys in its 'model' "
+                         f"(first keys: {list(state)[:4]})")
+    return apply_renames(apply_renames(trunks, AVID_CMA_RENAMES), SYNC_RENAMES)
+
+
+def load_avid_cma_trunks(model: SyncClassifier, path: str | Path) -> None:
+    """Initialise `model`'s audio and video encoders from an AVID-CMA checkpoint, strictly: every key
+    and shape of both encoders must be there (the head stays as built)."""
+    state = convert_avid_cma_checkpoint(path)
+    trunks = ("audio_encoder.", "video_encoder.")
+    expected = {k: v for k, v in model.state_dict().items() if k.startswith(trunks)}
+    check_state_dict(expected, state, source=f"AVID-CMA checkpoint {path}")
+    model.load_state_dict(state, strict=False)
 
 
 def _read(path: Path) -> dict[str, torch.Tensor]:

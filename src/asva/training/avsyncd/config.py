@@ -15,10 +15,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from asva.training.overrides import apply_overrides
+from asva.utils import normalize_size
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 MIXED_PRECISION = ("no", "fp16", "bf16")
 TRAINABLE = ("adapter", "all")
+VAE_LATENTS = ("sample", "mean")
 
 
 @dataclass
@@ -35,6 +37,9 @@ class ModelConfig:
     audio: bool = True  # False: the I2VD baseline, a UNet without audio attention
     trainable: str = "adapter"
     train_audio_encoder: bool = False
+    # The official trainer never puts the frozen ImageBind in eval mode, so its audio DropPath (rates
+    # linspace(0, 0.1) over the huge config's 12 blocks) is active in training; false: eval mode.
+    imagebind_train_mode: bool = True
     autoencoder_factor: int = 8  # the patch autoencoder built when init_from is None
     autoencoder_channels: int = 32
     prompt_dim: int = 40  # width of the random class-prompt table when there is no text encoder
@@ -45,7 +50,7 @@ class ModelConfig:
 class DataConfig:
     root: str | None = None  # AVSync15-format folder (asva synth writes one); --data on the command line
     split: str = "train"
-    size: int = 256
+    size: int | tuple[int, int] = 256  # a side (square) or (height, width), e.g. [128, 256]
     fps: float = 6.0
     num_frames: int = 12
     flip_prob: float = 0.5
@@ -74,6 +79,7 @@ class OptimConfig:
     warmup_steps: int = 0
     grad_clip: float = 1.0
     null_audio_prob: float = 0.2
+    vae_latents: str = "sample"  # "sample": latent_dist.sample() as the official trainer; "mean": .mode()
     mixed_precision: str = "no"
     gradient_checkpointing: bool = False
     seed: int = 0
@@ -159,12 +165,35 @@ class TrainConfig:
             raise ValueError(f"train.null_audio_prob must be in [0, 1], got {t.null_audio_prob!r}")
         if t.lr <= 0:
             raise ValueError(f"train.lr must be positive, got {t.lr!r}")
+        normalize_size(self.data.size)  # raises on a bad size
+        if t.vae_latents not in VAE_LATENTS:
+            raise ValueError(f"train.vae_latents must be one of {VAE_LATENTS}, got {t.vae_latents!r}")
         if self.checkpoint.every < 0 or self.checkpoint.keep < 1:
             raise ValueError(f"checkpoint.every must be >= 0 and checkpoint.keep >= 1, got {self.checkpoint}")
 
 
 def list_presets() -> list[str]:
     return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
+
+
+def _read_preset(path: Path, depth: int = 0) -> dict:
+    """A preset's sections; `"extends": "NAME"` starts from preset NAME and overrides its fields."""
+    try:
+        data = json.loads(path.read_text())
+    except json.JSONDecodeError as err:
+        raise ValueError(f"{path} is not valid JSON: {err}") from err
+    base = data.pop("extends", None)
+    if base is None:
+        return data
+    if base not in list_presets() or depth > 4:
+        raise ValueError(f"{path}: extends {base!r}, expected one of {list_presets()}")
+    merged = _read_preset(PRESETS_DIR / f"{base}.json", depth + 1)
+    for section, values in data.items():
+        if isinstance(values, dict):
+            merged.setdefault(section, {}).update(values)
+        else:
+            merged[section] = values
+    return merged
 
 
 def load_config(preset_or_path: str, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
@@ -175,10 +204,7 @@ def load_config(preset_or_path: str, overrides: list[str] | tuple[str, ...] = ()
     elif not path.is_file():
         raise ValueError(f"--config {preset_or_path!r} is neither a preset ({', '.join(list_presets())}) "
                          f"nor a JSON file")
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from err
+    data = _read_preset(path)
     for section, values in apply_overrides(TrainConfig, overrides).items():
         data.setdefault(section, {}).update(values)
     return TrainConfig.from_dict(data)

@@ -5,9 +5,10 @@ of the dataset seeded by (seed, e), and item k of epoch e draws its clip start a
 `asva.data.sampling.item_generator(seed, e, k)` (as `AVSyncDataset` does with a seed). Each process
 takes its own slice of every global batch, so `--resume` only needs the step number.
 
-`CachedClips` decodes every video once into memory (frames at the source rate, the whole waveform)
-and cuts the same clips `AVSyncDataset` would read from disk; it suits small datasets such as the
-synthetic benchmark on a CPU, where decoding dominates a tiny model's step.
+`CachedClips` decodes every video once into memory (every source frame with its time, the whole
+waveform) and cuts the same clips `AVSyncDataset` would read from disk (same frame rule, same
+transform); it suits small datasets such as the synthetic benchmark on a CPU, where decoding
+dominates a tiny model's step.
 """
 from __future__ import annotations
 
@@ -16,9 +17,9 @@ import torch
 
 from asva.data import AVSyncDataset, sampling
 from asva.data.avsync import collate
-from asva.media import normalize_mel, probe, read_audio, read_video, waveform_to_mel
+from asva.media import fit_frames, normalize_mel, read_audio, waveform_to_mel
 from asva.media.audio import SAMPLE_RATE
-from asva.media.frames import to_model_range
+from asva.media.video import read_all_frames, select_frames
 
 
 class CachedClips:
@@ -26,13 +27,13 @@ class CachedClips:
 
     def __init__(self, dataset: AVSyncDataset):
         self.dataset = dataset
-        self.videos, self.audio, self.rates = [], [], []
+        self.videos, self.audio, self.times = [], [], []
         for entry in dataset.entries:
             path = dataset.root / "videos" / entry.path
-            rate = probe(path).fps
-            self.videos.append(read_video(path, fps=rate, size=dataset.size))  # (3, F, s, s) uint8
+            frames, times = read_all_frames(path)  # (3, F, h, w) uint8 at the source rate
+            self.videos.append(frames)
+            self.times.append(times)
             self.audio.append(read_audio(path, sample_rate=SAMPLE_RATE, mono=False))  # (c, n)
-            self.rates.append(rate)
 
     def __len__(self) -> int:
         return len(self.dataset)
@@ -43,11 +44,11 @@ class CachedClips:
         entry = ds.entries[video_index]
         _, start = ds.clip_start(index, generator)
         flipped = sampling.coin(ds.flip_prob, generator)
-        frames = self.videos[video_index]
-        # frame i shows time start + i / fps: the last source frame at or before it (as read_video)
-        times = start + np.arange(ds.num_frames) / ds.fps
-        picks = np.clip(np.floor(times * self.rates[video_index] + 1e-6).astype(int), 0, frames.shape[1] - 1)
-        video = to_model_range(frames[:, torch.from_numpy(picks)])
+        picks = select_frames(self.times[video_index], start, fps=ds.fps, duration=ds.clip_duration,
+                              count=ds.num_frames, pad=True)  # as read_video + the dataset's padding
+        if not picks:
+            raise ValueError(f"no frames decoded from {entry.path!r} at {start:.3f} s")
+        video = fit_frames(self.videos[video_index][:, picks], ds.size) * 2.0 - 1.0
         if flipped:
             video = video.flip(-1)
         wave = self.audio[video_index]

@@ -120,14 +120,25 @@ def noise_scheduler(cfg: DiffusionConfig) -> DDPMScheduler:
 
 
 @torch.no_grad()
-def encode_video(vae: nn.Module, video: torch.Tensor) -> torch.Tensor:
-    """(b, 3, f, h, w) in [-1, 1] -> scaled latents (b, c, f, h', w') (posterior means)."""
+def encode_video(vae: nn.Module, video: torch.Tensor, *, sample: bool = False,
+                 generator: torch.Generator | None = None) -> torch.Tensor:
+    """(b, 3, f, h, w) in [-1, 1] -> scaled latents (b, c, f, h', w'): posterior samples drawn with
+    `generator` (`sample`, as the official trainer's `latent_dist.sample()`) or posterior means."""
     b = video.shape[0]
     flat = rearrange(video, "b c f h w -> (b f) c h w").to(vae.device, vae.dtype)
-    z = vae.encode(flat).latent_dist.mode()
+    dist = vae.encode(flat).latent_dist
+    z = _posterior_sample(dist, generator) if sample else dist.mode()
     shift = getattr(vae.config, "shift_factor", None) or 0.0
     z = (z - shift) * vae.config.scaling_factor
     return rearrange(z, "(b f) c h w -> b c f h w", b=b)
+
+
+def _posterior_sample(dist, generator: torch.Generator | None) -> torch.Tensor:
+    """mean + std * noise with the noise drawn on the CPU from `generator` (reproducible on any device)."""
+    if not hasattr(dist, "std"):  # a deterministic code (the patch autoencoder): sample() is the code
+        return dist.sample()
+    noise = torch.randn(dist.mean.shape, generator=generator, dtype=torch.float32).to(dist.mean.device)
+    return dist.mean + dist.std * noise.to(dist.mean.dtype)
 
 
 PREDICTION_TYPES = ("epsilon", "v_prediction")

@@ -156,7 +156,8 @@ class _Run:
 
     def _loss(self, batch: dict, g: torch.Generator) -> torch.Tensor:
         device, parts = self.acc.device, self.parts
-        latents = encode_video(parts.vae, batch["video"].to(device)).float()
+        sample = self.config.train.vae_latents == "sample"
+        latents = encode_video(parts.vae, batch["video"].to(device), sample=sample, generator=g).float()
         b = latents.shape[0]
         noise = torch.randn(latents.shape, generator=g).to(device)
         timesteps = torch.randint(0, self.noise.config.num_train_timesteps, (b,), generator=g).to(device)
@@ -179,7 +180,7 @@ class _Run:
         bar = tqdm(total=t.max_steps, initial=start, desc="asva train", unit="step",
                    disable=not (self.config.log.progress and acc.is_main_process))
         log = _MetricLog(self.output / "metrics.csv", self.config.log, acc.is_main_process)
-        self.module.train()
+        self._train_mode()
         loss, window, window_start = float("nan"), [], time.perf_counter()
         for step, batch in zip(range(start, t.max_steps), source.batches(start, t.max_steps), strict=True):
             loss = self.step(batch, step)
@@ -212,13 +213,20 @@ class _Run:
                 samples=done * self.config.train.batch_size, keep=self.config.checkpoint.keep)
         self.acc.wait_for_everyone()
 
+    def _train_mode(self) -> None:
+        """Training mode, with the audio encoder in train mode only if `model.imagebind_train_mode`
+        (the official trainer: its DropPath active) and in eval mode otherwise."""
+        self.module.train()
+        if self.raw.audio_encoder is not None:
+            self.raw.audio_encoder.train(self.config.model.imagebind_train_mode)
+
     def _maybe_validate(self, done: int) -> None:
         v = self.config.validation
         if v.every and done % v.every == 0 and self.acc.is_main_process:
             self.module.eval()
             write_validation(self.parts, self.config, self.output / "validation" / f"step-{done:07d}",
                              self.dataset.root)
-            self.module.train()
+            self._train_mode()
         if v.every and done % v.every == 0:
             self.acc.wait_for_everyone()
 

@@ -35,6 +35,7 @@ class SyncTrainConfig:
     num_workers: int = 0
     cache: bool = True
     resume: str | None = None
+    init_from: str | None = None  # AVID-CMA checkpoint for the audio and video trunks (the official recipe)
     progress: bool = True
 
     def __post_init__(self) -> None:

@@ -23,6 +23,7 @@ from tqdm import tqdm
 
 from asva.data.shifted import SampleStream, ShiftedClipDataset
 from asva.models.sync import SyncClassifier, save_sync_classifier
+from asva.models.sync.convert import load_avid_cma_trunks
 from asva.training import checkpoint as ckpt
 from asva.utils import atomic_path, write_json
 
@@ -76,6 +77,11 @@ class CsvLog:
             tmp.write_text(buf.getvalue())
 
 
+def folder_to_resume(cfg: SyncTrainConfig, out: Path):
+    """The checkpoint a run resumes from, or None for a fresh run."""
+    return ckpt.ACCELERATE_CHECKPOINTS.resolve(cfg.resume, out)
+
+
 def train_sync(cfg: SyncTrainConfig, accelerator=None, *, command: str | None = None) -> dict:
     """Run (or resume) training; returns the summary written to OUTPUT/training.json."""
     from accelerate import Accelerator  # (heavy import, only for training)
@@ -84,15 +90,18 @@ def train_sync(cfg: SyncTrainConfig, accelerator=None, *, command: str | None = 
     accelerator = accelerator or Accelerator()
     set_seed(cfg.seed)
     out = Path(cfg.output)
+    classifier = SyncClassifier(cfg.model_config())
+    if cfg.init_from is not None and folder_to_resume(cfg, out) is None:
+        load_avid_cma_trunks(classifier, cfg.init_from)  # a mismatch fails before any data is read
     dataset = ShiftedClipDataset(cfg.data, "train", cfg.clip_config(), seed=cfg.seed, cache=cfg.cache)
-    model = PairScorer(SyncClassifier(cfg.model_config()))
+    model = PairScorer(classifier)
     optimizer = torch.optim.AdamW(model.parameters(), lr=cfg.lr, betas=(0.9, 0.999), eps=1e-8,
                                   weight_decay=cfg.weight_decay)
     scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, warmup_constant(cfg.warmup_steps))
     model, optimizer, scheduler = accelerator.prepare(model, optimizer, scheduler)
 
     start_step, elapsed = 0, 0.0
-    folder = ckpt.ACCELERATE_CHECKPOINTS.resolve(cfg.resume, out)
+    folder = folder_to_resume(cfg, out)
     if folder is not None:
         state = ckpt.load_accelerate_checkpoint(accelerator, folder)
         start_step, elapsed = int(state["step"]), float(state.get("seconds", 0.0))
