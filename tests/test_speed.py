@@ -55,7 +55,8 @@ def test_shards_cover_every_item_once():
     assert process_info({}) == ProcessInfo(0, 1, 0)
     with pytest.raises(ValueError, match="RANK"):
         process_info({"RANK": "2", "WORLD_SIZE": "2"})
-    argv = relaunch_argv(["generate-eval", "--num-processes", "2", "--num-processes=2", "-o", "x"], "asva.cli")
+    argv = relaunch_argv(["generate-eval", "--num-processes", "2", "--num-processes=2", "-o", "x"],
+                         "asva.cli")
     assert argv[1:] == ["-m", "asva.cli", "generate-eval", "-o", "x"]
 
 
@@ -98,11 +99,12 @@ def test_shared_and_per_frame_conditions_agree():
     for p in model.parameters():
         torch.nn.init.normal_(p, std=0.05)
     c = model.config
-    x, text, audio = torch.randn(2, 4, 12, 8, 8), torch.randn(2, 5, c.text_dim), torch.randn(2, 229, c.audio_dim)
+    x, text = torch.randn(2, 4, 12, 8, 8), torch.randn(2, 5, c.text_dim)
+    audio = torch.randn(2, 229, c.audio_dim)
     mask = audio_token_mask(12)
     with torch.no_grad():
         shared = model(x, 10, text, audio, mask)
-        per_frame = model(x, 10, repeat(text, "b n d -> b f n d", f=12), repeat(audio, "b m d -> b f m d", f=12),
-                          mask)
+        per_frame = model(x, 10, repeat(text, "b n d -> b f n d", f=12),
+                          repeat(audio, "b m d -> b f m d", f=12), mask)
     assert shared.is_contiguous()
     torch.testing.assert_close(shared, per_frame, rtol=1e-4, atol=1e-5)

@@ -136,8 +136,8 @@ def collect_features(
                                           prefetch_factor=4 if config.workers else None)
     gt_kinds, gen_kinds = _kinds(config.metrics)
     feats = {"gt": {k: [] for k in gt_kinds}, "gen": {k: [] for k in gen_kinds}}
-    for clip_reads, clips_of in tqdm(zip(reads, decoded), total=len(reads), desc="evaluate", unit="clip",
-                                     disable=not config.progress):
+    for clip_reads, clips_of in tqdm(zip(reads, decoded, strict=True), total=len(reads), desc="evaluate",
+                                     unit="clip", disable=not config.progress):
         for read, clip in zip(clip_reads, clips_of, strict=True):
             load = read.load if clip is None else (lambda c=clip: c)  # None: cached (or damaged: decode)
             for k, v in clip_features(read.kinds, read.side, read.source, load, nets, cache,
@@ -158,8 +158,9 @@ def _clip_reads(config: EvalConfig, dataset: AVSyncDataset, clip: EvalClip) -> l
     for rule, kinds in _by_rule(gt_kinds):
         source = {"file": _stat(gt_file), "start": start, **protocol, "sidecar": _stat(sidecar_path),
                   "frames": rule}
+        test = dataset.with_frame_rule(rule)
 
-        def load_gt(d=dataset.with_frame_rule(rule)) -> Clip:
+        def load_gt(d=test) -> Clip:
             return test_clip_from_item(d[clip.index])
 
         reads.append(_Read("gt", kinds, source, load_gt))
@@ -168,7 +169,7 @@ def _clip_reads(config: EvalConfig, dataset: AVSyncDataset, clip: EvalClip) -> l
         def load_gen(r=rule) -> Clip:
             out = load_generated_clip(clip.generated, num_frames=config.num_frames, fps=config.fps,
                                       size=config.size, need_audio=need_audio, rule=r)
-            out.start, out.sidecar = start + out.start, sidecar  # frame 0 shows time `start` of the test video
+            out.start, out.sidecar = start + out.start, sidecar  # frame 0 shows time `start` of the test clip
             return out
 
         source = {"file": _stat(clip.generated), "gt_start": start, **protocol,

@@ -1,7 +1,7 @@
 """Work split over processes: under `accelerate launch` / `torchrun`, or N local processes.
 
-    info = process_info()                  # rank, world size, local rank from RANK / WORLD_SIZE / LOCAL_RANK
-    mine = my_share(len(items), info)      # item i belongs to rank i % world: each item to exactly one rank
+    info = process_info()                  # rank, world, local rank (RANK / WORLD_SIZE / LOCAL_RANK)
+    mine = my_share(len(items), info)      # item i belongs to rank i % world only
     launch_local(cmd, 2)                   # run `cmd` as 2 processes on this machine, env set as torchrun does
 
 The split depends only on the item index, never on which outputs exist, so processes that start at

@@ -120,7 +120,7 @@ class AVSyncDPipeline(DiffusionPipeline):
 
     def encode_audio(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """2-s waveforms (b, n) or (b, channels, n) -> tokens (b, m, c) and per-frame masks (b, f, m)
-        (every frame's attention sees the same tokens, through its own mask; they are not copied per frame)."""
+        (every frame's attention sees the same tokens, through its own mask; not copied per frame)."""
         from asva.media import normalize_mel, waveform_to_mel
 
         mel = torch.stack([normalize_mel(waveform_to_mel(w, SAMPLE_RATE)) for w in wave.float().cpu()])

@@ -1,8 +1,8 @@
 """What makes sampling fast: precision by hardware, sampling presets, an optional compiled UNet.
 
-    pick_dtype("auto", torch.device("cpu"))   # bfloat16 on CPUs with native bf16 (AVX512-BF16 / AMX), else float32
+    pick_dtype("auto", torch.device("cpu"))   # bfloat16 on CPUs with native bf16, else float32
     SAMPLING_PRESETS["fast"]                   # DPM-Solver++ with few steps; "paper" is PNDM-50
-    compile_unet(pipe)                         # torch.compile (inductor); False, and the UNet untouched, if it fails
+    compile_unet(pipe)                         # torch.compile (inductor); False if unavailable
 
 docs/speed.md says which flags to use and what each one costs in quality (measured).
 """
