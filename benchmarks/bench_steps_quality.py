@@ -5,7 +5,8 @@
 
 Each configuration animates the same test clips with the bundled model (or --model) at eta 4 and scores
 them with the oracle and RelSync (`asva.evaluation.synthetic.table1`, as `asva table1`), one row per
-configuration, with the wall seconds and NFE: network evaluations per clip (a guided step is 2, an unguided one 1).
+configuration, with the wall seconds and NFE: network evaluations per clip (a guided step is 2,
+an unguided one 1).
 A configuration is SAMPLER-STEPS[-gFRACTION][-bf16], e.g. dpm-15-g0.6 = DPM-Solver++ 15 steps,
 guidance on the first 60% of them; pndm-50 is the paper's sampler.
 """

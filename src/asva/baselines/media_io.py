@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import torch
 
-from asva.pipelines.avsyncd import OUTPUT_TYPES, SAMPLE_RATE, AnimationOutput
+from asva.pipelines.avsyncd import OUTPUT_TYPES, SAMPLE_RATE, AnimationOutput, normalize_inputs
 from asva.pipelines.long_audio import frame_count, resample_frames
 
 
@@ -18,22 +18,7 @@ def check_media(image: torch.Tensor, audio: torch.Tensor, sample_rate: int,
     """-> image (b, 3, h, w) float in [-1, 1], audio (b, [ch,] n) float at 16 kHz."""
     if output_type not in output_types:
         raise ValueError(f"output_type must be one of {output_types}, got {output_type!r}")
-    if image.ndim == 3:
-        image = image.unsqueeze(0)
-    if image.ndim != 4 or image.shape[1] != 3:
-        raise ValueError(f"image must be (3, h, w) or (b, 3, h, w), got {tuple(image.shape)}")
-    image = image.float() / 127.5 - 1 if image.dtype == torch.uint8 else image.float()
-    if not audio.is_floating_point() or audio.ndim not in (1, 2, 3):
-        raise ValueError(f"audio must be a float waveform (n,), (b, n) or (b, ch, n), got "
-                         f"{audio.dtype} {tuple(audio.shape)}")
-    audio = audio.reshape(1, -1) if audio.ndim == 1 else audio
-    if audio.shape[0] != image.shape[0]:
-        raise ValueError(f"got {image.shape[0]} images but {audio.shape[0]} audio clips")
-    if sample_rate != SAMPLE_RATE:
-        from asva.media import resample
-
-        audio = resample(audio.float(), sample_rate, SAMPLE_RATE)
-    return image, audio.float()
+    return normalize_inputs(image, audio, sample_rate)
 
 
 def clip_frames(audio: torch.Tensor, fps: float) -> int:

@@ -177,17 +177,15 @@ def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: b
     """Run one job and write its outputs (all or none); returns the number of frames."""
     import torch
 
-    from asva.media import crop_note, fit_frames, read_audio, read_image
+    from asva.media import fit_image, read_audio, read_image
 
     if isinstance(job.image, torch.Tensor):
         image = job.image  # --t2i: (3, h, w) uint8, already made at the model's size
     else:
-        pixels = read_image(job.image)  # uint8 (3, h, w); fit_frames makes the one float copy (of the crop)
-        note = crop_note(*pixels.shape[-2:], size)
+        # uint8 (3, h, w) -> the official transform in [-1, 1] (the one float copy, of the crop)
+        image, note = fit_image(read_image(job.image), size)
         if note and not args.quiet:
             print(f"{job.image.name}: {note}")
-        image = fit_frames(pixels[:, None], size)[:, 0] * 2 - 1  # the official transform, [-1, 1]
-        del pixels
     audio = read_audio(job.audio, mono=False)  # (channels, n): ImageBind reads channel 0, as in the paper
     if getattr(args, "audio_gain", 0.0):
         from asva.media.audio import apply_gain

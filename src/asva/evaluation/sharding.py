@@ -2,7 +2,7 @@
 
     info = process_info()                  # rank, world, local rank (RANK / WORLD_SIZE / LOCAL_RANK)
     mine = my_share(len(items), info)      # item i belongs to rank i % world only
-    launch_local(cmd, 2)                   # run `cmd` as 2 processes on this machine, env set as torchrun does
+    launch_local(cmd, 2)                   # `cmd` as 2 local processes, env set as torchrun does
 
 The split depends only on the item index, never on which outputs exist, so processes that start at
 different times (or a resumed run with another process count) never do an item twice: a process only

@@ -38,6 +38,29 @@ class AnimationOutput(BaseOutput):
     fps: float
 
 
+def normalize_inputs(image: torch.Tensor, audio: torch.Tensor,
+                     sample_rate: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """What every animation pipeline (AVSyncD and the baselines) accepts, checked and normalised:
+    image (3, h, w) or (b, 3, h, w), uint8 or float in [-1, 1] -> (b, 3, h, w) float in [-1, 1];
+    audio (n,), (b, n) or (b, ch, n) float at `sample_rate` -> (b, [ch,] n) float at 16 kHz."""
+    if image.ndim == 3:
+        image = image.unsqueeze(0)
+    if image.ndim != 4 or image.shape[1] != 3:
+        raise ValueError(f"image must be (3, h, w) or (b, 3, h, w), got {tuple(image.shape)}")
+    image = to_model_range(image) if image.dtype == torch.uint8 else image.float()
+    if not audio.is_floating_point() or audio.ndim not in (1, 2, 3):
+        raise ValueError(f"audio must be a float waveform (n,), (b, n) or (b, ch, n), got "
+                         f"{audio.dtype} {tuple(audio.shape)}")
+    audio = audio.reshape(1, -1) if audio.ndim == 1 else audio
+    if audio.shape[0] != image.shape[0]:
+        raise ValueError(f"got {image.shape[0]} images but {audio.shape[0]} audio clips")
+    if sample_rate != SAMPLE_RATE:
+        from asva.media import resample
+
+        audio = resample(audio.float(), sample_rate, SAMPLE_RATE)
+    return image, audio.float()
+
+
 class AVSyncDPipeline(DiffusionPipeline):
     """AVSyncD image-to-video diffusion conditioned on audio (and a text/class prompt).
 
@@ -178,25 +201,11 @@ class AVSyncDPipeline(DiffusionPipeline):
             raise ValueError(f"num_inference_steps must be an integer >= 1, got {num_inference_steps}")
         if output_type not in OUTPUT_TYPES:
             raise ValueError(f"output_type must be one of {OUTPUT_TYPES}, got {output_type!r}")
-        if image.ndim == 3:
-            image = image.unsqueeze(0)
-        if image.ndim != 4 or image.shape[1] != 3:
-            raise ValueError(f"image must be (3, h, w) or (b, 3, h, w), got {tuple(image.shape)}")
+        image, audio = normalize_inputs(image, audio, sample_rate)
         m = self.size_multiple
         if image.shape[-2] % m or image.shape[-1] % m:
             raise ValueError(f"image sides must be multiples of {m}, got {tuple(image.shape[-2:])}")
-        image = to_model_range(image) if image.dtype == torch.uint8 else image.float()
-        if not audio.is_floating_point() or audio.ndim not in (1, 2, 3):
-            raise ValueError(f"audio must be a float waveform (n,), (b, n) or (b, ch, n), got "
-                             f"{audio.dtype} {tuple(audio.shape)}")
-        audio = audio.reshape(1, -1) if audio.ndim == 1 else audio
-        if audio.shape[0] != image.shape[0]:
-            raise ValueError(f"got {image.shape[0]} images but {audio.shape[0]} audio clips")
-        if sample_rate != SAMPLE_RATE:
-            from asva.media import resample
-
-            audio = resample(audio.float(), sample_rate, SAMPLE_RATE)
-        return image, audio.float()
+        return image, audio
 
     def _audio_window(self, audio: torch.Tensor, start_frame: int) -> torch.Tensor:
         """The window's audio, (b, [ch,] n): its 2 s from frame `start_frame`, silence past the end."""

@@ -19,7 +19,6 @@ from typing import NamedTuple
 
 import torch
 
-
 DEFAULT_SIZE = 256  # frame side when neither the caller, the model folder nor the registry says
 
 
@@ -35,7 +34,8 @@ def load_model(name_or_dir: str | os.PathLike, device: str | torch.device = "cpu
     """Load a registered name (`asva.models.registry`) or a model folder onto `device` (a name,
     "auto" = cuda, then mps, then cpu) in `dtype` (a torch dtype or its name, or "auto": see
     `asva.pipelines.speed.pick_dtype`; None keeps the stored one). `scheduler` (a name from
-    `asva.pipelines.schedulers`) replaces the folder's own sampler and `size` (a side, or (height, width)) the model's training size. `quiet` hides loading and sampling
+    `asva.pipelines.schedulers`) replaces the folder's own sampler and `size` (a side, or (height,
+    width)) the model's training size. `quiet` hides loading and sampling
     progress bars."""
     from asva.pipelines.schedulers import make_scheduler
     from asva.pipelines.speed import pick_dtype
