@@ -1,4 +1,5 @@
-"""asva.demo without a server: limits, input checks, examples, the engine, the command's options."""
+"""asva.demo without a server: limits, input checks, examples, the method table, the engine (animate and
+compare), the command's options."""
 from __future__ import annotations
 
 import time
@@ -13,6 +14,7 @@ from asva.demo.config import DemoConfig, Limits
 from asva.demo.engine import Engine, Request
 from asva.demo.examples import bundled_dir, render_example
 from asva.demo.inputs import check_location, load_audio, load_image
+from asva.demo.methods import available_models, load_methods
 
 pytestmark = pytest.mark.usefixtures("one_thread")
 
@@ -40,17 +42,18 @@ def test_image_limits_pixels_size_and_corrupt_files(tmp_path):
     roots = [tmp_path]
     noise = np.random.default_rng(0).integers(0, 256, (200, 300, 3), dtype=np.uint8)
     Image.fromarray(noise).save(tmp_path / "ok.png")  # ~180 KB
-    assert load_image(tmp_path / "ok.png", 64, Limits(), roots).shape == (3, 64, 64)
+    pixels = load_image(tmp_path / "ok.png", Limits(), roots)
+    assert pixels.dtype == torch.uint8 and (pixels.permute(1, 2, 0).numpy() == noise).all()  # as read
     with pytest.raises(ValueError, match=r"ok.png: image is 300x200 = 60000 pixels, over the 50000-pixel"):
-        load_image(tmp_path / "ok.png", 64, Limits(max_image_pixels=50_000), roots)
+        load_image(tmp_path / "ok.png", Limits(max_image_pixels=50_000), roots)
     with pytest.raises(ValueError, match="over the 0.01 MB upload limit"):
-        load_image(tmp_path / "ok.png", 64, Limits(max_upload_mb=0.01), roots)
+        load_image(tmp_path / "ok.png", Limits(max_upload_mb=0.01), roots)
     (tmp_path / "bad.png").write_bytes(b"\x89PNG\r\n\x1a\n" + bytes(500))
     with pytest.raises(ValueError, match="bad.png: not a readable image") as err:
-        load_image(tmp_path / "bad.png", 64, Limits(), roots)
+        load_image(tmp_path / "bad.png", Limits(), roots)
     assert str(tmp_path) not in str(err.value)  # the page never sees server paths
     with pytest.raises(ValueError, match="no image"):
-        load_image(None, 64, Limits(), roots)
+        load_image(None, Limits(), roots)
 
 
 def test_audio_limits_duration_and_corrupt_files(tmp_path):
@@ -74,13 +77,26 @@ def test_examples_render_one_class_with_the_drums_recipe(tmp_path):
     assert np.asarray(Image.open(bell.image)).std() > 5  # a picture, not a blank
 
 
-@pytest.fixture(scope="module")
-def engine(tmp_path_factory):
-    from asva.demo.engine import load_pipeline
+def test_method_table_offers_what_is_available(tmp_path, monkeypatch):
+    monkeypatch.setenv("ASVA_MODELS", str(tmp_path))
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
+    assert available_models("m") == {"AVSyncD": "m", "Static": "m"}  # no I2VD installed, no AADiff
+    assert list(available_models("m", i2vd="i", aadiff="sd")) == ["AVSyncD", "Static", "I2VD", "AADiff"]
+    (tmp_path / "asva-synth-tiny-i2vd").mkdir()
+    (tmp_path / "asva-synth-tiny-i2vd" / "model_index.json").write_text("{}")  # the registry's, installed
+    assert available_models("m")["I2VD"] == "asva-synth-tiny-i2vd"
 
-    pipe, size = load_pipeline("asva-synth-tiny", "cpu", "float32")
+
+@pytest.fixture(scope="module")
+def methods():
+    return load_methods(available_models("asva-synth-tiny"), "cpu", "float32")  # AVSyncD and Static
+
+
+@pytest.fixture(scope="module")
+def engine(methods, tmp_path_factory):
     out = tmp_path_factory.mktemp("outputs")
-    return Engine(pipe, size, "asva-synth-tiny", Limits(), out, [bundled_dir()], keep_seconds=60)
+    models = {label: "asva-synth-tiny" for label in methods}
+    return Engine(methods, models, Limits(), out, [bundled_dir()], keep_seconds=60)
 
 
 def test_engine_animates_and_says_how_to_repeat_it(engine):
@@ -96,6 +112,42 @@ def test_engine_animates_and_says_how_to_repeat_it(engine):
                               " --gif out.gif"
                               " --model asva-synth-tiny --eta 4 --steps 2 --seed 3 --fps 6 --scheduler ddim")
     assert engine.pipe.scheduler.__class__.__name__ != "DDIMScheduler"  # the shared pipeline is untouched
+
+
+def test_static_gets_the_image_by_the_official_transform_and_says_what_was_cropped(engine, tmp_path):
+    from asva.media import probe, read_video
+
+    assert engine.methods["Static"][0] is not engine.pipe and engine.methods["Static"][1] == engine.size
+    dark = np.zeros((64, 96, 3), dtype=np.uint8)
+    dark[:, 40:56] = 200  # a bright bar in the centre crop's middle
+    Image.fromarray(dark).save(tmp_path / "wide.png")
+    local = Engine(engine.methods, engine.models, Limits(), tmp_path / "out", [tmp_path, bundled_dir()])
+    result = local.generate(Request(str(tmp_path / "wide.png"), str(bundled_dir() / "drum.wav"), "drum",
+                                    method="Static"))
+    assert "centre-cropped to 64x64 (16 columns on the left and 16 on the right cut)" in result.note
+    assert result.params["cropped"] == result.note and result.params["sampler"] is None
+    frames = read_video(result.video, size=None)  # (3, f, h, w) uint8: black stays black (not grey)
+    assert probe(result.video).num_frames == 24 and frames[:, :, :, :16].float().mean() < 8
+    assert frames[:, :, :, 26:38].float().mean() > 170
+    assert result.command == ("asva animate --image wide.png --audio drum.wav --prompt drum -o out.mp4"
+                              " --gif out.gif --method static --model asva-synth-tiny --steps 25 --seed 0"
+                              " --fps 6")
+
+
+def test_compare_renders_the_grid_and_sheet_of_asva_compare(engine):
+    from asva.media import probe
+
+    drum = Request(str(bundled_dir() / "drum.png"), str(bundled_dir() / "drum.wav"), "drum", steps=1)
+    result = engine.compare(drum, ["AVSyncD", "Static"], [1, 4], tile=32, sheet_frames=4)
+    info = probe(result.video)  # 1 row (the sound) x 3 columns: Static, AVSyncD eta=1, AVSyncD eta=4
+    assert (info.height, info.width, info.num_frames) == (32, 3 * 32, 24) and info.has_audio
+    assert info.duration == pytest.approx(4.0) and result.note is None
+    sheet = Image.open(result.sheet)
+    assert sheet.height == 3 * 32 and sheet.width >= 4 * 32  # a row of 4 frames per column
+    with pytest.raises(ValueError, match="pick the methods to compare among AVSyncD, Static"):
+        engine.compare(drum, ["I2VD"], [4])
+    with pytest.raises(ValueError, match="eta values must be >= 0"):
+        engine.compare(drum, ["AVSyncD"], [-1])
 
 
 def test_engine_refuses_bad_requests(engine):

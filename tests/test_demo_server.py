@@ -159,6 +159,7 @@ def _write_huge_png(path: Path, width: int, height: int) -> None:
 
 def test_page_animates_an_example_with_sound_then_survives_a_corrupt_image(page, tmp_path):
     _pick_drum_example(page)
+    assert page.get_by_role("tab", name="Compare").is_visible()  # `asva compare`'s grid for these inputs
     page.get_by_label("number input for Steps", exact=False).fill(str(STEPS))
     page.get_by_label("number input for Steps", exact=False).press("Enter")
     src = _generate_in_page(page)

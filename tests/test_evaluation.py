@@ -272,6 +272,8 @@ def test_evaluate_library_with_stand_in_nets(bench):
     # AlignSync = AlignProb x RelSync with AlignProb in (0, 1)
     for row in result.rows:
         assert 0 < row["AlignSync"] < row["RelSync"]
+    config.workers = 2  # clips decoded in DataLoader workers: the same numbers
+    assert run_evaluation(config, nets).metrics == m
 
 
 def test_missing_weights_error_and_skip(bench, tmp_path, capsys):

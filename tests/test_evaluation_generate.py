@@ -62,6 +62,19 @@ def test_generate_eval_is_resumable(setup, tmp_path, capsys):
         run(setup, out, "--seed", "3")
 
 
+def test_two_processes_split_the_clips(setup, tmp_path, capfd):
+    """--num-processes 2: two ranks (a gloo group) each make their own clip; a re-run makes none."""
+    out = tmp_path / "generated"
+    assert run(setup, out, "--num-processes", "2") == 0
+    err = capfd.readouterr().err
+    for rank in (0, 1):
+        assert f"(process {rank} of 2): 0 of 1 clips" in err and err.count("generating 1") == 2
+    assert "2 of 2 clips in" in err  # rank 0, after the barrier
+    assert len(list(out.rglob("*.mp4"))) == 2 and not list(out.rglob(".*"))
+    assert run(setup, out, "--num-processes", "2") == 0
+    assert capfd.readouterr().err.count("generating 0") == 2
+
+
 def test_synthetic_table_reports(setup, tmp_path):
     """`asva table1 -o OUTDIR` (old spelling `asva evaluate --synthetic --model M`, whose arguments it
     takes as they are): the training code's Table 1 rows as the three reports."""

@@ -124,3 +124,17 @@ def test_bad_image_files(tmp_path, golden):
     with pytest.raises(ValueError, match="half.png: corrupt or truncated"):
         read_image(tmp_path / "half.png")
     assert read_image(golden / "media" / "lion_and_gun.png").shape == (3, 499, 541)
+
+
+def test_fit_image_gives_the_pipeline_range_and_the_crop_note():
+    from asva.media import fit_image
+
+    pixels = torch.zeros((3, 40, 60), dtype=torch.uint8)
+    pixels[:, :, 30:] = 255  # black left half, white right half
+    image, note = fit_image(pixels, 20)
+    assert image.dtype == torch.float32 and image.shape == (3, 20, 20)
+    assert image.min() == -1 and image.max() == 1  # [-1, 1], what the pipelines read floats as
+    assert "centre-cropped to 40x40 (10 columns on the left and 10 on the right cut)" in note
+    assert fit_image(pixels[:, :, :40], 40)[1] is None
+    with pytest.raises(ValueError, match="uint8"):
+        fit_image(pixels.float(), 20)

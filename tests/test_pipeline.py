@@ -73,7 +73,7 @@ def test_eta_one_skips_null_branch_and_equals_unguided():
     # the unguided call: the plain conditional denoiser with no guidance wrapper at all
     plain = GuidedDenoiser.__call__
     try:
-        GuidedDenoiser.__call__ = lambda self, x, t, c: self.model(x, t, c.text, c.audio, c.mask)
+        GuidedDenoiser.__call__ = lambda self, x, t, c, guide=True: self.model(x, t, c.text, c.audio, c.mask)
         unguided = run(pipe, image, audio, output_type="latent")
     finally:
         GuidedDenoiser.__call__ = plain
@@ -92,6 +92,23 @@ def test_batched_cfg_equals_sequential_cfg():
     torch.testing.assert_close(batched.videos, sequential.videos, rtol=1e-5, atol=1e-5)
     assert not torch.allclose(batched.videos, run(pipe, image, audio, output_type="latent",
                                                    audio_guidance_scale=1.0).videos)
+
+
+def test_guidance_fraction_guides_only_the_first_steps():
+    pipe = tiny_pipeline()
+    image, audio = inputs()
+    batches = _count_calls(pipe)
+    half = run(pipe, image, audio, output_type="latent", num_inference_steps=5, guidance_fraction=0.5)
+    assert batches == [2, 2, 2, 1, 1, 1]  # PNDM's 5 + 1 calls: guided pairs first, then single calls
+    batches.clear()
+    none = run(pipe, image, audio, output_type="latent", num_inference_steps=5, guidance_fraction=0.0)
+    assert batches == [1] * 6
+    unguided = run(pipe, image, audio, output_type="latent", num_inference_steps=5, audio_guidance_scale=1.0)
+    assert torch.equal(none.videos, unguided.videos)
+    full = run(pipe, image, audio, output_type="latent", num_inference_steps=5)
+    assert not torch.equal(half.videos, full.videos) and not torch.equal(half.videos, none.videos)
+    with pytest.raises(ValueError, match="guidance_fraction"):
+        run(pipe, image, audio, guidance_fraction=1.5)
 
 
 @pytest.mark.parametrize("audio_scale,text_scale", [(4.0, 1.0), (1.0, 3.0), (4.0, 3.0), (0.0, 1.0)])

@@ -17,6 +17,7 @@ COMMANDS: dict[str, str] = {
     "applications": "the paper's applications in miniature on the synthetic benchmark",
     "compare": "methods side by side (Static, I2VD, AADiff, AVSyncD x eta): grid video + contact sheet",
     "convert": "official AVSyncD / SD1.5 / ImageBind / sync weights -> a model folder",
+    "curate": "build an AVSync15-style dataset from raw videos (local pool or Ray)",
     "demo": "serve a web page and HTTP API to animate images with sound (Gradio, the demo extra)",
     "eval-sync": "sync classifier A2V/V2A accuracy, P_sync, RelSync vs oracle",
     "evaluate": "score generated clips: FID, FVD, IA, IT, RelSync, AlignSync, oracle",

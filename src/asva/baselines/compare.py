@@ -3,6 +3,7 @@
     columns = plan_columns(["static", "i2vd", "avsyncd"], etas=[1, 4, 8])
     rows = plan_rows([Path("drum.wav")], gains=[1.0])
     result = render_comparison(pipes, Path("drum.png"), rows, columns, ComparisonSettings(prompt="drum"))
+    save_comparison(result, Path("grid.mp4"), Path("grid.png"))   # the video (with sound), the sheet
 
 Columns: every method once, and AVSyncD once per eta (the only method eta acts on: Static and AADiff have
 no audio guidance, I2VD hears no audio). Rows: one per audio, or per gain (the paper's Fig. 5a: louder
@@ -103,13 +104,16 @@ def _read(audio: Path, gain: float) -> torch.Tensor:
 
 
 @torch.no_grad()
-def render_comparison(pipes: dict, image: Path, rows: list[Row], columns: list[Column],
+def render_comparison(pipes: dict, image: Path | torch.Tensor, rows: list[Row], columns: list[Column],
                       settings: ComparisonSettings) -> Comparison:
-    """Animate `image` with every (row, column); `pipes` maps a method to (pipeline, frame size), each
-    loaded once. Every cell restarts the generator from settings.seed."""
-    from asva.media import read_image
+    """Animate `image` (a file, or its uint8 (3, h, w) pixels) with every (row, column); `pipes` maps a
+    method to (pipeline, frame size), each loaded once. Every method gets the image by the official
+    transform at its size (`fit_image`, as `asva animate`). Every cell restarts the generator from
+    settings.seed."""
+    from asva.media import fit_image, read_image
 
-    images = {size: read_image(image, size=size) for _, size in pipes.values()}
+    pixels = image if isinstance(image, torch.Tensor) else read_image(image)
+    images = {size: fit_image(pixels, size)[0] for _, size in pipes.values()}
     tiles, clips, sound = [], [], None
     for row in rows:
         wave = _read(row.audio, row.gain)
@@ -131,3 +135,15 @@ def render_comparison(pipes: dict, image: Path, rows: list[Row], columns: list[C
 def comparison_sheet(result: Comparison, num_frames: int = 8) -> torch.Tensor:
     """(3, H, W) uint8 contact sheet: one row of `num_frames` frames per cell (frames x methods)."""
     return contact_sheet(result.clips, num_frames)
+
+
+def save_comparison(result: Comparison, video: Path, sheet: Path, sheet_frames: int = 8) -> None:
+    """Write the labelled grid video (with the first row's sound) and its contact sheet PNG; both files
+    appear complete or not at all."""
+    from asva.baselines.t2i import save_image
+    from asva.media import write_video
+    from asva.utils import atomic_path
+
+    with atomic_path(video) as tmp_video, atomic_path(sheet) as tmp_sheet:
+        write_video(tmp_video, result.video, result.fps, audio=result.audio)
+        save_image(tmp_sheet, comparison_sheet(result, sheet_frames))

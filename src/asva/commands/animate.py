@@ -4,7 +4,8 @@ Usage:
     asva animate --image IMG --audio AUD [--prompt TEXT | --class NAME] -o OUT.mp4
                  [--gif OUT.gif] [--frames DIR] [--model NAME_OR_DIR] [--eta 4] [--text-scale 1]
                  [--steps 50] [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--device auto|cpu|cuda|mps]
-                 [--dtype float32|bfloat16|float16] [--fps 6] [--size N|HxW] [--sequential-cfg] [--quiet]
+                 [--dtype float32|bfloat16|float16|auto] [--preset fast|paper] [--guidance-fraction 1]
+                 [--compile] [--fps 6] [--size N|HxW] [--sequential-cfg] [--quiet]
     asva animate --batch LIST.csv [same model and sampling options]
     asva animate --prompt TEXT --audio AUD --t2i SD15_DIR -o OUT.mp4 [options]   (no --image)
     [--method static|i2vd|aadiff|avsyncd] [--audio-gain DB] [--aadiff-start inversion|sdedit ...]
@@ -17,7 +18,9 @@ the model hears), trimmed to the video.
 `asva.models.registry`; default: the bundled model) or a model folder. --eta is the audio guidance
 scale (1 = no guidance), --text-scale the text guidance scale. --scheduler defaults to the model
 folder's own sampler and --size to the size the model was trained at (its training.json, the
-registry, else 256).
+registry, else 256). Speed (docs/speed.md): --preset fast (DPM-Solver++, few steps) or paper (PNDM-50)
+sets the sampler and steps not given explicitly; --guidance-fraction F guides only the first F of the
+steps; --dtype auto picks bf16 on CUDA and on CPUs with native bf16; --compile uses torch.compile.
 
 --method picks the animation method (docs/baselines.md): avsyncd (default), static (the image
 repeated), i2vd (AVSyncD trained without audio; default model asva-synth-tiny-i2vd) or aadiff (training-free
@@ -40,7 +43,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from asva.utils import DTYPE_NAMES, HelpFormatter, parse_size
+from asva.utils import HelpFormatter, parse_size
 
 if TYPE_CHECKING:
     import torch
@@ -62,6 +65,7 @@ def build_parser() -> argparse.ArgumentParser:
     from asva.baselines.options import add_method_options
     from asva.models.registry import DEFAULT_MODEL
     from asva.pipelines.schedulers import DEFAULT_SCHEDULER, DEFAULT_STEPS, scheduler_names
+    from asva.pipelines.speed import DTYPE_CHOICES, SAMPLING_PRESETS
 
     p = argparse.ArgumentParser(prog="asva animate", description=__doc__.split("\n\n")[0],
                                 formatter_class=HelpFormatter)
@@ -87,7 +91,14 @@ def build_parser() -> argparse.ArgumentParser:
                    help=f"sampler (default: the model folder's own; {DEFAULT_SCHEDULER} for converted ones)")
     p.add_argument("--seed", type=int, default=0, help="generator seed")
     p.add_argument("--device", default="auto", help="auto (cuda, then mps, then cpu), cpu, cuda[:i] or mps")
-    p.add_argument("--dtype", choices=DTYPE_NAMES, default="float32", help="weights' dtype (default float32)")
+    p.add_argument("--dtype", choices=DTYPE_CHOICES, default="float32",
+                   help="auto = bf16 on CUDA and on CPUs with native bf16, else float32 (default float32)")
+    p.add_argument("--preset", choices=sorted(SAMPLING_PRESETS),
+                   help="fast or paper: sampler, steps and guidance fraction unless given (default: none)")
+    p.add_argument("--guidance-fraction", type=float, default=1.0,
+                   help="guide only this first fraction of the steps (default 1 = all)")
+    p.add_argument("--compile", action="store_true",
+                   help="torch.compile the UNet (needs a C++ compiler on CPU; falls back; default off)")
     p.add_argument("--fps", type=float, default=6.0, help="output frame rate (the model runs at 6)")
     p.add_argument("--size", type=parse_size, help="frame size: N (square) or HxW, height x width, e.g. "
                    "128x256 (default: the model's training size)")
@@ -109,6 +120,8 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
     if args.steps < 1:
         raise ValueError(f"--steps must be >= 1, got {args.steps}")
+    if not 0.0 <= args.guidance_fraction <= 1.0:
+        raise ValueError(f"--guidance-fraction must be in [0, 1], got {args.guidance_fraction}")
     if not args.fps > 0:
         raise ValueError(f"--fps must be > 0, got {args.fps}")
     if args.batch is not None:
@@ -151,33 +164,39 @@ def model_of(args: argparse.Namespace):
         from asva.baselines.options import aadiff_config
 
         aadiff = aadiff_config(args)
-    return load_method(method, args.model, device=args.device, dtype=args.dtype, scheduler=args.scheduler,
-                       size=args.size, quiet=args.quiet, aadiff=aadiff)
+    pipe, size = load_method(method, args.model, device=args.device, dtype=args.dtype,
+                             scheduler=args.scheduler, size=args.size, quiet=args.quiet, aadiff=aadiff)
+    if getattr(args, "compile", False) and hasattr(pipe, "unet"):
+        from asva.pipelines.speed import compile_unet
+
+        compile_unet(pipe)
+    return pipe, size
 
 
 def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: bool = False) -> int:
     """Run one job and write its outputs (all or none); returns the number of frames."""
     import torch
 
-    from asva.media import crop_note, fit_frames, read_audio, read_image
+    from asva.media import fit_image, read_audio, read_image
 
     if isinstance(job.image, torch.Tensor):
         image = job.image  # --t2i: (3, h, w) uint8, already made at the model's size
     else:
-        pixels = read_image(job.image)  # uint8 (3, h, w); fit_frames makes the one float copy (of the crop)
-        note = crop_note(*pixels.shape[-2:], size)
+        # uint8 (3, h, w) -> the official transform in [-1, 1] (the one float copy, of the crop)
+        image, note = fit_image(read_image(job.image), size)
         if note and not args.quiet:
             print(f"{job.image.name}: {note}")
-        image = fit_frames(pixels[:, None], size)[:, 0] * 2 - 1  # the official transform, [-1, 1]
-        del pixels
     audio = read_audio(job.audio, mono=False)  # (channels, n): ImageBind reads channel 0, as in the paper
     if getattr(args, "audio_gain", 0.0):
         from asva.media.audio import apply_gain
 
         audio = apply_gain(audio, args.audio_gain)
+    fraction = getattr(args, "guidance_fraction", 1.0)
+    extra = {} if fraction == 1.0 else {"guidance_fraction": fraction}  # AVSyncD's option, not the baselines'
     out = pipe(image, audio[None], job.prompt, use_prompt_table=use_table, num_inference_steps=args.steps,
                audio_guidance_scale=args.eta, text_guidance_scale=args.text_scale, fps=args.fps,
-               generator=torch.Generator().manual_seed(args.seed), batched_guidance=not args.sequential_cfg)
+               generator=torch.Generator().manual_seed(args.seed), batched_guidance=not args.sequential_cfg,
+               **extra)
     write_outputs(job, out.videos[0], out.fps, out.audio[0])  # the mp4 carries channel 0 (audio_track)
     return out.videos.shape[2]
 
@@ -253,7 +272,11 @@ def save_generated_image(args: argparse.Namespace, image: torch.Tensor) -> Path:
 
 
 def main(argv: list[str] | None = None) -> int:
-    args = build_parser().parse_args(argv)
+    from asva.pipelines.speed import apply_preset
+
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    apply_preset(args, {k: parser.get_default(k) for k in ("scheduler", "steps", "guidance_fraction")})
     check_options(args)
     import torch
 

@@ -88,17 +88,14 @@ def main(argv: list[str] | None = None) -> int:
 
     from asva.baselines.compare import (
         ComparisonSettings,
-        comparison_sheet,
         plan_columns,
         plan_rows,
         render_comparison,
+        save_comparison,
     )
     from asva.baselines.loading import load_method
     from asva.baselines.options import aadiff_config
-    from asva.baselines.t2i import save_image
-    from asva.media import write_video
     from asva.pipelines.loading import pick_device
-    from asva.utils import atomic_path
 
     if args.out.suffix.lower() != ".mp4" or args.tile < 16 or args.sheet_frames < 1 or args.steps < 1:
         raise ValueError(f"need -o *.mp4, --tile >= 16, --sheet-frames >= 1, --steps >= 1; got {args.out}, "
@@ -123,9 +120,7 @@ def main(argv: list[str] | None = None) -> int:
                                   text_scale=args.text_scale, tile=args.tile)
     result = render_comparison(pipes, args.image, rows, columns, settings)
     sheet = args.sheet or args.out.with_suffix(".png")
-    with atomic_path(args.out) as tmp_video, atomic_path(sheet) as tmp_sheet:
-        write_video(tmp_video, result.video, result.fps, audio=result.audio)
-        save_image(tmp_sheet, comparison_sheet(result, args.sheet_frames))
+    save_comparison(result, args.out, sheet, args.sheet_frames)
     if not args.quiet:
         print(f"wrote {args.out} ({len(rows)} rows x {len(columns)} columns of {args.tile} px, "
               f"{result.video.shape[1]} frames) and {sheet} in {time.perf_counter() - start:.1f} s")

@@ -1,12 +1,16 @@
 """asva demo: a web page (and HTTP API) to animate an image with a sound, on Gradio.
 
 Usage:
-    asva demo [--model NAME_OR_DIR] [--host 127.0.0.1] [--port 7860] [--device auto] [--dtype float32]
+    asva demo [--model NAME_OR_DIR] [--i2vd NAME_OR_DIR] [--aadiff SD15_DIR]
+              [--host 127.0.0.1] [--port 7860] [--device auto] [--dtype float32]
               [--concurrency 1] [--max-upload-mb 50] [--max-audio-seconds 30] [--max-image-mp 40]
               [--keep-minutes 60] [--workdir DIR]
 
-Open http://HOST:PORT in a browser. The same server answers Gradio's API: the endpoint `/animate`
-takes (image file, audio file, class or prompt, eta, steps, seed) and returns the mp4 (docs/demo.md).
+Open http://HOST:PORT in a browser. The page offers AVSyncD and the baselines that are available:
+Static always, I2VD with --i2vd (or when the registry's I2VD model is installed), AADiff with --aadiff;
+its Compare tab renders `asva compare`'s grid for them. The same server answers Gradio's API: the
+endpoint `/animate` takes (image file, audio file, class or prompt, eta, steps, seed) and returns the
+mp4 (docs/demo.md).
 The server binds to 127.0.0.1 (this machine only) unless --host says otherwise; any other address
 prints a warning, since anyone who can reach it can use the model. --share (a public Gradio link)
 is refused: it needs the internet and publishes the server. Needs the `demo` extra
@@ -26,6 +30,9 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = argparse.ArgumentParser(prog="asva demo", description="Serve the animation page and its HTTP API.")
     p.add_argument("--model", default=DEFAULT_MODEL, help=f"model name or folder (default {DEFAULT_MODEL})")
+    p.add_argument("--i2vd", help="I2VD model name or folder for the I2VD method (default: the registry's "
+                                  "I2VD model when installed, else no I2VD)")
+    p.add_argument("--aadiff", help="Stable Diffusion 1.5 folder for the AADiff method (default: no AADiff)")
     p.add_argument("--host", default="127.0.0.1",
                    help="address to bind (default 127.0.0.1: this machine only)")
     p.add_argument("--port", type=int, default=7860, help="port (default 7860)")
@@ -60,9 +67,9 @@ def main(argv: list[str] | None = None) -> int:
 
     limits = Limits(max_upload_mb=args.max_upload_mb, max_audio_seconds=args.max_audio_seconds,
                     max_image_pixels=int(args.max_image_mp * 1e6), max_steps=args.max_steps)
-    config = DemoConfig(model=args.model, host=args.host, port=args.port, device=args.device,
-                        dtype=args.dtype, concurrency=args.concurrency, keep_seconds=args.keep_minutes * 60,
-                        workdir=args.workdir, limits=limits)
+    config = DemoConfig(model=args.model, i2vd=args.i2vd, aadiff=args.aadiff, host=args.host, port=args.port,
+                        device=args.device, dtype=args.dtype, concurrency=args.concurrency,
+                        keep_seconds=args.keep_minutes * 60, workdir=args.workdir, limits=limits)
     if args.threads is not None and args.threads < 1:
         raise ValueError(f"--threads must be >= 1, got {args.threads}")
     if not config.is_loopback:

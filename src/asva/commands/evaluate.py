@@ -5,7 +5,7 @@ Usage:
                   [--weights DIR] [--fid-weights F] [--i3d-weights F] [--imagebind-weights F]
                   [--sync-weights DIR] [--fid-size 229|299] [--skip-missing] [--clips-per-video 3]
                   [--split test] [--size 256|HxW] [--it-text folder|prompt] [--cache DIR|none]
-                  [--device cpu] [--no-progress]
+                  [--device cpu] [--workers 2] [--no-progress]
     asva evaluate --synthetic --dataset DIR --generated DIR -o OUTDIR [same options]
 
 GENERATED must hold <class>/<stem>_clip-00.mp4 ... for every <class>/<stem>.mp4 of the dataset's
@@ -113,7 +113,9 @@ def _add_reading_options(p: argparse.ArgumentParser) -> None:
     cache = p.add_mutually_exclusive_group()
     cache.add_argument("--cache", type=Path, help="feature cache folder, or `none` (default OUTDIR/cache)")
     cache.add_argument("--no-cache", action="store_true", help=argparse.SUPPRESS)  # = --cache none
-    p.add_argument("--device", default="cpu", help="device for the metric networks (default cpu)")
+    p.add_argument("--device", default="cpu", help="device for the metric networks, e.g. cuda (default cpu)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="processes decoding clips ahead of the feature networks (0 = none; default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
 
 
@@ -227,6 +229,7 @@ def eval_config(args: argparse.Namespace, metrics: tuple[str, ...]):
         it_text=args.it_text,
         cache=None if args.no_cache or str(args.cache) == "none" else args.cache or args.out / "cache",
         progress=not args.no_progress,
+        workers=args.workers,
     )
 
 

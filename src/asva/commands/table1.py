@@ -4,6 +4,7 @@ Usage:
     asva table1 --dataset DIR --model NAME_OR_DIR [--baseline I2VD_DIR] [--etas 1 4 8] [--steps 20]
                 [--scheduler dpm] [--size 64] [--batch-size 16] [--limit N] [--seed 0] [--shard K/N]
                 [--sync-model NAME|DIR|none] [--label NAME] [--no-reference] [-o OUTDIR]
+                [--guidance-fraction 1] [--dtype float32|bfloat16|float16|auto]
                 [--json OUT.json] [--no-progress]
     asva table1 --merge shard0.json shard1.json
 
@@ -48,6 +49,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--limit", type=int, help="only N test videos, spread evenly over test.txt (default all)")
     p.add_argument("--shard", default="0/1", help="K/N: every N-th video from the K-th (default 0/1)")
     p.add_argument("--seed", type=int, default=0, help="generator seed (default 0)")
+    p.add_argument("--guidance-fraction", type=float, default=1.0,
+                   help="guide only this first fraction of the steps (default 1 = all)")
+    p.add_argument("--dtype", choices=("auto", "float32", "bfloat16", "float16"), default="float32",
+                   help="the model's dtype; auto: see docs/speed.md (default float32)")
     p.add_argument("--sync-model", "--sync-weights", dest="sync_model", default=DEFAULT_SYNC_MODEL,
                    help=f"sync classifier for RelSync: name, path or none (default {DEFAULT_SYNC_MODEL})")
     p.add_argument("--label", default="AVSyncD", help="the model's rows: LABEL (eta=E) (default AVSyncD)")
@@ -81,7 +86,8 @@ def main(argv: list[str] | None = None) -> int:
                                         batch_size=args.batch_size, limit=args.limit, seed=args.seed,
                                         shard=(int(k), int(n or 1)), progress=not args.no_progress,
                                         sync_model=sync_model, label=args.label,
-                                        reference=not args.no_reference)
+                                        reference=not args.no_reference,
+                                        guidance_fraction=args.guidance_fraction, dtype=args.dtype)
     found = table1.agreement(results)
     print(table1.format_table(results))
     if found is not None:

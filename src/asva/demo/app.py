@@ -9,9 +9,9 @@ from pathlib import Path
 import gradio as gr
 
 from asva.demo.config import DemoConfig
-from asva.demo.engine import Engine, Request, load_pipeline
+from asva.demo.engine import Engine, Request
 from asva.demo.examples import Example, render_examples
-from asva.demo.methods import METHODS
+from asva.demo.methods import available_models, load_methods
 
 INTRO = """# asva: audio-synchronized visual animation
 Give an image and a sound; the model animates the image in time with the sound (AVSyncD, ECCV 2024).
@@ -31,13 +31,26 @@ def _file_path(value) -> str | None:
     return value
 
 
-def run(engine: Engine, request: Request, progress: gr.Progress):
-    """engine.generate, with bad input turned into the page's error message."""
+def run(job, progress: gr.Progress, *args, **kwargs):
+    """`job(*args, **kwargs)` (engine.generate or engine.compare), with bad input turned into the page's
+    error message."""
     progress(0, desc="checking the inputs")
     try:
-        return engine.generate(request)
+        return job(*args, **kwargs)
     except ValueError as err:
         raise gr.Error(str(err), print_exception=False) from None
+
+
+def _note(note: str | None) -> str:
+    """The crop note as the page shows it (empty when nothing was cut)."""
+    return f"**Image cropped:** {note}" if note else ""
+
+
+def _etas(text: str) -> list[float]:
+    try:
+        return [float(x) for x in str(text).split(",") if x.strip()]
+    except ValueError:
+        raise ValueError(f"eta values: comma-separated numbers such as 1,4,8; got {text!r}") from None
 
 
 def _prompt_input(engine: Engine):
@@ -64,7 +77,7 @@ def _input_column(engine: Engine, max_steps: int) -> dict:
     audio = gr.Audio(label="Sound", type="filepath", sources=["upload", "microphone"], format=None,
                      elem_id="input-audio")
     prompt = _prompt_input(engine)
-    method = gr.Dropdown(list(METHODS), value="AVSyncD", label="Method")
+    method = gr.Dropdown(list(engine.methods), value="AVSyncD", label="Method", elem_id="method")
     with gr.Accordion("Sampling", open=True):
         eta = gr.Slider(0, 10, value=4, step=0.5, label="eta: audio guidance (1 = none; default 4)")
         steps = gr.Slider(1, max_steps, value=25, step=1, label="Steps (default 25)")
@@ -81,8 +94,9 @@ def _input_column(engine: Engine, max_steps: int) -> dict:
 
 
 def _output_column() -> list:
-    """video, download files, GIF, parameters, command."""
+    """video, crop note, download files, GIF, parameters, command."""
     return [gr.Video(label="Result (with sound)", interactive=False, elem_id="result-video"),
+            gr.Markdown(elem_id="crop-note"),
             gr.File(label="Download", file_count="multiple", interactive=False),
             gr.Image(label="GIF", type="filepath", interactive=False),
             gr.JSON(label="Parameters used"),
@@ -90,20 +104,42 @@ def _output_column() -> list:
                     max_lines=4, wrap_lines=True, buttons=["copy"])]
 
 
+def _compare_tab(engine: Engine) -> dict:
+    """The Compare tab's controls and outputs: `asva compare`'s grid for the current inputs."""
+    gr.Markdown("The methods side by side on the current image, sound, class, steps, sampler, seed and "
+                "frame rate, as `asva compare` renders them: one column per method, AVSyncD once per eta; "
+                "the video carries the sound. Below it, the contact sheet (frames x methods).")
+    labels = gr.CheckboxGroup(list(engine.methods), value=list(engine.methods), label="Methods",
+                              elem_id="compare-methods")
+    etas = gr.Textbox("1,4,8", label="AVSyncD eta values (comma-separated; default 1,4,8)")
+    button = gr.Button("Compare", variant="primary")
+    outputs = [gr.Video(label="Comparison (with sound)", interactive=False, elem_id="compare-video"),
+               gr.Image(label="Contact sheet", type="filepath", interactive=False, elem_id="compare-sheet"),
+               gr.Markdown()]
+    return {"labels": labels, "etas": etas, "button": button, "outputs": outputs}
+
+
 def build_app(engine: Engine, examples: list[Example], config: DemoConfig) -> gr.Blocks:
-    """The page (private UI event) and the public `/animate` endpoint, over one engine."""
+    """The page (private UI events: animate, compare) and the public `/animate` endpoint, over one engine."""
+
+    def request_of(img, aud, text, meth, e, n, samp, s, f) -> Request:
+        return Request(_file_path(img), _file_path(aud), text or "", meth, float(e), int(n), samp,
+                       int(s or 0), float(f))
 
     def animate_page(img, aud, text, meth, e, n, samp, s, f, progress=TRACK_STEPS):
-        request = Request(_file_path(img), _file_path(aud), text or "", meth, float(e), int(n), samp,
-                          int(s or 0), float(f))
-        result = run(engine, request, progress)
-        return (str(result.video), [str(result.video), str(result.gif)], str(result.gif),
+        result = run(engine.generate, progress, request_of(img, aud, text, meth, e, n, samp, s, f))
+        return (str(result.video), _note(result.note), [str(result.video), str(result.gif)], str(result.gif),
                 result.params, result.command)
+
+    def compare_page(img, aud, text, meth, e, n, samp, s, f, labels, etas, progress=TRACK_STEPS):
+        request = request_of(img, aud, text, "AVSyncD", e, n, samp, s, f)
+        result = run(lambda: engine.compare(request, labels or [], _etas(etas)), progress)
+        return str(result.video), str(result.sheet), _note(result.note)
 
     def animate_api(img, aud, text, e, n, s, progress=TRACK_STEPS):
         """Animate `image` with `audio`: class or prompt, eta, steps, seed -> the mp4 (with the sound)."""
         request = Request(_file_path(img), _file_path(aud), text or "", "AVSyncD", e, n, None, s)
-        return str(run(engine, request, progress).video)
+        return str(run(engine.generate, progress, request).video)
 
     with gr.Blocks(title="asva demo", delete_cache=(600, int(config.keep_seconds))) as app:
         gr.Markdown(INTRO)
@@ -111,13 +147,18 @@ def build_app(engine: Engine, examples: list[Example], config: DemoConfig) -> gr
             with gr.Column():
                 inputs = _input_column(engine, config.limits.max_steps)
                 go = gr.Button("Animate", variant="primary")
-            with gr.Column():
-                outputs = _output_column()
+            with gr.Column(), gr.Tabs():
+                with gr.Tab("Result"):
+                    outputs = _output_column()
+                with gr.Tab("Compare", elem_id="compare-tab"):
+                    compare = _compare_tab(engine)
         gr.Examples(_example_rows(examples, engine), [inputs["image"], inputs["audio"], inputs["prompt"]],
                     label="Examples (synthetic, one per class)", examples_per_page=len(examples))
         # preprocess=False: our checks read the files (Gradio's own would open a broken or huge image
         # with PIL before them and fail with a server error instead of the page's message)
         go.click(animate_page, list(inputs.values()), outputs, api_visibility="private", preprocess=False)
+        compare["button"].click(compare_page, [*inputs.values(), compare["labels"], compare["etas"]],
+                                compare["outputs"], api_visibility="private", preprocess=False)
         api_inputs = [inputs["image"], inputs["audio"], gr.Textbox(visible=False),
                       inputs["eta"], inputs["steps"], inputs["seed"]]
         gr.Button(visible=False).click(animate_api, api_inputs, gr.File(visible=False), api_name="animate",
@@ -126,13 +167,14 @@ def build_app(engine: Engine, examples: list[Example], config: DemoConfig) -> gr
 
 
 def serve(config: DemoConfig) -> None:
-    """Load the model, render the examples, build the page and serve it until interrupted."""
+    """Load the methods' models, render the examples, build the page and serve it until interrupted."""
     workdir = Path(config.workdir) if config.workdir else Path(tempfile.mkdtemp(prefix="asva-demo-"))
     try:
-        pipe, size = load_pipeline(config.model, config.device, config.dtype)
+        models = available_models(config.model, config.i2vd, config.aadiff)
+        methods = load_methods(models, config.device, config.dtype)  # each model once
         examples = render_examples(workdir / "examples")
         roots = [Path(gr.utils.get_upload_folder()), workdir / "examples"]
-        engine = Engine(pipe, size, config.model, config.limits, workdir / "outputs", roots,
+        engine = Engine(methods, models, config.limits, workdir / "outputs", roots,
                         keep_seconds=config.keep_seconds)
         app = build_app(engine, examples, config)
         app.queue(default_concurrency_limit=config.concurrency)

@@ -32,11 +32,14 @@ class Limits:
 
 @dataclass(frozen=True)
 class DemoConfig:
-    """`model` is a registered name or a model folder; `workdir` holds the rendered examples and the
-    generated files (default: a fresh temporary folder, removed at exit); generated files older
-    than `keep_seconds` are deleted."""
+    """`model` is a registered name or a model folder; `i2vd` an I2VD model (None: the registry's, if
+    installed; else no I2VD); `aadiff` a Stable Diffusion 1.5 folder (None: no AADiff); `workdir` holds
+    the rendered examples and the generated files (default: a fresh temporary folder, removed at exit);
+    generated files older than `keep_seconds` are deleted."""
 
     model: str = DEFAULT_MODEL
+    i2vd: str | None = None
+    aadiff: str | None = None
     host: str = "127.0.0.1"
     port: int = 7860
     device: str = "auto"

@@ -37,9 +37,9 @@ def check_size(path: Path, limits: Limits, what: str) -> None:
                          f"{limits.max_upload_mb:g} MB upload limit")
 
 
-def load_image(path: str | os.PathLike | None, size: int, limits: Limits,
-               roots: Sequence[Path]) -> torch.Tensor:
-    """The image as uint8 (3, size, size); refuses missing, oversized, huge (pixels) or corrupt files."""
+def load_image(path: str | os.PathLike | None, limits: Limits, roots: Sequence[Path]) -> torch.Tensor:
+    """The image as uint8 (3, h, w), as read (each method fits it to its size with `media.fit_image`);
+    refuses missing, oversized, huge (pixels) or corrupt files."""
     from asva.media import read_image
 
     if path is None:
@@ -47,7 +47,7 @@ def load_image(path: str | os.PathLike | None, size: int, limits: Limits,
     path = check_location(path, roots)
     check_size(path, limits, "image")
     try:
-        return read_image(path, size=size, max_pixels=limits.max_image_pixels)
+        return read_image(path, max_pixels=limits.max_image_pixels)
     except ValueError as err:
         raise ValueError(_message(err, path)) from None
 

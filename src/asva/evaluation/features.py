@@ -201,6 +201,24 @@ def compute_feature(kind: str, clip: Clip, nets: Extractors, *, fps: float) -> t
     raise ValueError(f"unknown feature kind {kind!r}; expected one of {KINDS}")
 
 
+def feature_paths(kinds, side: str, source: dict, nets: Extractors, cache: FeatureCache) -> dict:
+    """{kind: cache path, or None where the feature is not cacheable} for one clip."""
+    paths = {}
+    for kind in kinds:
+        weights = ORACLE_VERSION if kind == "oracle" else nets.identity.get(nets.network_of(kind))
+        key = {**source, "kind": kind, "weights": weights}
+        if kind == "fid":
+            key["fid_size"] = nets.fid_size
+        paths[kind] = cache.path(kind, side, key) if weights is not None else None
+    return paths
+
+
+def all_cached(kinds, side: str, source: dict, nets: Extractors, cache: FeatureCache) -> bool:
+    """Whether every feature of the clip is on disk (then it need not be decoded)."""
+    paths = feature_paths(kinds, side, source, nets, cache).values()
+    return all(path is not None and path.is_file() for path in paths)
+
+
 def clip_features(
     kinds,
     side: str,
@@ -215,15 +233,9 @@ def clip_features(
 
     `source` identifies the clip (file, start, decoding protocol) for the cache key.
     """
-    out, paths = {}, {}
+    out = {}
+    paths = feature_paths(kinds, side, source, nets, cache)
     for kind in kinds:
-        network = nets.network_of(kind)
-        weights = ORACLE_VERSION if kind == "oracle" else nets.identity.get(network)
-        cacheable = weights is not None
-        key = {**source, "kind": kind, "weights": weights}
-        if kind == "fid":
-            key["fid_size"] = nets.fid_size
-        paths[kind] = cache.path(kind, side, key) if cacheable else None
         value = cache.load(paths[kind])
         if value is not None:
             out[kind] = value

@@ -35,6 +35,9 @@ def settings_of(args: argparse.Namespace) -> dict:
         "dtype",
     )
     settings = {"dataset": str(args.dataset.resolve()), **{k: getattr(args, k) for k in keys}}
+    fraction = getattr(args, "guidance_fraction", 1.0)
+    if fraction != 1.0:  # recorded only when used, so older folders still resume
+        settings["guidance_fraction"] = fraction
     if args.method != "avsyncd":  # folders made before --method existed hold AVSyncD clips
         from asva.baselines.options import aadiff_settings
 
@@ -88,6 +91,8 @@ def generate_clip(pipe, item: dict, audio: torch.Tensor, args: argparse.Namespac
     image = to_uint8(item["video"][:, 0])  # (3, h, w)
     cls = item["path"].split("/")[0]
     prompt, use_table = pick_prompt(pipe, cls, item["prompt"])
+    fraction = getattr(args, "guidance_fraction", 1.0)
+    extra = {} if fraction == 1.0 else {"guidance_fraction": fraction}  # AVSyncD's option, not the baselines'
     out = pipe(
         image,
         audio[None],
@@ -99,6 +104,7 @@ def generate_clip(pipe, item: dict, audio: torch.Tensor, args: argparse.Namespac
         fps=6.0,
         generator=torch.Generator().manual_seed(args.seed),
         batched_guidance=not args.sequential_cfg,
+        **extra,
     )
     return out.videos[0]
 

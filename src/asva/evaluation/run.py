@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import math
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -27,6 +28,7 @@ from .features import (
     Clip,
     Extractors,
     FeatureCache,
+    all_cached,
     clip_features,
     frame_rule_of,
     load_generated_clip,
@@ -62,6 +64,7 @@ class EvalConfig:
     it_text: str = "folder"  # the official IT text is the class folder name; "prompt": class_mapping.json
     cache: Path | None = None
     progress: bool = True
+    workers: int = 0  # DataLoader workers decoding clips ahead of the feature networks
 
     def __post_init__(self):
         bad = [m for m in self.metrics if m not in METRICS]
@@ -74,6 +77,8 @@ class EvalConfig:
                 f"clips per video must be 1 (centred clip) or 3 (the paper's protocol), "
                 f"got {self.clips_per_video}"
             )
+        if self.workers < 0:
+            raise ValueError(f"workers must be >= 0, got {self.workers}")
         if self.it_text not in IT_TEXTS:
             raise ValueError(f"it_text must be one of {IT_TEXTS}, got {self.it_text!r}")
 
@@ -93,45 +98,84 @@ def _kinds(metrics) -> tuple[set[str], set[str]]:
     return gt, gen
 
 
+@dataclass
+class _Read:
+    """One decode of one evaluation clip: its side ("gt" or "gen"), the feature kinds read with one
+    frame rule, their cache source, and how to decode it."""
+
+    side: str
+    kinds: list[str]
+    source: dict
+    load: Callable[[], Clip]
+
+
+class _Decoder(torch.utils.data.Dataset):
+    """Decodes each clip's reads (in DataLoader workers), skipping a read whose features are all cached."""
+
+    def __init__(self, reads: list[list[_Read]], nets: Extractors, cache: FeatureCache):
+        self.reads, self.nets, self.cache = reads, nets, cache
+
+    def __len__(self) -> int:
+        return len(self.reads)
+
+    def __getitem__(self, i: int) -> list[Clip | None]:
+        return [None if all_cached(r.kinds, r.side, r.source, self.nets, self.cache) else r.load()
+                for r in self.reads[i]]
+
+
 def collect_features(
     config: EvalConfig, dataset: AVSyncDataset, clips: list[EvalClip], nets: Extractors, cache: FeatureCache
 ) -> tuple[dict, dict]:
     """{kind: [tensor per clip]} for the ground-truth and the generated clips, in evaluation order.
-    Each kind's frames are picked by its rule (`frame_rule_of`): one decode per clip, side and rule."""
+    Each kind's frames are picked by its rule (`frame_rule_of`): one decode per clip, side and rule.
+    With `config.workers` > 0 the clips are decoded by that many DataLoader workers, ahead of the
+    feature networks (which run in this process, on `nets.device`)."""
+    reads = [_clip_reads(config, dataset, clip) for clip in clips]
+    decoded = torch.utils.data.DataLoader(_Decoder(reads, nets, cache), batch_size=None,
+                                          num_workers=config.workers,
+                                          prefetch_factor=4 if config.workers else None)
+    gt_kinds, gen_kinds = _kinds(config.metrics)
+    feats = {"gt": {k: [] for k in gt_kinds}, "gen": {k: [] for k in gen_kinds}}
+    for clip_reads, clips_of in tqdm(zip(reads, decoded, strict=True), total=len(reads), desc="evaluate",
+                                     unit="clip", disable=not config.progress):
+        for read, clip in zip(clip_reads, clips_of, strict=True):
+            load = read.load if clip is None else (lambda c=clip: c)  # None: cached (or damaged: decode)
+            for k, v in clip_features(read.kinds, read.side, read.source, load, nets, cache,
+                                      fps=config.fps).items():
+                feats[read.side][k].append(v)
+    return feats["gt"], feats["gen"]
+
+
+def _clip_reads(config: EvalConfig, dataset: AVSyncDataset, clip: EvalClip) -> list[_Read]:
     gt_kinds, gen_kinds = _kinds(config.metrics)
     need_audio = any(m in AUDIO_METRICS for m in config.metrics)
     protocol = {"fps": config.fps, "num_frames": config.num_frames, "size": config.size}
-    gt = {k: [] for k in gt_kinds}
-    gen = {k: [] for k in gen_kinds}
-    for clip in tqdm(clips, desc="evaluate", unit="clip", disable=not config.progress):
-        _, start = dataset.clip_start(clip.index)
-        gt_file = dataset.root / "videos" / clip.video
-        sidecar_path = gt_file.with_suffix(".json")
-        sidecar = json.loads(sidecar_path.read_text()) if "oracle" in config.metrics else None
-        for rule, kinds in _by_rule(gt_kinds):
-            test = dataset.with_frame_rule(rule)
-            source = {"file": _stat(gt_file), "start": start, **protocol, "sidecar": _stat(sidecar_path),
-                      "frames": rule}
+    _, start = dataset.clip_start(clip.index)
+    gt_file = dataset.root / "videos" / clip.video
+    sidecar_path = gt_file.with_suffix(".json")
+    sidecar = json.loads(sidecar_path.read_text()) if "oracle" in config.metrics else None
+    reads = []
+    for rule, kinds in _by_rule(gt_kinds):
+        source = {"file": _stat(gt_file), "start": start, **protocol, "sidecar": _stat(sidecar_path),
+                  "frames": rule}
+        test = dataset.with_frame_rule(rule)
 
-            def load_gt(c=clip, d=test) -> Clip:
-                return test_clip_from_item(d[c.index])
+        def load_gt(d=test) -> Clip:
+            return test_clip_from_item(d[clip.index])
 
-            for k, v in clip_features(kinds, "gt", source, load_gt, nets, cache, fps=config.fps).items():
-                gt[k].append(v)
+        reads.append(_Read("gt", kinds, source, load_gt))
+    for rule, kinds in _by_rule(gen_kinds):
 
-        for rule, kinds in _by_rule(gen_kinds):
+        def load_gen(r=rule) -> Clip:
+            out = load_generated_clip(clip.generated, num_frames=config.num_frames, fps=config.fps,
+                                      size=config.size, need_audio=need_audio, rule=r)
+            out.start, out.sidecar = start + out.start, sidecar  # frame 0 shows time `start` of the test clip
+            return out
 
-            def load_gen(c=clip, s=start, meta=sidecar, r=rule) -> Clip:
-                out = load_generated_clip(c.generated, num_frames=config.num_frames, fps=config.fps,
-                                          size=config.size, need_audio=need_audio, rule=r)
-                out.start, out.sidecar = s + out.start, meta  # frame 0 shows time s of the test video
-                return out
-
-            source = {"file": _stat(clip.generated), "gt_start": start, **protocol,
-                      "sidecar": _stat(sidecar_path), "audio": need_audio, "frames": rule}
-            for k, v in clip_features(kinds, "gen", source, load_gen, nets, cache, fps=config.fps).items():
-                gen[k].append(v)
-    return gt, gen
+        source = {"file": _stat(clip.generated), "gt_start": start, **protocol,
+                  "sidecar": _stat(sidecar_path), "audio": need_audio, "frames": rule}
+        reads.append(_Read("gen", kinds, source, load_gen))
+    return reads
 
 
 def _by_rule(kinds) -> list[tuple[str, list[str]]]:

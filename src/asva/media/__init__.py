@@ -3,14 +3,15 @@
 Public API (see docs/media.md):
     probe, MediaInfo, read_video, read_audio, audio_window, read_image,
     write_video, write_gif, write_frames, resample, waveform_to_mel, normalize_mel,
-    imagebind_audio_clips, kaldi_fbank, fit_frames, crop_box, crop_note, parse_size, normalize_size.
+    imagebind_audio_clips, kaldi_fbank, fit_frames, fit_image, crop_box, crop_note, parse_size,
+    normalize_size.
 """
 from asva.media.audio import SAMPLE_RATE, audio_window, read_audio
 from asva.media.fbank import imagebind_audio_clips, kaldi_fbank, normalize_mel, waveform_to_mel
 from asva.media.image import read_image
 from asva.media.probe import MediaInfo, probe
 from asva.media.resample import resample
-from asva.media.transform import crop_box, crop_note, fit_frames, normalize_size, parse_size
+from asva.media.transform import crop_box, crop_note, fit_frames, fit_image, normalize_size, parse_size
 from asva.media.video import read_video
 from asva.media.write import write_frames, write_gif, write_video
 
@@ -21,6 +22,7 @@ __all__ = [
     "crop_box",
     "crop_note",
     "fit_frames",
+    "fit_image",
     "imagebind_audio_clips",
     "kaldi_fbank",
     "normalize_mel",

@@ -67,3 +67,15 @@ def fit_frames(frames: torch.Tensor, size: Size, *, chunk: int = 8) -> torch.Ten
         out[i : i + chunk] = part
     return rearrange(out, "f c h w -> c f h w")
 
+
+
+def fit_image(pixels: torch.Tensor, size: Size) -> tuple[torch.Tensor, str | None]:
+    """uint8 (3, h, w) -> (float32 (3, th, tw) in [-1, 1] by the official transform, the crop note).
+
+    What `asva animate --image`, `asva compare` and the demo give the pipelines: `fit_frames` (the one
+    float copy, of the crop) rescaled in place, and `crop_note`'s line (None when nothing is cut).
+    """
+    if pixels.ndim != 3 or pixels.dtype != torch.uint8:
+        raise ValueError(f"pixels must be uint8 (3, h, w), got {pixels.dtype} {tuple(pixels.shape)}")
+    note = crop_note(*pixels.shape[-2:], size)
+    return fit_frames(pixels[:, None], size)[:, 0].mul_(2).sub_(1), note

@@ -4,7 +4,8 @@
 The residual sub-layers of a transformer block (LayerNorm -> attention -> add) are built on it:
   - `FirstFrameAttention`: queries from every frame, keys/values from frame 0 only (SD's self-attention
     turned into first-frame attention, reusing its weights);
-  - `CrossAttention`: attention to condition tokens (text, or audio with a per-frame token mask);
+  - `CrossAttention`: attention to condition tokens (text, or audio with a per-frame token mask),
+    per frame or shared by all frames of a video;
   - `TemporalAttention`: self-attention over the frames at each position, with a learned projection
     of a sinusoidal frame-index embedding added to its norm input only.
 Token tensors are ((b f), n, c): frames folded into the batch, n = h * w positions.
@@ -76,12 +77,23 @@ class FirstFrameAttention(_PreNormAttention):
 
 
 class CrossAttention(_PreNormAttention):
-    """x + attn(norm(x) -> context); context ((b f), m, d), mask ((b f), m) bool or None."""
+    """x + attn(norm(x) -> context); x ((b f), n, c), context ((b f), m, d) per frame or (b, m, d)
+    shared by the frames; mask ((b f), m) bool or None (per-frame context only)."""
 
     def forward(
         self, x: torch.Tensor, context: torch.Tensor, mask: torch.Tensor | None = None
     ) -> torch.Tensor:
-        return x + self.attn(self.norm(x), context, mask)
+        bf, b = x.shape[0], context.shape[0]
+        if b == bf:
+            return x + self.attn(self.norm(x), context, mask)
+        if mask is not None or bf % b:
+            raise ValueError(
+                f"context of batch {b} must be per frame ({bf}) or divide it without a mask, "
+                f"got mask {None if mask is None else tuple(mask.shape)}"
+            )
+        queries = rearrange(self.norm(x), "(b f) n c -> b (f n) c", b=b)  # all frames share the keys
+        out = rearrange(self.attn(queries, context), "b (f n) c -> (b f) n c", b=b, n=x.shape[1])
+        return x + out
 
 
 class TemporalAttention(_PreNormAttention):

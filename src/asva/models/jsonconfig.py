@@ -1,14 +1,16 @@
 """What the model config dataclasses share: plain-dict round trips and the JSON preset registry.
 
 Presets of every model live in `asva/models/presets/` as `<prefix><name>.json` (`unet-sd15.json`,
-`imagebind-huge.json`, `sync-tiny.json`, ...). A preset file may carry a `description`.
+`imagebind-huge.json`, `sync-tiny.json`, ...). A preset file may carry a `description` and may
+start from another preset of its prefix (`"extends"`); reading, listing and field checks are `asva.presets`.
 """
 from __future__ import annotations
 
 import dataclasses
-import json
 from pathlib import Path
 from typing import ClassVar
+
+from asva import presets
 
 PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 
@@ -24,23 +26,17 @@ class JsonConfig:
 
     @classmethod
     def from_dict(cls, data: dict):
-        known = {f.name for f in dataclasses.fields(cls)}  # type: ignore[arg-type]
-        unknown = sorted(set(data) - known)
-        if unknown:
-            raise ValueError(f"unknown {cls.kind} config keys {unknown}; expected some of {sorted(known)}")
+        presets.check_fields(cls, data, f"{cls.kind} config")
         return cls(**data)
 
 
 def preset_names(prefix: str) -> list[str]:
     """Names of the presets stored as `<prefix><name>.json`."""
-    return sorted(p.stem[len(prefix):] for p in PRESETS_DIR.glob(f"{prefix}*.json"))
+    return presets.list_presets(PRESETS_DIR, prefix)
 
 
 def read_preset(prefix: str, name: str, kind: str) -> dict:
     """The settings of preset `name` (without its description); a `ValueError` lists the known ones."""
-    path = PRESETS_DIR / f"{prefix}{name}.json"
-    if not path.is_file():
-        raise ValueError(f"unknown {kind} preset {name!r}; expected one of {preset_names(prefix)}")
-    data = json.loads(path.read_text())
+    data = presets.read_preset(PRESETS_DIR, name, prefix=prefix, kind=kind)
     data.pop("description", None)
     return data

@@ -68,12 +68,20 @@ class FrameMix(nn.Module):
         self.use_first_frame = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        f = x.shape[2]
-        x = rearrange(x, "b c f h w -> b f h w c")
-        first = x[:, :1].expand_as(x) if self.use_first_frame else torch.zeros_like(x)
-        previous = torch.cat([x[:, :1], x[:, : f - 1]], dim=1)
-        x = x + self.proj(torch.cat([first, previous, x], dim=-1))
-        return rearrange(x, "b f h w c -> b c f h w")
+        c = x.shape[1]
+        tokens = rearrange(x, "b c f h w -> b f h w c")  # a view when x is channels-last (see VideoUNet)
+        # W [x0, x_prev, x] + b = (W_first x0 + b) + W_prev x_prev + W_cur x: three c x c products, of
+        # which the first runs on frame 0 only, instead of one 3c x c product on a 3c concatenation.
+        w_first, w_prev, w_cur = self.proj.weight.split(c, dim=1)
+        out = tokens + F.linear(tokens, w_cur)
+        prev = F.linear(tokens, w_prev)  # (b, f, h, w, c); frame t adds prev[t - 1], frame 0 prev[0]
+        out[:, 1:] += prev[:, :-1]
+        out[:, :1] += prev[:, :1]
+        if self.use_first_frame:
+            out += F.linear(tokens[:, :1], w_first, self.proj.bias)  # (b, 1, h, w, c), every frame
+        else:
+            out += self.proj.bias
+        return rearrange(out, "b f h w c -> b c f h w")
 
 
 class InflatedConv(nn.Module):

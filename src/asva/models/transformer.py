@@ -26,7 +26,9 @@ from .layers import FeedForward
 class Conditioning:
     """The per-frame conditions shared by every transformer of one forward pass.
 
-    text ((b f), n, text_dim); audio ((b f), m, audio_dim) or None; audio_mask ((b f), m) bool or None.
+    text and audio are (b, n, dim) when every frame sees the same tokens (the frames' queries then
+    attend to them together, with no per-frame copy), or ((b f), n, dim) per frame; audio is None
+    without audio attention; audio_mask ((b f), m) bool or None.
     """
 
     num_frames: int

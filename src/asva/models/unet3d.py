@@ -94,7 +94,9 @@ class VideoUNet(nn.Module):
         b, _, f, _, _ = self._check_sample(sample)
         temb = self.embed_timestep(timestep, b, sample.device)
         cond = self._conditioning(b, f, text_states, audio_states, audio_mask)
-        x = self.input_conv(sample)
+        # Channels-last (b, f, h, w, c in memory): the per-frame convolutions then run on oneDNN's
+        # preferred layout, and the frame mixing and transformers see their token views without copies.
+        x = self.input_conv(sample.contiguous(memory_format=torch.channels_last_3d))
         skips = [x]
         for stage in self.down:
             x, stage_skips = stage(x, temb, cond)
@@ -102,7 +104,7 @@ class VideoUNet(nn.Module):
         x = self.mid(x, temb, cond)
         for stage in self.up:
             x = stage(x, skips, temb, cond)
-        return self.out_conv(F.silu(self.out_norm(x)))
+        return self.out_conv(F.silu(self.out_norm(x))).contiguous()
 
     def embed_timestep(self, timestep, batch: int, device: torch.device) -> torch.Tensor:
         """int / float / (1,) / (b,) timesteps -> (b, time_dim) embedding."""
@@ -126,7 +128,7 @@ class VideoUNet(nn.Module):
 
     def _conditioning(self, b: int, f: int, text, audio, mask) -> Conditioning:
         c = self.config
-        text = _per_frame(text, b, f, c.text_dim, "text_states")
+        text = _shared_or_per_frame(text, b, f, c.text_dim, "text_states")
         if c.audio_dim is None:
             if audio is not None or mask is not None:
                 raise ValueError("this UNet has no audio attention (audio_dim=None); pass audio_states=None")
@@ -135,7 +137,7 @@ class VideoUNet(nn.Module):
             raise ValueError(
                 f"audio_states (b, m, {c.audio_dim}) are required: this UNet has audio attention"
             )
-        audio = _per_frame(audio, b, f, c.audio_dim, "audio_states")
+        audio = _shared_or_per_frame(audio, b, f, c.audio_dim, "audio_states")
         if mask is not None:
             m = audio.shape[1]
             if mask.dtype != torch.bool or mask.shape not in ((b, f, m), (f, m)):
@@ -144,7 +146,8 @@ class VideoUNet(nn.Module):
                     f"got {mask.dtype} {tuple(mask.shape)}"
                 )
             mask = rearrange(mask.expand(b, f, m), "b f m -> (b f) m")
-        return Conditioning(f, text, audio, mask)
+            return Conditioning(f, text, *attended_tokens(audio, mask, b))
+        return Conditioning(f, text, audio)
 
     @property
     def device(self) -> torch.device:
@@ -177,12 +180,33 @@ class VideoUNet(nn.Module):
             stage.gradient_checkpointing = enabled
 
 
-def _per_frame(tokens: torch.Tensor, b: int, f: int, dim: int, name: str) -> torch.Tensor:
-    """(b, n, d) or (b, f, n, d) -> ((b f), n, d)."""
+def _shared_or_per_frame(tokens: torch.Tensor, b: int, f: int, dim: int, name: str) -> torch.Tensor:
+    """(b, n, d) (the same tokens for every frame, kept as they are) or (b, f, n, d) -> ((b f), n, d)."""
     if tokens.ndim == 3 and tokens.shape[0] == b and tokens.shape[-1] == dim:
-        return repeat(tokens, "b n d -> (b f) n d", f=f)
+        return tokens
     if tokens.ndim == 4 and tokens.shape[:2] == (b, f) and tokens.shape[-1] == dim:
         return rearrange(tokens, "b f n d -> (b f) n d")
     raise ValueError(
         f"{name} must be ({b}, n, {dim}) or ({b}, {f}, n, {dim}), got shape {tuple(tokens.shape)}"
     )
+
+
+def attended_tokens(
+    tokens: torch.Tensor, mask: torch.Tensor, b: int
+) -> tuple[torch.Tensor, torch.Tensor | None]:
+    """Per-frame tokens and mask ((b f), m) -> only the tokens each frame attends to, and no mask.
+
+    `tokens` is (b, m, d) (shared by the frames) or ((b f), m, d). Masked-out tokens have attention
+    weight 0, so dropping them changes nothing but the cost (AVSyncD's frames see 25 of 229 audio
+    tokens). Needs the same number k > 0 of attended tokens in every frame; otherwise the tokens are
+    expanded per frame and the mask kept.
+    """
+    counts = mask.sum(dim=1)
+    bf, m = mask.shape
+    if tokens.shape[0] == b:
+        tokens = repeat(tokens, "b m d -> (b f) m d", f=bf // b)
+    k = int(counts[0])
+    if k == 0 or not bool((counts == k).all()):
+        return tokens, mask
+    index = mask.nonzero()[:, 1].reshape(bf, k)  # row-major: ascending token order in each frame
+    return tokens.gather(1, index[:, :, None].expand(bf, k, tokens.shape[-1])), None

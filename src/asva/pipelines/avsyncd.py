@@ -143,7 +143,7 @@ class AVSyncDPipeline(DiffusionPipeline):
 
     def encode_audio(self, wave: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
         """2-s waveforms (b, n) or (b, channels, n) -> tokens (b, m, c) and per-frame masks (b, f, m)
-        (every frame's attention sees the same tokens, through its own mask; the UNet repeats them)."""
+        (every frame's attention sees the same tokens, through its own mask; not copied per frame)."""
         from asva.media import normalize_mel, waveform_to_mel
 
         mel = torch.stack([normalize_mel(waveform_to_mel(w, SAMPLE_RATE)) for w in wave.float().cpu()])
@@ -155,7 +155,7 @@ class AVSyncDPipeline(DiffusionPipeline):
         return self._on_unet(self.audio_encoder.null_audio_tokens(batch_size))
 
     def _on_unet(self, tokens: torch.Tensor) -> torch.Tensor:
-        """Conditioning tokens (b, n, c) in the UNet's device and dtype (it repeats them per frame)."""
+        """Conditioning tokens (b, n, c) in the UNet's device and dtype (all its frames attend to them)."""
         return tokens.to(self.unet.device, self.unet.dtype)
 
     def _token_mask(self, batch_size: int, num_tokens: int) -> torch.Tensor:
@@ -172,15 +172,21 @@ class AVSyncDPipeline(DiffusionPipeline):
         return self.unet(sample, t, text, audio, mask)
 
     def denoise_window(self, first: torch.Tensor, conditions: Conditions, guided: GuidedDenoiser,
-                       num_inference_steps: int, generator: torch.Generator | None, bar) -> torch.Tensor:
-        """Generate one window (b, c, f, h, w) whose frame 0 is the clean latent `first` (b, c, h, w)."""
+                       num_inference_steps: int, generator: torch.Generator | None, bar,
+                       guidance_fraction: float = 1.0) -> torch.Tensor:
+        """Generate one window (b, c, f, h, w) whose frame 0 is the clean latent `first` (b, c, h, w).
+
+        The first round(guidance_fraction * steps) steps are guided, the rest run the conditional
+        branch alone (steps: the scheduler's model calls, e.g. PNDM's 50 + 1)."""
         b, c, h, w = first.shape
         noise = randn_tensor((b, c, self.config.frames_per_window - 1, h, w), generator=generator,
                              device=first.device, dtype=first.dtype)
         latents = torch.cat([first.unsqueeze(2), noise * self.scheduler.init_noise_sigma], dim=2)
         self.scheduler.set_timesteps(num_inference_steps, device=first.device)  # also resets its history
-        for t in self.scheduler.timesteps:
-            eps = guided(self.scheduler.scale_model_input(latents, t), t, conditions)
+        guided_steps = round(guidance_fraction * len(self.scheduler.timesteps))
+        for i, t in enumerate(self.scheduler.timesteps):
+            eps = guided(self.scheduler.scale_model_input(latents, t), t, conditions,
+                         guide=i < guided_steps)
             # frame 0 is the condition: never stepped, so it stays the clean image latent
             step = self.scheduler.step(eps[:, :, 1:], t, latents[:, :, 1:]).prev_sample
             latents = torch.cat([latents[:, :, :1], step.to(latents.dtype)], dim=2)
@@ -224,13 +230,15 @@ class AVSyncDPipeline(DiffusionPipeline):
     def __call__(self, image: torch.Tensor, audio: torch.Tensor, prompt: str | list[str] | None = None, *,
                  use_prompt_table: bool = False, sample_rate: int = SAMPLE_RATE,
                  num_inference_steps: int = 50, audio_guidance_scale: float = 4.0,
-                 text_guidance_scale: float = 1.0, fps: float | None = None,
+                 text_guidance_scale: float = 1.0, guidance_fraction: float = 1.0, fps: float | None = None,
                  generator: torch.Generator | None = None, batched_guidance: bool = True,
                  output_type: str = "uint8") -> AnimationOutput:
         """Animate `image` ((3, h, w) or (b, 3, h, w), uint8 or float in [-1, 1]) with `audio` (float
         waveform (n,), (b, n) or (b, channels, n); ImageBind reads channel 0). The clip lasts as long as
         the audio (whole frames at `fps`, default 6). `prompt` is text, or with `use_prompt_table` a
-        class name of the model's table. `audio_guidance_scale` is eta; 1 disables audio guidance."""
+        class name of the model's table. `audio_guidance_scale` is eta; 1 disables audio guidance.
+        `guidance_fraction` < 1 guides only the first round(fraction * steps) steps and runs the
+        conditional branch alone in the rest (fewer UNet evaluations)."""
         # 0. Check inputs; the clip length follows the audio, cut into 2-s windows
         image, audio = self.check_inputs(image, audio, sample_rate, num_inference_steps, output_type)
         fps = self.config.window_fps if fps is None else fps
@@ -240,12 +248,14 @@ class AVSyncDPipeline(DiffusionPipeline):
         num_frames = frame_count(seconds, self.config.window_fps)
         starts = plan_windows(num_frames, self.config.frames_per_window)
         check_scales(audio_scale=audio_guidance_scale, text_scale=text_guidance_scale)
+        if not 0.0 <= guidance_fraction <= 1.0:
+            raise ValueError(f"guidance_fraction must be in [0, 1], got {guidance_fraction}")
         audio_scale = audio_guidance_scale if self.hears_audio else 1.0  # nothing to guide without audio
         guided = GuidedDenoiser(self.denoiser, audio_scale=audio_scale, text_scale=text_guidance_scale,
                                 batched=batched_guidance)
         batch = image.shape[0]
         prompts = [prompt] * batch if isinstance(prompt, str) else prompt
-        # 1. Encode the prompt and the null audio
+        # 1. Encode the prompt and the null audio (once, for every window and step)
         text, null_text = self.encode_prompt(prompts, batch, use_table=use_prompt_table,
                                              need_null=text_guidance_scale != 1.0)
         text, null_text = (None if x is None else self._on_unet(x) for x in (text, null_text))
@@ -263,7 +273,7 @@ class AVSyncDPipeline(DiffusionPipeline):
                                         null_audio=tokens if null_audio is None else null_audio,
                                         null_text=null_text)
                 windows.append(self.denoise_window(first, conditions, guided, num_inference_steps,
-                                                   generator, bar))
+                                                   generator, bar, guidance_fraction))
                 first = windows[-1][:, :, -1]
         latents = join_windows(windows, num_frames)
         # 4. Decode with the VAE

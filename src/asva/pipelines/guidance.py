@@ -7,7 +7,8 @@ With audio scale `eta` and text scale `s` the guided noise prediction is, as in 
     both:                eps = eps(null, null) + s * (eps(text, null audio) - eps(null, null))
                                                + eta * (eps(text, audio) - eps(text, null audio))
 
-A scale of exactly 1 drops its null branch, so `eta = 1, s = 1` is one plain conditional call. The
+A scale of exactly 1 drops its null branch, so `eta = 1, s = 1` is one plain conditional call; so does
+a call with `guide=False` (the pipeline's `guidance_fraction` < 1 uses it for the last steps). The
 branches run as ONE batched model call by default (`batched=False` runs them one after another, which
 needs less memory and gives the same numbers up to float rounding).
 """
@@ -18,15 +19,17 @@ from dataclasses import dataclass
 
 import torch
 
-# model(sample (b, c, f, h, w), timestep, text (b, n, d), audio (b, m, c), mask (b, f, m)) -> eps
+# model(sample (b, c, f, h, w), timestep, text (b, n, d), audio (b, m, c), mask (b, f, m)) -> eps;
+# text and audio may also be per frame, (b, f, n, d) and (b, f, m, c)
 Denoiser = Callable[[torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor, torch.Tensor], torch.Tensor]
 
 
 @dataclass
 class Conditions:
-    """Conditions of one clip batch, conditional and null versions (the UNet repeats tokens per frame).
+    """The conditions of one clip batch, conditional and null versions.
 
-    text / null_text: (b, n, d); audio / null_audio: (b, m, c); mask: (b, f, m) bool, True = attend.
+    text / null_text: (b, n, d); audio / null_audio: (b, m, c) (or both per frame: (b, f, n, d) and
+    (b, f, m, c)); mask: (b, f, m) bool, True = attend, which tokens each frame sees.
     The null audio uses the same mask as the audio. `null_text` is only needed for text guidance. For an
     image-only model audio, null_audio and mask are None (and audio guidance must be off).
     """
@@ -89,7 +92,12 @@ class GuidedDenoiser:
         )
         return list(eps.chunk(k))
 
-    def __call__(self, sample: torch.Tensor, t: torch.Tensor, conditions: Conditions) -> torch.Tensor:
+    def __call__(self, sample: torch.Tensor, t: torch.Tensor, conditions: Conditions,
+                 guide: bool = True) -> torch.Tensor:
+        """The guided prediction; with `guide` False the conditional branch alone (one model call)."""
+        if not guide:
+            c = conditions
+            return self.model(sample, t, c.text, c.audio, c.mask)
         branches = self._branches(conditions)
         eps = dict(zip(branches, self._evaluate(sample, t, conditions.mask, list(branches.values())),
                        strict=True))

@@ -19,8 +19,6 @@ from typing import NamedTuple
 
 import torch
 
-from asva.utils import torch_dtype
-
 DEFAULT_SIZE = 256  # frame side when neither the caller, the model folder nor the registry says
 
 
@@ -34,15 +32,17 @@ def load_model(name_or_dir: str | os.PathLike, device: str | torch.device = "cpu
                dtype: str | torch.dtype | None = None, scheduler: str | None = None,
                size: int | tuple[int, int] | None = None, *, quiet: bool = True) -> LoadedModel:
     """Load a registered name (`asva.models.registry`) or a model folder onto `device` (a name,
-    "auto" = cuda, then mps, then cpu) in `dtype` (a torch dtype or its name; None keeps the stored
-    one). `scheduler` (a name from `asva.pipelines.schedulers`) replaces the folder's own sampler and
-    `size` (a side, or (height, width)) the model's training size. `quiet` hides loading and sampling
+    "auto" = cuda, then mps, then cpu) in `dtype` (a torch dtype or its name, or "auto": see
+    `asva.pipelines.speed.pick_dtype`; None keeps the stored one). `scheduler` (a name from
+    `asva.pipelines.schedulers`) replaces the folder's own sampler and `size` (a side, or (height,
+    width)) the model's training size. `quiet` hides loading and sampling
     progress bars."""
     from asva.pipelines.schedulers import make_scheduler
+    from asva.pipelines.speed import pick_dtype
 
     folder, _, size = model_settings(name_or_dir, size=size)
     device = pick_device(device) if isinstance(device, str) else device
-    dtype = torch_dtype(dtype) if isinstance(dtype, str) else dtype
+    dtype = pick_dtype(dtype, device) if isinstance(dtype, str) else dtype
     if dtype is not None:
         check_dtype(device, dtype)
     with quiet_loading(quiet):

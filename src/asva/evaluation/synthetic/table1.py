@@ -127,23 +127,24 @@ def static_videos(clips: list[Clip], num_frames: int = 12) -> list[torch.Tensor]
     return [clip.image.unsqueeze(1).expand(-1, num_frames, -1, -1) for clip in clips]
 
 
-def load_pipe(model: str | Path, scheduler: str | None = None):
+def load_pipe(model: str | Path, scheduler: str | None = None, dtype: str | torch.dtype | None = None):
     """The pipeline of a model folder or registered name (`asva.pipelines.loading.load_model`)."""
     from asva.pipelines.loading import load_model
 
-    return load_model(model, scheduler=scheduler).pipe
+    return load_model(model, scheduler=scheduler, dtype=dtype).pipe
 
 
 @torch.no_grad()
 def generate(pipe, clips: list[Clip], *, eta: float, steps: int, batch_size: int, seed: int,
-             progress: bool = True, desc: str = "") -> list[torch.Tensor]:
+             progress: bool = True, desc: str = "", guidance_fraction: float = 1.0) -> list[torch.Tensor]:
     """Animate every clip's first frame with its audio: (3, 12, h, w) uint8 each."""
     videos = []
     for start in tqdm(range(0, len(clips), batch_size), desc=desc, disable=not progress):
         batch = clips[start:start + batch_size]
         out = pipe(torch.stack([c.image for c in batch]), torch.stack([c.audio for c in batch]),
                    [c.prompt for c in batch], use_prompt_table=True, num_inference_steps=steps,
-                   audio_guidance_scale=eta, generator=torch.Generator().manual_seed(seed + start))
+                   audio_guidance_scale=eta, guidance_fraction=guidance_fraction,
+                   generator=torch.Generator().manual_seed(seed + start))
         videos.extend(out.videos)
     return videos
 
@@ -219,7 +220,8 @@ def evaluate_synthetic(root: str | Path, model: str | Path, *, baseline: str | P
                        batch_size: int = 16, limit: int | None = None, seed: int = 0,
                        shard: tuple[int, int] = (0, 1), progress: bool = True,
                        sync_model=DEFAULT_SYNC_MODEL, label: str = "AVSyncD",
-                       reference: bool = True) -> list[MethodResult]:
+                       reference: bool = True, guidance_fraction: float = 1.0,
+                       dtype: str | torch.dtype | None = None) -> list[MethodResult]:
     """Table 1 rows: Real and Static (if `reference`), I2VD (if `baseline`), `label` at each eta, scored
     by the oracle and, unless `sync_model` is None, by RelSync (see the module docstring)."""
     if not label or not label.strip():
@@ -231,12 +233,13 @@ def evaluate_synthetic(root: str | Path, model: str | Path, *, baseline: str | P
     if reference:
         results += [run_method(REAL, clips, lambda: [c.video for c in clips], sync, generated=False),
                     run_method(STATIC, clips, lambda: static_videos(clips), sync, generated=False)]
-    kw = {"steps": steps, "batch_size": batch_size, "seed": seed, "progress": progress}
+    kw = {"steps": steps, "batch_size": batch_size, "seed": seed, "progress": progress,
+          "guidance_fraction": guidance_fraction}
     if baseline is not None:
-        pipe = load_pipe(baseline, scheduler)
+        pipe = load_pipe(baseline, scheduler, dtype)
         results.append(run_method("I2VD", clips, lambda: generate(pipe, clips, eta=1.0, desc="I2VD", **kw),
                                   sync))
-    pipe = load_pipe(model, scheduler)
+    pipe = load_pipe(model, scheduler, dtype)
     for eta in etas:
         name = f"{label} (eta={eta:g})"
         results.append(run_method(name, clips, lambda eta=eta, name=name: generate(pipe, clips, eta=eta,

@@ -10,10 +10,10 @@ path to a JSON file of the same form works too. Overrides are `section.field=val
 from __future__ import annotations
 
 import dataclasses
-import json
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from asva import presets
 from asva.training.overrides import apply_overrides
 from asva.utils import normalize_size
 
@@ -135,21 +135,15 @@ class TrainConfig:
 
     @classmethod
     def from_dict(cls, data: dict) -> TrainConfig:
+        presets.check_fields(cls, data, "config section")
         sections = {f.name: f for f in dataclasses.fields(cls)}
-        unknown = sorted(set(data) - set(sections))
-        if unknown:
-            raise ValueError(f"unknown config sections {unknown}; expected some of {sorted(sections)}")
         kwargs = {}
         for name, value in data.items():
             if name == "description":
                 kwargs[name] = str(value)
                 continue
             section_cls = sections[name].default_factory
-            known = {f.name for f in dataclasses.fields(section_cls)}
-            bad = sorted(set(value) - known)
-            if bad:
-                raise ValueError(f"unknown keys {bad} in config section {name!r}; "
-                                 f"expected some of {sorted(known)}")
+            presets.check_fields(section_cls, value, f"config section {name!r}")
             kwargs[name] = section_cls(**value)
         config = cls(**kwargs)
         config.validate()
@@ -183,38 +177,12 @@ class TrainConfig:
 
 
 def list_presets() -> list[str]:
-    return sorted(p.stem for p in PRESETS_DIR.glob("*.json"))
-
-
-def _read_preset(path: Path, depth: int = 0) -> dict:
-    """A preset's sections; `"extends": "NAME"` starts from preset NAME and overrides its fields."""
-    try:
-        data = json.loads(path.read_text())
-    except json.JSONDecodeError as err:
-        raise ValueError(f"{path} is not valid JSON: {err}") from err
-    base = data.pop("extends", None)
-    if base is None:
-        return data
-    if base not in list_presets() or depth > 4:
-        raise ValueError(f"{path}: extends {base!r}, expected one of {list_presets()}")
-    merged = _read_preset(PRESETS_DIR / f"{base}.json", depth + 1)
-    for section, values in data.items():
-        if isinstance(values, dict):
-            merged.setdefault(section, {}).update(values)
-        else:
-            merged[section] = values
-    return merged
+    return presets.list_presets(PRESETS_DIR)
 
 
 def load_config(preset_or_path: str, overrides: list[str] | tuple[str, ...] = ()) -> TrainConfig:
     """A preset name (see `list_presets`) or a JSON file, with `section.key=value` overrides applied."""
-    path = Path(preset_or_path)
-    if preset_or_path in list_presets():
-        path = PRESETS_DIR / f"{preset_or_path}.json"
-    elif not path.is_file():
-        raise ValueError(f"--config {preset_or_path!r} is neither a preset ({', '.join(list_presets())}) "
-                         f"nor a JSON file")
-    data = _read_preset(path)
+    data = presets.read_preset(PRESETS_DIR, preset_or_path, kind="training", allow_file=True)
     for section, values in apply_overrides(TrainConfig, overrides).items():
         data.setdefault(section, {}).update(values)
     return TrainConfig.from_dict(data)
