@@ -80,6 +80,18 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def check_options(args: argparse.Namespace) -> None:
+    """Raise a ValueError naming the numeric options that are out of range."""
+    if args.steps < 1 or args.eta < 0 or args.text_scale < 0 or (args.limit is not None and args.limit < 0):
+        raise ValueError(
+            f"need --steps >= 1, --eta >= 0, --text-scale >= 0, --limit >= 0; got {args.steps}, "
+            f"{args.eta}, {args.text_scale}, {args.limit}"
+        )
+    if not 0.0 <= args.guidance_fraction <= 1.0 or args.num_processes < 1:
+        raise ValueError(f"need --guidance-fraction in [0, 1] and --num-processes >= 1; got "
+                         f"{args.guidance_fraction}, {args.num_processes}")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
@@ -110,14 +122,7 @@ def main(argv: list[str] | None = None) -> int:
     from asva.evaluation.matching import generated_name
     from asva.media import write_video
 
-    if args.steps < 1 or args.eta < 0 or args.text_scale < 0 or (args.limit is not None and args.limit < 0):
-        raise ValueError(
-            f"need --steps >= 1, --eta >= 0, --text-scale >= 0, --limit >= 0; got {args.steps}, "
-            f"{args.eta}, {args.text_scale}, {args.limit}"
-        )
-    if not 0.0 <= args.guidance_fraction <= 1.0 or args.num_processes < 1:
-        raise ValueError(f"need --guidance-fraction in [0, 1] and --num-processes >= 1; got "
-                         f"{args.guidance_fraction}, {args.num_processes}")
+    check_options(args)
     args.model, args.scheduler, args.size = method_settings(args.method, args.model, args.scheduler,
                                                             args.size)
     starts = eval_starts_for(args.clips_per_video)
