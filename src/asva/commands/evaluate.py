@@ -5,7 +5,7 @@ Usage:
                   [--weights DIR] [--fid-weights F] [--i3d-weights F] [--imagebind-weights F]
                   [--sync-weights DIR] [--fid-size 229|299] [--skip-missing] [--clips-per-video 3]
                   [--split test] [--size 256|HxW] [--it-text folder|prompt] [--cache DIR|none]
-                  [--device cpu] [--workers 2] [--no-progress]
+                  [--device auto|cpu|cuda[:i]] [--batch-size 8] [--workers 2] [--no-progress]
     asva evaluate --synthetic --dataset DIR --generated DIR -o OUTDIR [same options]
 
 GENERATED must hold <class>/<stem>_clip-00.mp4 ... for every <class>/<stem>.mp4 of the dataset's
@@ -23,6 +23,8 @@ and score) is `asva table1`; its old spelling `asva evaluate --synthetic --model
 Writes OUTDIR/metrics.json, OUTDIR/per_clip.csv and OUTDIR/metrics.md, each stating the FID protocol
 (229 px: the official ASVA evaluation; 299 px: the common FID resolution). Features are cached under
 OUTDIR/cache (or --cache DIR), so a re-run, or one with more metrics, only computes what is new.
+The metric networks run on --device (auto: the GPU when there is one), each called on --batch-size
+clips at a time, while --workers processes decode the next clips.
 """
 
 from __future__ import annotations
@@ -113,7 +115,11 @@ def _add_reading_options(p: argparse.ArgumentParser) -> None:
     cache = p.add_mutually_exclusive_group()
     cache.add_argument("--cache", type=Path, help="feature cache folder, or `none` (default OUTDIR/cache)")
     cache.add_argument("--no-cache", action="store_true", help=argparse.SUPPRESS)  # = --cache none
-    p.add_argument("--device", default="cpu", help="device for the metric networks, e.g. cuda (default cpu)")
+    p.add_argument("--device", default="auto",
+                   help="device for the metric networks: auto (cuda, then mps, then cpu), cpu, cuda[:i] "
+                   "or mps (default auto)")
+    p.add_argument("--batch-size", type=int, default=8,
+                   help="clips per metric-network call (1 = one clip at a time; default 8)")
     p.add_argument("--workers", type=int, default=2,
                    help="processes decoding clips ahead of the feature networks (0 = none; default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -168,8 +174,11 @@ def evaluate_generated(args: argparse.Namespace) -> int:
             f"no metric left to compute: every requested metric lacks its weights ({', '.join(skipped)})"
         )
     config = eval_config(args, tuple(kept))
+    from asva.pipelines.loading import pick_device
+
+    device = pick_device(args.device)
     nets = load_extractors(
-        paths, kept, fid_size=args.fid_size, device=args.device, imagebind_config=args.imagebind_config
+        paths, kept, fid_size=args.fid_size, device=device, imagebind_config=args.imagebind_config
     )
     from asva.evaluation.run import run_evaluation
 
@@ -179,6 +188,8 @@ def evaluate_generated(args: argparse.Namespace) -> int:
         "generated": str(args.generated),
         "weights": {n: str(p) for n, p in paths.items()},
         "metrics": list(kept),
+        "device": str(device),
+        "batch_size": config.batch_size,
     }
     files = write_reports(
         args.out,
@@ -230,6 +241,7 @@ def eval_config(args: argparse.Namespace, metrics: tuple[str, ...]):
         cache=None if args.no_cache or str(args.cache) == "none" else args.cache or args.out / "cache",
         progress=not args.no_progress,
         workers=args.workers,
+        batch_size=args.batch_size,
     )
 
 
