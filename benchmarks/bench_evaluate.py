@@ -1,8 +1,9 @@
 """Clips/s of `asva evaluate`'s feature extraction: one clip per network call against --batch-size clips.
 
 Usage:
-    python benchmarks/bench_evaluate.py --work /work/runs/evalspeed [--test-videos 4] [--batch-size 8]
-        [--rounds 2] [--threads 1] [--imagebind small|tiny|huge] [--sync official|tiny] [--size 256]
+    python benchmarks/bench_evaluate.py --work /work/runs/evalspeed [--base OLD/src] [--test-videos 2]
+        [--batch-size 8] [--rounds 2] [--e2e-rounds 1] [--threads 1] [--imagebind small|tiny|huge]
+        [--sync official|tiny] [--size 256] [--only networks|end-to-end]
 
 Makes (once, under WORK) a 2-class `asva synth` benchmark at 128 px and a generated set that copies its
 test clips (3 clips per test video), and builds the metric networks with random weights: the FID
@@ -12,17 +13,24 @@ Inception-v3 of the official evaluation, the sync classifier's `official` preset
 stand-in (the real I3D exists only as a TorchScript file). Then, in each round, batch 1 (the per-clip
 path) and batch N alternately:
 
-  - per network: `batch_features` on the generated clips, decoded beforehand (no decoding counted);
+  - per network: `batch_features` on the generated clips, decoded beforehand (no decoding counted),
+    and for FID also the previous code's loop (contiguous memory layout, `fid-old`);
   - end to end: `run_evaluation` of fid,fvd,ia,it,relsync,alignsync (workers 0, so the decoding is
-    in the timed process too; no cache);
+    in the timed process too; no cache), each run in a fresh process on this tree's `src` and, with
+    --base, first on an older tree's (`git archive COMMIT src | tar -x -C DIR`; the clips it reads
+    one at a time), timed inside the process (imports and network building not counted);
 
-one line per figure: clips/s by process CPU time and by wall time. Last, the largest relative
-difference between the two batch sizes' metrics.
+one line per figure: clips/s by process CPU time and by wall time; last, the largest relative
+difference between the metrics of the runs.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
+import os
+import subprocess
+import sys
 import time
 from pathlib import Path
 
@@ -107,11 +115,16 @@ def per_network(nets, clips, batch: int, kind: str) -> list:
     return out
 
 
-def end_to_end(nets, data: Path, gen: Path, batch: int, size: int):
-    from asva.evaluation import EvalConfig, run_evaluation
+@torch.no_grad()
+def fid_old(nets, clips, batch: int) -> list:
+    """The FID features as the code before this change computed them: contiguous layout."""
+    from asva.metrics.inception import clip_frames_for_fid, preprocess_fid_images
 
-    config = EvalConfig(data, gen, METRICS, size=size, progress=False, workers=0, batch_size=batch)
-    return run_evaluation(config, nets)
+    out = []
+    for start in range(0, len(clips), batch):
+        frames = clip_frames_for_fid(torch.stack([c.video for c in clips[start:start + batch]]))
+        out.append(nets.fid(preprocess_fid_images(frames, nets.fid_size)))
+    return out
 
 
 def report(label: str, n: int, cpu: float, wall: float) -> None:
@@ -119,41 +132,76 @@ def report(label: str, n: int, cpu: float, wall: float) -> None:
           f"wall {wall:.2f} s ({n / wall:.3f} clips/s)", flush=True)
 
 
+def networks(args, clips) -> None:
+    """Per-network figures, batch 1 and batch N alternately in each round."""
+    nets = make_nets(args.imagebind, args.sync)
+    for r in range(1, args.rounds + 1):
+        for batch in (1, args.batch_size):
+            for kind in (*KINDS, "fid-old"):
+                fn = fid_old if kind == "fid-old" else (lambda n, c, b, k=kind: per_network(n, c, b, k))
+                cpu, wall, _ = timed(lambda f=fn, b=batch: f(nets, clips, b))
+                report(f"round {r} {kind:7s} batch {batch}", len(clips), cpu, wall)
+
+
+def child(args, data: Path, gen: Path) -> None:
+    """One end-to-end run in this process (whatever `asva` is on the path); prints a JSON line."""
+    from asva.evaluation import EvalConfig, run_evaluation
+
+    nets = make_nets(args.imagebind, args.sync)
+    extra = {"batch_size": args.child} if args.child > 0 else {}  # 0: a tree without batches
+    config = EvalConfig(data, gen, METRICS, size=args.size, progress=False, workers=0, **extra)
+    cpu, wall, result = timed(lambda: run_evaluation(config, nets))
+    print(json.dumps({"cpu": cpu, "wall": wall, "clips": len(result.rows), "metrics": result.metrics}))
+
+
+def end_to_end(args) -> None:
+    """Fresh processes: the --base tree (one clip at a time), then this tree at batch 1 and N."""
+    here = Path(__file__).resolve().parents[1] / "src"
+    runs = [("base", args.base, 0)] if args.base else []
+    runs += [("new", here, 1), ("new", here, args.batch_size)]
+    metrics = {}
+    for r in range(1, args.e2e_rounds + 1):
+        for tree, src, batch in runs:
+            env = {**os.environ, "PYTHONPATH": str(src)}
+            cmd = [sys.executable, __file__, *sys.argv[1:], "--child", str(batch)]
+            done = subprocess.run(cmd, env=env, check=True, capture_output=True, text=True)
+            out = json.loads(done.stdout.splitlines()[-1])
+            how = "one clip at a time" if batch == 0 else f"batch {batch}"
+            label = f"round {r} end-to-end {tree} {how}"
+            report(label, out["clips"], out["cpu"], out["wall"])
+            metrics[(tree, batch)] = out["metrics"]
+    ref = next(iter(metrics.values()))
+    worst = max(abs(m[k] - ref[k]) / max(abs(ref[k]), 1e-12) for m in metrics.values() for k in ref)
+    print(f"metrics of all end-to-end runs: largest relative difference {worst:.2e}")
+
+
 def main() -> None:
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--work", type=Path, required=True, help="folder for the benchmark data (made once)")
-    p.add_argument("--test-videos", type=int, default=4, help="test videos, 3 clips each (default 4)")
+    p.add_argument("--base", type=Path, help="an older tree's src/ to time end to end first (default none)")
+    p.add_argument("--test-videos", type=int, default=2, help="test videos, 3 clips each (default 2)")
     p.add_argument("--batch-size", type=int, default=8, help="the batched figure's size (default 8)")
-    p.add_argument("--rounds", type=int, default=2, help="rounds of batch 1 then batch N (default 2)")
+    p.add_argument("--rounds", type=int, default=2, help="rounds of the per-network figures (default 2)")
+    p.add_argument("--e2e-rounds", type=int, default=1, help="rounds of the end-to-end figures (default 1)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")
     p.add_argument("--imagebind", default="small", choices=("small", "tiny", "huge"), help="default small")
     p.add_argument("--sync", default="official", choices=("official", "tiny"), help="default official")
     p.add_argument("--size", type=int, default=256, help="frame size the clips are read at (default 256)")
     p.add_argument("--only", choices=("networks", "end-to-end"), help="one of the two parts (default both)")
+    p.add_argument("--child", type=int, help=argparse.SUPPRESS)  # internal: one end-to-end run, this batch
     args = p.parse_args()
     torch.set_num_threads(args.threads)
     data, gen = make_bench(args.work, args.test_videos)
-    nets = make_nets(args.imagebind, args.sync)
-    from asva.evaluation import load_generated_clip
+    if args.child is not None:
+        return child(args, data, gen)
+    print(f"{len(list(gen.rglob('*.mp4')))} clips at {args.size} px, threads {args.threads}, ImageBind "
+          f"{args.imagebind}, sync {args.sync}, batch 1 vs {args.batch_size}", flush=True)
+    if args.only != "end-to-end":
+        from asva.evaluation import load_generated_clip
 
-    files = sorted(gen.rglob("*.mp4"))
-    clips = [load_generated_clip(f, size=args.size) for f in files]
-    print(f"{len(clips)} clips at {args.size} px, threads {args.threads}, ImageBind {args.imagebind}, "
-          f"sync {args.sync}, batch 1 vs {args.batch_size}", flush=True)
-    results: dict[int, object] = {}
-    for r in range(1, args.rounds + 1):
-        for batch in (1, args.batch_size):
-            if args.only != "end-to-end":
-                for kind in KINDS:
-                    cpu, wall, _ = timed(lambda k=kind, b=batch: per_network(nets, clips, b, k))
-                    report(f"round {r} {kind:6s} batch {batch}", len(clips), cpu, wall)
-            if args.only != "networks":
-                cpu, wall, results[batch] = timed(lambda b=batch: end_to_end(nets, data, gen, b, args.size))
-                report(f"round {r} end-to-end batch {batch}", len(clips), cpu, wall)
-    if len(results) == 2:
-        one, many = results[1].metrics, results[args.batch_size].metrics
-        worst = max(abs(many[k] - one[k]) / max(abs(one[k]), 1e-12) for k in one)
-        print(f"metrics batch {args.batch_size} vs 1: largest relative difference {worst:.2e}")
+        networks(args, [load_generated_clip(f, size=args.size) for f in sorted(gen.rglob("*.mp4"))])
+    if args.only != "networks":
+        end_to_end(args)
 
 
 if __name__ == "__main__":
