@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/bench_evaluate.py --work /work/runs/evalspeed [--base OLD/src] [--test-videos 2]
-        [--batch-size 8] [--rounds 2] [--e2e-rounds 1] [--threads 1] [--imagebind small|tiny|huge]
+        [--batch-size 8 [N ...]] [--rounds 2] [--e2e-rounds 1] [--threads 1] [--imagebind small|tiny|huge]
         [--sync official|tiny] [--size 256] [--only networks|end-to-end]
 
 Makes (once, under WORK) a 2-class `asva synth` benchmark at 128 px and a generated set that copies its
@@ -11,7 +11,7 @@ Inception-v3 of the official evaluation, the sync classifier's `official` preset
 224-px frames), an ImageBind of --imagebind size (`small`: ViT-S-like branches, width 384, depth 12;
 `huge` is ~2 TFLOP of vision per clip, beyond this CPU) and, for FVD, a scripted two-layer 3-D conv
 stand-in (the real I3D exists only as a TorchScript file). Then, in each round, batch 1 (the per-clip
-path) and batch N alternately:
+path) and each batch size N in turn:
 
   - per network: `batch_features` on the generated clips, decoded beforehand (no decoding counted),
     and for FID also the previous code's loop (contiguous memory layout, `fid-old`);
@@ -136,7 +136,7 @@ def networks(args, clips) -> None:
     """Per-network figures, batch 1 and batch N alternately in each round."""
     nets = make_nets(args.imagebind, args.sync)
     for r in range(1, args.rounds + 1):
-        for batch in (1, args.batch_size):
+        for batch in (1, *args.batch_size):
             for kind in (*KINDS, "fid-old"):
                 fn = fid_old if kind == "fid-old" else (lambda n, c, b, k=kind: per_network(n, c, b, k))
                 cpu, wall, _ = timed(lambda f=fn, b=batch: f(nets, clips, b))
@@ -155,10 +155,10 @@ def child(args, data: Path, gen: Path) -> None:
 
 
 def end_to_end(args) -> None:
-    """Fresh processes: the --base tree (one clip at a time), then this tree at batch 1 and N."""
+    """Fresh processes: the --base tree (one clip at a time), then this tree at batch 1 and each N."""
     here = Path(__file__).resolve().parents[1] / "src"
     runs = [("base", args.base, 0)] if args.base else []
-    runs += [("new", here, 1), ("new", here, args.batch_size)]
+    runs += [("new", here, batch) for batch in (1, *args.batch_size)]
     metrics = {}
     for r in range(1, args.e2e_rounds + 1):
         for tree, src, batch in runs:
@@ -180,7 +180,7 @@ def main() -> None:
     p.add_argument("--work", type=Path, required=True, help="folder for the benchmark data (made once)")
     p.add_argument("--base", type=Path, help="an older tree's src/ to time end to end first (default none)")
     p.add_argument("--test-videos", type=int, default=2, help="test videos, 3 clips each (default 2)")
-    p.add_argument("--batch-size", type=int, default=8, help="the batched figure's size (default 8)")
+    p.add_argument("--batch-size", type=int, nargs="+", default=[8], help="batch sizes against 1 (default 8)")
     p.add_argument("--rounds", type=int, default=2, help="rounds of the per-network figures (default 2)")
     p.add_argument("--e2e-rounds", type=int, default=1, help="rounds of the end-to-end figures (default 1)")
     p.add_argument("--threads", type=int, default=1, help="torch threads (default 1)")

@@ -394,6 +394,7 @@ def test_batch_sizes_give_the_same_metrics(bench):
 
 def test_bad_batch_size_and_unavailable_device(bench, tmp_path, capsys, monkeypatch):
     from asva.cli import main as asva_main
+    from asva.evaluation.run import pick_batch_size
 
     for bad in (0, -2, 1.5):
         with pytest.raises(ValueError, match=f"batch size must be an integer >= 1.*got {bad}"):
@@ -401,8 +402,12 @@ def test_bad_batch_size_and_unavailable_device(bench, tmp_path, capsys, monkeypa
     args = ["evaluate", "--dataset", str(bench["data"]), "--generated", str(bench["generated"]),
             "-o", str(tmp_path / "r"), "--metrics", "relsync", "--weights", str(bench["weights"]),
             "--size", str(SIZE), "--no-progress"]
-    assert asva_main([*args, "--batch-size", "0"]) == 2
-    assert "error: batch size must be an integer >= 1" in capsys.readouterr().err
+    for bad in ("0", "-1", "two", "1.5"):
+        assert asva_main([*args, "--batch-size", bad]) == 2
+        assert f"error: --batch-size '{bad}': expected auto or a whole number >= 1" in capsys.readouterr().err
+    assert pick_batch_size("auto", torch.device("cpu")) == 1  # measured fastest on a CPU
+    assert pick_batch_size("auto", torch.device("cuda")) == 8
+    assert pick_batch_size("3", torch.device("cpu")) == 3
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     assert asva_main([*args, "--device", "cuda"]) == 2
     assert "error: --device cuda: not available on this machine" in capsys.readouterr().err

@@ -5,7 +5,7 @@ Usage:
                   [--weights DIR] [--fid-weights F] [--i3d-weights F] [--imagebind-weights F]
                   [--sync-weights DIR] [--fid-size 229|299] [--skip-missing] [--clips-per-video 3]
                   [--split test] [--size 256|HxW] [--it-text folder|prompt] [--cache DIR|none]
-                  [--device auto|cpu|cuda[:i]] [--batch-size 8] [--workers 2] [--no-progress]
+                  [--device auto|cpu|cuda[:i]] [--batch-size auto|N] [--workers 2] [--no-progress]
     asva evaluate --synthetic --dataset DIR --generated DIR -o OUTDIR [same options]
 
 GENERATED must hold <class>/<stem>_clip-00.mp4 ... for every <class>/<stem>.mp4 of the dataset's
@@ -118,8 +118,9 @@ def _add_reading_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--device", default="auto",
                    help="device for the metric networks: auto (cuda, then mps, then cpu), cpu, cuda[:i] "
                    "or mps (default auto)")
-    p.add_argument("--batch-size", type=int, default=8,
-                   help="clips per metric-network call (1 = one clip at a time; default 8)")
+    p.add_argument("--batch-size", default="auto",
+                   help="clips per metric-network call: N >= 1, or auto = 1 on a CPU (faster there), "
+                   "8 on a GPU (default auto)")
     p.add_argument("--workers", type=int, default=2,
                    help="processes decoding clips ahead of the feature networks (0 = none; default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -173,10 +174,10 @@ def evaluate_generated(args: argparse.Namespace) -> int:
         raise ValueError(
             f"no metric left to compute: every requested metric lacks its weights ({', '.join(skipped)})"
         )
-    config = eval_config(args, tuple(kept))
     from asva.pipelines.loading import pick_device
 
     device = pick_device(args.device)
+    config = eval_config(args, tuple(kept), device)
     nets = load_extractors(
         paths, kept, fid_size=args.fid_size, device=device, imagebind_config=args.imagebind_config
     )
@@ -226,9 +227,9 @@ def weight_overrides(args: argparse.Namespace) -> dict[str, Path | None]:
     return overrides
 
 
-def eval_config(args: argparse.Namespace, metrics: tuple[str, ...]):
-    """The evaluation of the --generated set, computing `metrics`."""
-    from asva.evaluation.run import EvalConfig
+def eval_config(args: argparse.Namespace, metrics: tuple[str, ...], device):
+    """The evaluation of the --generated set, computing `metrics` with networks on `device`."""
+    from asva.evaluation.run import EvalConfig, pick_batch_size
 
     return EvalConfig(
         dataset=args.dataset,
@@ -241,7 +242,7 @@ def eval_config(args: argparse.Namespace, metrics: tuple[str, ...]):
         cache=None if args.no_cache or str(args.cache) == "none" else args.cache or args.out / "cache",
         progress=not args.no_progress,
         workers=args.workers,
-        batch_size=args.batch_size,
+        batch_size=pick_batch_size(args.batch_size, device),
     )
 
 

@@ -65,7 +65,7 @@ class EvalConfig:
     cache: Path | None = None
     progress: bool = True
     workers: int = 0  # DataLoader workers decoding clips ahead of the feature networks
-    batch_size: int = 8  # clips per feature-network call (1: one clip at a time)
+    batch_size: int = 1  # clips per feature-network call (1: one clip at a time; see `pick_batch_size`)
 
     def __post_init__(self):
         bad = [m for m in self.metrics if m not in METRICS]
@@ -86,6 +86,24 @@ class EvalConfig:
             )
         if self.it_text not in IT_TEXTS:
             raise ValueError(f"it_text must be one of {IT_TEXTS}, got {self.it_text!r}")
+
+
+# clips per network call for `--batch-size auto`, by device type: on a CPU one clip (its 11-12 frames
+# already fill a call; larger batches measured slower, BENCHMARKS.md "Evaluation"), elsewhere 8
+AUTO_BATCH_SIZES = {"cpu": 1}
+AUTO_BATCH_SIZE = 8
+
+
+def pick_batch_size(value: str | int, device: torch.device) -> int:
+    """`--batch-size`: "auto" (`AUTO_BATCH_SIZES` for the device type) or a whole number >= 1."""
+    if value == "auto":
+        return AUTO_BATCH_SIZES.get(device.type, AUTO_BATCH_SIZE)
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(
+            f"--batch-size {value!r}: expected auto or a whole number >= 1 (clips per network call)"
+        )
+    return int(text)
 
 
 @dataclass
