@@ -140,7 +140,7 @@ def test_plans_and_grid_layout():
     from pathlib import Path
 
     from asva.baselines.compare import plan_columns, plan_rows
-    from asva.baselines.grid import contact_sheet, grid_video
+    from asva.media.grid import contact_sheet, grid_video
 
     cols = plan_columns(["static", "avsyncd", "i2vd"], [1, 4, 8])
     assert [c.label for c in cols] == ["Static", "AVSyncD, eta=1", "AVSyncD, eta=4", "AVSyncD, eta=8", "I2VD"]
