@@ -141,6 +141,23 @@ def load_pipe(model: str | Path, scheduler: str | None = None, dtype: str | torc
     return load_model(model, scheduler=scheduler, dtype=dtype).pipe
 
 
+def clip_size(model: str | Path, size: int | None = None) -> int:
+    """The frame side the synthetic tables read clips and generate at: `size`, else the side `model` was
+    trained at (`asva.pipelines.loading.model_settings`: its training.json, the registry, else 256), as
+    `asva animate` picks it. The benchmark's clips are square, so a non-square model needs `size`."""
+    if size is not None:
+        if size < 1:
+            raise ValueError(f"size must be a positive number of pixels, got {size}")
+        return size
+    from asva.pipelines.loading import model_settings
+
+    side = model_settings(model)[2]
+    if not isinstance(side, int):
+        raise ValueError(f"model {model} was trained at {side[0]}x{side[1]} (h x w), but the synthetic "
+                         "benchmark's clips are square: give --size N")
+    return side
+
+
 @torch.no_grad()
 def generate(pipe, clips: list[Clip], *, eta: float, steps: int, batch_size: int, seed: int,
              progress: bool = True, desc: str = "", guidance_fraction: float = 1.0) -> list[torch.Tensor]:
@@ -226,17 +243,19 @@ def run_method(name: str, clips: list[Clip], make_videos, sync: SyncScorer | Non
 
 
 def evaluate_synthetic(root: str | Path, model: str | Path, *, baseline: str | Path | None = None,
-                       etas=(1.0, 4.0, 8.0), steps: int = 20, scheduler: str | None = "dpm", size: int = 64,
+                       etas=(1.0, 4.0, 8.0), steps: int = 20, scheduler: str | None = "dpm",
+                       size: int | None = None,
                        batch_size: int = 16, limit: int | None = None, seed: int = 0,
                        shard: tuple[int, int] = (0, 1), progress: bool = True,
                        sync_model=DEFAULT_SYNC_MODEL, label: str = "AVSyncD",
                        reference: bool = True, guidance_fraction: float = 1.0,
                        dtype: str | torch.dtype | None = None) -> list[MethodResult]:
     """Table 1 rows: Real and Static (if `reference`), I2VD (if `baseline`), `label` at each eta, scored
-    by the oracle and, unless `sync_model` is None, by RelSync (see the module docstring)."""
+    by the oracle and, unless `sync_model` is None, by RelSync (see the module docstring). `size`:
+    the frame side, default the model's own (`clip_size`)."""
     if not label or not label.strip():
         raise ValueError(f"label must name the model's rows, got {label!r}")
-    clips = load_clips(root, size=size, limit=limit, shard=shard)
+    clips = load_clips(root, size=clip_size(model, size), limit=limit, shard=shard)
     classifier = load_sync(sync_model)
     sync = SyncScorer.build(classifier, clips, batch_size) if classifier is not None else None
     results = []
