@@ -64,7 +64,7 @@ class Job:
     gif: Path | None = None
     frames: Path | None = None
     sheet: Path | None = None
-    sheet_frames: int = 24
+    sheet_frames: int = SHEET_FRAMES
 
 
 def build_parser() -> argparse.ArgumentParser:
