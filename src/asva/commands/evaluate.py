@@ -4,14 +4,16 @@ Usage:
     asva evaluate --dataset DIR --generated DIR -o OUTDIR [--metrics fid,fvd,ia,it,relsync,alignsync,oracle]
                   [--weights DIR] [--fid-weights F] [--i3d-weights F] [--imagebind-weights F]
                   [--sync-weights DIR] [--fid-size 229|299] [--skip-missing] [--clips-per-video 3]
-                  [--split test] [--size 256|HxW] [--it-text folder|prompt] [--cache DIR|none]
+                  [--split test] [--size N|HxW] [--it-text folder|prompt] [--cache DIR|none]
                   [--device auto|cpu|cuda[:i]] [--batch-size auto|N] [--workers 2] [--no-progress]
     asva evaluate --synthetic --dataset DIR --generated DIR -o OUTDIR [same options]
 
 GENERATED must hold <class>/<stem>_clip-00.mp4 ... for every <class>/<stem>.mp4 of the dataset's
 test.txt (the layout `asva generate-eval` writes): clip k animates the first frame of the k-th of
 the three test clips of that video (starts k * (duration - 2) / 2) with its audio, which the mp4
-carries. Missing, extra or wrongly sized files are refused with a list of what is wrong.
+carries. Missing, extra or wrongly sized files are refused with a list of what is wrong. --size
+defaults to the size GENERATED/generate_eval.json records (the model's own training size unless
+generate-eval was given --size), else 256.
 
 --weights DIR holds the metric networks under their expected names (pt_inception-2015-12-05-6726825d.pth,
 i3d_torchscript.pt, imagebind_huge.pth, sync_classifier/); the --*-weights flags override single paths.
@@ -105,7 +107,8 @@ def _add_reading_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--split", default="test", help="list file of the dataset to evaluate on (default test)")
     p.add_argument("--size", type=parse_size, help="frame size the clips are read at: N (square) or HxW, "
-                   "height x width, e.g. 128x256 for TheGreatestHits (default 256; Table 1: 64)")
+                   "height x width, e.g. 128x256 for TheGreatestHits (default: the size in "
+                   "GENERATED/generate_eval.json, the model's own, else 256)")
     p.add_argument(
         "--it-text",
         choices=("folder", "prompt"),
@@ -156,7 +159,10 @@ def sync_weights_path(value: str | None) -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_modes(args)
-    args.size = args.size or 256
+    if args.size is None:
+        from asva.evaluation.generate import manifest_size
+
+        args.size = manifest_size(args.generated) or 256
     return evaluate_generated(args)
 
 
