@@ -222,6 +222,8 @@ def test_evaluate_cli_on_copies(bench, tmp_path, capsys):
         assert m[f"Oracle_{name}"] == pytest.approx(m[f"Oracle_{name}_gt"], abs=0.05), name
     assert m["Oracle_hit_rate_gt"] > 0.5 and m["Oracle_correlation_gt"] > 0.6
     assert report["protocol"]["fid_size"] == 229 and "229 px" in report["protocol"]["fid_protocol"]
+    # --device auto and --batch-size auto: one clip per network call on a CPU
+    assert report["inputs"]["batch_size"] == (1 if report["inputs"]["device"] == "cpu" else 8)
     assert report["info"]["num_clips"] == bench["num_clips"] == 6
     rows = list(csv.DictReader((out / "per_clip.csv").open()))
     assert len(rows) == 6 and rows[0]["clip"].endswith("_clip-00.mp4")
