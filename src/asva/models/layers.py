@@ -72,11 +72,13 @@ class FrameMix(nn.Module):
         tokens = rearrange(x, "b c f h w -> b f h w c")  # a view when x is channels-last (see VideoUNet)
         # W [x0, x_prev, x] + b = (W_first x0 + b) + W_prev x_prev + W_cur x: three c x c products, of
         # which the first runs on frame 0 only, instead of one 3c x c product on a 3c concatenation.
-        # The products accumulate into `out` (addmm), so no (b, f, h, w, c) temporary is made for them.
+        # They accumulate in one buffer (addmm_), and x is added last, so that in bf16 the small
+        # terms are rounded among themselves and the sum once at x's magnitude.
         w_first, w_prev, w_cur = self.proj.weight.split(c, dim=1)
         flat = tokens.reshape(-1, c)  # (b f h w, c); a view when x is channels-last
-        out = torch.addmm(flat, flat, w_cur.t()).view(b, f, -1, c)  # x + W_cur x, (b, f, h*w, c)
-        frames = flat.view(b, f, -1, c)
+        out = F.linear(flat, w_cur).view(b, f, -1, c)  # W_cur x, (b, f, h*w, c)
+        # Under autocast `out` may be in lower precision: the in-place products take one dtype.
+        frames, w_prev = flat.view(b, f, -1, c).to(out.dtype), w_prev.to(out.dtype)
         for i in range(b):  # frame t adds W_prev x[t - 1], frame 0 W_prev x[0]
             out[i, 1:].view(-1, c).addmm_(frames[i, :-1].reshape(-1, c), w_prev.t())
             out[i, 0].addmm_(frames[i, 0], w_prev.t())
@@ -84,6 +86,7 @@ class FrameMix(nn.Module):
             out += F.linear(frames[:, :1], w_first, self.proj.bias)  # (b, 1, h*w, c), every frame
         else:
             out += self.proj.bias
+        out += frames
         return rearrange(out.view(tokens.shape), "b f h w c -> b c f h w")
 
 
