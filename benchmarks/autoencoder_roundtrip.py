@@ -2,7 +2,7 @@
 
 Usage:
     python benchmarks/autoencoder_roundtrip.py --dataset data/synth [--model asva-synth-tiny] [--limit 16]
-        [--size 64] [--components K ...]
+        [--size N] [--components K ...]
 
 Prints one line: the mean frame error (|decoded - real| over frames 2..12, a fraction of 255) and the
 oracle correlation of the round-tripped real clips, to compare with the generated clips' in
@@ -32,19 +32,19 @@ def round_trip(vae, video: torch.Tensor, keep: int | None = None) -> torch.Tenso
 
 
 def main() -> None:
-    from asva.evaluation.synthetic.table1 import frame_error, load_clips, score
+    from asva.evaluation.synthetic.table1 import clip_size, frame_error, load_clips, score
     from asva.pipelines.loading import load_model
 
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--dataset", required=True)
     p.add_argument("--model", default="asva-synth-tiny")
     p.add_argument("--limit", type=int, default=16, help="test videos (3 clips each)")
-    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--size", type=int, help="frame side (default: the model's training size)")
     p.add_argument("--components", type=int, nargs="+", help="also keep only the first K components")
     args = p.parse_args()
     torch.set_num_threads(1)
     vae = load_model(args.model).pipe.vae
-    clips = load_clips(args.dataset, size=args.size, limit=args.limit)
+    clips = load_clips(args.dataset, size=clip_size(args.model, args.size), limit=args.limit)
     if args.components:
         frames = torch.cat([(c.video.float() / 127.5 - 1).permute(1, 0, 2, 3) for c in clips])
         with torch.no_grad():

@@ -18,7 +18,7 @@ import time
 
 import torch
 
-from asva.evaluation.synthetic.table1 import generate, load_clips, run_method
+from asva.evaluation.synthetic.table1 import clip_size, generate, load_clips, run_method
 from asva.pipelines.loading import load_model
 from asva.pipelines.schedulers import make_scheduler
 
@@ -40,7 +40,7 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--reference", default="pndm:50", help="SCHEDULER:STEPS to match")
     p.add_argument("--schedulers", nargs="+", default=["dpm", "unipc"])
     p.add_argument("--steps", type=int, nargs="+", default=[3, 5, 10, 15, 20])
-    p.add_argument("--size", type=int, default=64)
+    p.add_argument("--size", type=int, help="frame side (default: the model's training size)")
     p.add_argument("--batch-size", type=int, default=8)
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--threads", type=int, default=1)
@@ -48,7 +48,8 @@ def main(argv: list[str] | None = None) -> None:
     args = p.parse_args(argv)
     torch.set_num_threads(args.threads)
 
-    clips = load_clips(args.dataset, size=args.size, limit=args.videos)[1::3]  # centre starts only
+    size = clip_size(args.model, args.size)
+    clips = load_clips(args.dataset, size=size, limit=args.videos)[1::3]  # centre starts only
     pipe = load_model(args.model).pipe
     base = dict(pipe.scheduler.config)  # the model's training schedule (prediction type, betas)
 

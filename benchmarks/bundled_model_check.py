@@ -1,7 +1,7 @@
 """The bundled model's targets (issue 11) on a few test clips, and a contact sheet of what it makes.
 
 Usage:
-    python benchmarks/bundled_model_check.py --dataset DIR --model MODEL [--limit 16] [--size 96]
+    python benchmarks/bundled_model_check.py --dataset DIR --model MODEL [--limit 16] [--size N]
         [--steps 20] [--eta 4] [--sheet OUT.png] [--example-only]
 
 Prints one line per figure:
@@ -102,14 +102,23 @@ def main() -> None:
     p.add_argument("--dataset", help="an `asva synth` benchmark (test split)")
     p.add_argument("--model", default="asva-synth-tiny")
     p.add_argument("--limit", type=int, default=16, help="test videos, 3 clips each (default 16)")
-    p.add_argument("--size", type=int, default=96, help="frame side (default 96)")
+    p.add_argument("--size", type=int, help="frame side (default: the model's training size)")
     p.add_argument("--steps", type=int, default=20, help="sampling steps (default 20)")
     p.add_argument("--eta", type=float, default=4.0, help="audio guidance scale (default 4)")
     p.add_argument("--sheet", type=Path, help="write a contact sheet PNG here")
     p.add_argument("--example-only", action="store_true", help="only the drum example")
     args = p.parse_args()
     torch.set_num_threads(1)
-    from asva.evaluation.synthetic.table1 import frame_error, generate, load_clips, load_pipe, score
+    from asva.evaluation.synthetic.table1 import (
+        clip_size,
+        frame_error,
+        generate,
+        load_clips,
+        load_pipe,
+        score,
+    )
+
+    args.size = clip_size(args.model, args.size)
 
     with tempfile.TemporaryDirectory() as tmp:
         drum, seconds = drum_example(args.model, args.size, args.steps, args.eta, Path(tmp))

@@ -83,23 +83,27 @@ def synth_dataset(tmp_path_factory):
 
 @pytest.fixture(scope="session")
 def tiny_model_dir(tmp_path_factory):
-    """Factory: `tiny_model_dir(prompts=...)` -> a saved random tiny AVSyncD (`random_pipeline("tiny")`)
-    whose prompt table holds `prompts`: a tuple of prompts, or a dataset folder whose
-    class_mapping.json gives them. Shared within the session; read-only."""
+    """Factory: `tiny_model_dir(prompts=..., size=None)` -> a saved random tiny AVSyncD
+    (`random_pipeline("tiny")`) whose prompt table holds `prompts`: a tuple of prompts, or a dataset
+    folder whose class_mapping.json gives them; with `size`, its training.json says it was trained at
+    that frame size (as an `asva train` export does). Shared within the session; read-only."""
     import json
 
     from asva.pipelines.testing import random_pipeline
 
     made: dict[tuple, Path] = {}
 
-    def make(prompts=("dog barking", "lions roaring")) -> Path:
+    def make(prompts=("dog barking", "lions roaring"), size=None) -> Path:
         if isinstance(prompts, Path):
             prompts = tuple(json.loads((prompts / "class_mapping.json").read_text()).values())
-        if tuple(prompts) not in made:
+        key = (tuple(prompts), size)
+        if key not in made:
             folder = tmp_path_factory.mktemp("tiny_model") / "model"
             random_pipeline("tiny", text="table", prompts=tuple(prompts)).save_pretrained(folder)
-            made[tuple(prompts)] = folder
-        return made[tuple(prompts)]
+            if size is not None:
+                (folder / "training.json").write_text(json.dumps({"config": {"data": {"size": size}}}))
+            made[key] = folder
+        return made[key]
 
     return make
 

@@ -64,6 +64,39 @@ def test_animate_writes_mp4_gif_and_frames(model_dir, media, tmp_path):
     assert sorted(p.name for p in tmp_path.iterdir()) == ["frames", "out.gif", "out.mp4"]  # no temporaries
 
 
+def test_sheet_is_the_frames_in_a_row(model_dir, media, tmp_path):
+    """--sheet: every frame in one row by default, --sheet-frames N evenly spaced ones."""
+    frames, sheet, four = tmp_path / "frames", tmp_path / "sheet.png", tmp_path / "four.png"
+    for extra in ([], ["--sheet-frames", "4"]):
+        code = animate(model_dir, "--image", media / "image.png", "--audio", media / "two.wav", "--prompt",
+                       "dog barking", "--frames", frames, "--sheet", four if extra else sheet, *extra)
+        assert code == 0
+    pngs = [np.asarray(Image.open(p)) for p in sorted(frames.glob("*.png"))]  # (32, 32, 3) each
+    assert len(pngs) == 12
+    np.testing.assert_array_equal(np.asarray(Image.open(sheet)), np.concatenate(pngs, axis=1))  # (32, 384, 3)
+    picks = [pngs[i] for i in (0, 4, 7, 11)]  # linspace(0, 11, 4) rounded
+    np.testing.assert_array_equal(np.asarray(Image.open(four)), np.concatenate(picks, axis=1))
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["four.png", "frames", "sheet.png"]
+
+
+def test_sheet_of_a_long_video_holds_24_evenly_spaced_frames(tmp_path):
+    import torch
+
+    from asva.commands.animate import Job, write_outputs
+
+    video = torch.arange(30, dtype=torch.uint8).view(1, 30, 1, 1).expand(3, 30, 8, 8).contiguous()
+    job = Job(image=None, audio=tmp_path / "a.wav", prompt=None, out=None, sheet=tmp_path / "s.png")
+    write_outputs(job, video, 6.0, torch.zeros(16000))
+    row = np.asarray(Image.open(tmp_path / "s.png"))[0, ::8, 0]  # one value per frame
+    assert row.tolist() == np.linspace(0, 29, 24).round().astype(int).tolist()
+
+
+def test_batch_takes_no_sheet(model_dir, tmp_path, capsys):
+    (tmp_path / "list.csv").write_text("image,audio,prompt,out\n")
+    assert animate(model_dir, "--batch", tmp_path / "list.csv", "--sheet", tmp_path / "s.png") == 2
+    assert "drop --sheet" in capsys.readouterr().err
+
+
 def test_five_second_audio_gives_five_second_video_and_fps(model_dir, media, tmp_path):
     out = tmp_path / "long.mp4"
     assert animate(model_dir, "--image", media / "image.png", "--audio", media / "five.wav",
@@ -82,6 +115,9 @@ def test_five_second_audio_gives_five_second_video_and_fps(model_dir, media, tmp
     (["--class", "cello"], "unknown prompt/class 'cello'"),
     (["--size", "24"], "multiples of 16"),
     (["--device", "cuda:7"], "--device"),
+    (["--sheet", "sheet.jpg"], "--sheet must name a .png file"),
+    (["--sheet", "sheet.png", "--sheet-frames", "0"], "--sheet-frames needs --sheet and must be >= 1"),
+    (["--sheet-frames", "4"], "--sheet-frames needs --sheet"),
 ])
 def test_bad_options_and_inputs_exit_2_without_output(model_dir, media, tmp_path, capsys, extra, message):
     out = tmp_path / "out.mp4"

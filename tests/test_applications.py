@@ -24,7 +24,7 @@ def apps_data(synth_dataset):
 
 @pytest.fixture(scope="module")
 def apps_model(tiny_model_dir, apps_data):
-    return tiny_model_dir(prompts=apps_data)
+    return tiny_model_dir(prompts=apps_data, size=32)  # its training.json says 32 px
 
 
 def moving_in(box, size=32, frames=12, period=1):
@@ -129,13 +129,14 @@ def test_cli_runs_end_to_end_and_writes_json(apps_data, apps_model, tmp_path, ca
     monkeypatch.setattr(app, "generate", spy)
     out = tmp_path / "apps.json"
     assert applications_main(["--dataset", str(apps_data), "--model", str(apps_model), "--steps", "1",
-                              "--size", "32", "--limit", "2", "--batch-size", "6", "--json", str(out),
-                              "--no-progress"]) == 0
+                              "--limit", "2", "--batch-size", "6", "--json", str(out),
+                              "--no-progress"]) == 0  # no --size: the model folder's 32 px
     printed = capsys.readouterr().out
     assert "| AVSyncD, silent object's class audio | 3 |" in printed
     assert "| AVSyncD, next class's audio | 6 |" in printed and "| trumpet |" in printed
     data = json.loads(out.read_text())
-    assert data["settings"]["limit"] == 2 and data["eps"] == app.EPS
+    assert data["settings"]["limit"] == 2 and data["eps"] == app.EPS and data["settings"]["size"] == 32
+    assert {tuple(c.image.shape) for clips in calls.values() for c in clips} == {(3, 32, 32)}
     real, own, swap = data["target"]
     assert [len(r["clips"]) for r in data["target"]] == [3, 3, 3]
     assert real["summary"]["log_ratio"][0] > 0  # in the real clips the sounding drum moves more

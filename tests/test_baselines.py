@@ -110,13 +110,14 @@ def test_aadiff_output_shape_duration_and_first_frame(aadiff):
         aadiff(img, tone(1.0), "dog", use_prompt_table=True)
 
 
-@pytest.mark.parametrize("start", ["inversion", "sdedit"])
-def test_aadiff_frames_change_with_the_loudness(sd_dir, start):
+@pytest.mark.parametrize(("start", "control"), [("inversion", "p2p"), ("sdedit", "p2p"),
+                                                ("inversion", "reweight")])
+def test_aadiff_frames_change_with_the_loudness(sd_dir, start, control):
     """Silence: every generated frame is the same; a pulse: frames change where the loudness changes."""
     from asva.baselines.config import AADiffConfig
 
     pipe, _ = load_method("aadiff", sd_dir, quiet=True,
-                          aadiff=AADiffConfig(start=start, attention_scale=4.0))
+                          aadiff=AADiffConfig(start=start, attention_scale=4.0, control=control))
     run = dict(num_inference_steps=4, generator=torch.Generator().manual_seed(0))
     silent = frame_changes(pipe(image(), tone(2.0), "a dog barking", **run).videos)
     assert silent[1:].max() <= 1.0  # frames 1..11 identical up to rounding (frame 0 is the image)
@@ -152,3 +153,63 @@ def test_aadiff_change_grows_with_the_loudness(aadiff):
     level = amplitude_envelope(ramp[None], SR, 12, 6.0)[0, 1:]
     assert torch.corrcoef(torch.stack([distance, level]))[0, 1] > 0.9
     assert (distance[1:] - distance[:-1]).min() > -0.5  # no frame moves back towards the image
+
+
+def softmax_probs(*shape: int) -> torch.Tensor:
+    return torch.randn(*shape, generator=torch.Generator().manual_seed(0)).softmax(-1)
+
+
+def test_p2p_control_injects_reweights_and_blends():
+    """Prompt-to-Prompt's edit, on made-up attention: the frames take the base's cross-attention with the
+    token's column scaled for the first cross steps, then their own; the base's self-attention in small
+    layers for the first self steps; local blending keeps each frame to its token's region."""
+    from asva.baselines.p2p import P2PControl
+
+    tokens = torch.tensor([False, True, False, False, False])
+    control = P2PControl(torch.tensor([1.0, 2.0]), tokens, cross_steps=1, self_steps=1, latent_hw=(16, 16),
+                         blend_threshold=0.5)
+    probs = softmax_probs(3, 2, 4, 5)  # (1 base + 2 frames, heads, 2 x 2 queries, tokens)
+    edited = control.cross(probs)
+    torch.testing.assert_close(edited[1], probs[0])  # weight 1: the base's map
+    torch.testing.assert_close(edited[2, ..., 1], 2 * probs[0, ..., 1])  # no renormalisation
+    torch.testing.assert_close(edited[2, ..., [0, 2, 3, 4]], probs[0, ..., [0, 2, 3, 4]])
+    small, large = softmax_probs(3, 2, 16, 16), softmax_probs(3, 2, 64, 64)
+    assert torch.equal(control.self_attention(small)[2], small[0])  # 16 <= (16 / 4) ** 2 queries
+    assert torch.equal(control.self_attention(large), large)
+    z = torch.randn(3, 4, 16, 16, generator=torch.Generator().manual_seed(1))
+    hot = torch.zeros(3, 16)
+    hot[2, 0] = 1  # frame 2 attends to its token in the 4 x 4 map's top-left cell only
+    control.maps = {16: hot, 64: torch.ones(3, 64)}  # 4 x 4 is the resolution nearest 16 / 4
+    out = control.after_step(z)
+    assert control.step == 1 and torch.equal(out[0], z[0])
+    assert torch.equal(out[1], z[0])  # a frame with no region (nor has the base) is the base
+    region = torch.zeros(16, 16, dtype=torch.bool)
+    region[:8, :8] = True  # the cell max-pooled 3 x 3 (2 x 2 cells), resized to 16 x 16
+    torch.testing.assert_close(out[2][:, region], z[2][:, region])
+    torch.testing.assert_close(out[2][:, ~region], z[0][:, ~region])
+    assert torch.equal(control.cross(probs), probs) and torch.equal(control.self_attention(small), small)
+
+
+def test_aadiff_local_blending_limits_the_change_to_a_region(sd_dir):
+    """Through the tiny SD (128 px: 16 x 16 latents): a weight-1 frame is the base sample for every
+    control; a louder frame changes every latent position without local blending, and only the
+    positions where the tokens' attention is highest with a high blending threshold."""
+    from asva.baselines.config import AADiffConfig
+
+    changed = {}
+    configs = {"none": AADiffConfig(blend_threshold=None), "0.99": AADiffConfig(blend_threshold=0.99),
+               "reweight": AADiffConfig(control="reweight")}
+    for name, config in configs.items():
+        pipe, _ = load_method("aadiff", sd_dir, quiet=True, aadiff=config)
+        z0 = pipe.encode_image(image(128)[None].float() / 127.5 - 1)
+        text, tokens = pipe.encode_prompt(["a dog barking"])
+        pipe.scheduler.set_timesteps(4)
+        steps = pipe.scheduler.timesteps[1:]
+        with pipe.frame_control() as processors, pipe.progress_bar(total=len(steps)) as bar:
+            start = pipe.start_latents(z0, text, steps, None)
+            out = pipe.denoise(start[0], text[0], torch.tensor([1.0, 1.0, 3.0]), tokens[0], steps,
+                               processors, 1.0, bar)
+        assert torch.equal(out[0], out[1])
+        changed[name] = ((out[2] - out[0]).abs().amax(0) > 1e-6).float().mean().item()
+    assert changed["none"] == 1 and changed["reweight"] == 1
+    assert 0 < changed["0.99"] < 0.5

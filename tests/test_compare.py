@@ -81,8 +81,13 @@ def test_animate_runs_every_method_and_the_applications(files, tmp_path, capsys)
     assert cli.main([*base, *image, "--method", "static", "--size", "32", "-o", str(tmp_path / "s.mp4")]) == 0
     assert probe(tmp_path / "s.mp4").num_frames == 12
     assert cli.main([*base, *image, "--method", "aadiff", "--model", str(files / "sd15"), "--size", "32",
-                     "--prompt", "a drum", "--aadiff-start", "sdedit", "-o", str(tmp_path / "a.mp4")]) == 0
+                     "--prompt", "a drum", "--aadiff-start", "sdedit", "--aadiff-blend", "none",
+                     "-o", str(tmp_path / "a.mp4")]) == 0
     assert probe(tmp_path / "a.mp4").num_frames == 12
+    assert cli.main([*base, *image, "--method", "aadiff", "--model", str(files / "sd15"), "--size", "32",
+                     "--prompt", "a drum", "--aadiff-control", "reweight",
+                     "-o", str(tmp_path / "r.mp4")]) == 0
+    assert probe(tmp_path / "r.mp4").num_frames == 12
     # no --image: the SD1.5 folder makes it from the prompt; it is saved beside the video
     out = tmp_path / "gen.mp4"
     assert cli.main([*base, "--t2i", str(files / "sd15"), "--prompt", "drum",
@@ -95,6 +100,13 @@ def test_animate_runs_every_method_and_the_applications(files, tmp_path, capsys)
     assert len(err.splitlines()) == 1 and "model.audio=false" in err
     assert cli.main([*base, *image, "--method", "aadiff", "-o", str(tmp_path / "x.mp4")]) == 2
     assert "needs --model SD15_DIR" in capsys.readouterr().err
+    with pytest.raises(SystemExit):  # argparse: not a number nor none
+        cli.main([*base, *image, "--method", "aadiff", "--aadiff-blend", "high",
+                  "-o", str(tmp_path / "x.mp4")])
+    assert "expected a number in [0, 1) or none" in capsys.readouterr().err
+    assert cli.main([*base, *image, "--method", "aadiff", "--model", str(files / "sd15"),
+                     "--aadiff-blend", "1.5", "-o", str(tmp_path / "x.mp4")]) == 2
+    assert "blend_threshold must be in [0, 1)" in capsys.readouterr().err
 
 
 def test_gain_scales_the_waveform():
@@ -120,6 +132,7 @@ def test_generate_eval_with_a_baseline(tiny_synth, files, tmp_path):
                      *args[7:]]) == 0
     manifest = json.loads((out / "generate_eval.json").read_text())
     assert manifest["method"] == "aadiff" and manifest["aadiff_start"] == "inversion"
+    assert manifest["aadiff_control"] == "p2p" and manifest["aadiff_blend"] == 0.3
     assert [probe(c).num_frames for c in sorted(out.rglob("*.mp4"))] == [12, 12]
 
 
@@ -127,7 +140,7 @@ def test_plans_and_grid_layout():
     from pathlib import Path
 
     from asva.baselines.compare import plan_columns, plan_rows
-    from asva.baselines.grid import contact_sheet, grid_video
+    from asva.media.grid import contact_sheet, grid_video
 
     cols = plan_columns(["static", "avsyncd", "i2vd"], [1, 4, 8])
     assert [c.label for c in cols] == ["Static", "AVSyncD, eta=1", "AVSyncD, eta=4", "AVSyncD, eta=8", "I2VD"]

@@ -77,6 +77,22 @@ def test_examples_render_one_class_with_the_drums_recipe(tmp_path):
     assert np.asarray(Image.open(bell.image)).std() > 5  # a picture, not a blank
 
 
+def test_example_recipe_of_the_96_px_model_picks_a_flat_single_drum():
+    """The recipe issue 11's model ships with (RECIPE's comment): drum_0010 of `asva synth --size 96
+    --videos-per-class 60 --two-object-fraction 0.5 --backgrounds mixed`, one object, flat background."""
+    from asva.demo.examples import RECIPE, example_clip
+
+    synth96 = {**RECIPE, "size": 96, "videos_per_class": 60, "two_object_fraction": 0.5,
+               "backgrounds": "mixed"}
+    drum = example_clip("drum", synth96)
+    assert drum.meta["index"] == 10 and drum.frames.shape[1:] == (96, 96, 3)
+    assert len(drum.meta["objects"]) == 1 and drum.meta["background"] == "flat"
+    assert example_clip("drum").meta["index"] == 10  # today's recipe: the same clip number at 64 px
+    photos = {**RECIPE, "size": 32, "videos_per_class": 5, "backgrounds": "photos"}
+    with pytest.raises(ValueError, match="no single-object clip on a flat background"):
+        example_clip("drum", photos)
+
+
 def test_method_table_offers_what_is_available(tmp_path, monkeypatch):
     monkeypatch.setenv("ASVA_MODELS", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))

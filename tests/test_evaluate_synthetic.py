@@ -68,6 +68,20 @@ def test_relsync_column_and_agreement(results):
     assert "RelSync (up)" in text.splitlines()[0] and "| 0.500 +- 0.000 |" in text.splitlines()[2]
 
 
+def test_seconds_per_clip_column(results):
+    """Every generated row carries its wall seconds of generation per clip; the real clips have none."""
+    real, static, *models = results
+    assert real.generation_seconds is None and real.seconds_per_clip is None
+    assert static.seconds_per_clip is not None and static.seconds_per_clip >= 0
+    for row in models:
+        assert 0 < row.generation_seconds <= row.seconds
+        assert row.seconds_per_clip == pytest.approx(row.generation_seconds / 6)
+    lines = format_table(results).splitlines()
+    assert lines[0].endswith("| RelSync (up) | s / clip | seconds |")
+    assert lines[2].split("|")[-3] == "  "  # the real clips: blank
+    assert float(lines[4].split("|")[-3]) == pytest.approx(models[0].seconds_per_clip, abs=1e-3)
+
+
 def test_label_no_reference_and_no_sync_model(setup):
     rows = table(setup, etas=(4.0,), limit=1, label="first-frame off", reference=False, sync_model="none")
     assert [r.name for r in rows] == ["first-frame off (eta=4)"]
@@ -102,8 +116,17 @@ def test_cli_json_and_merge_of_old_files(setup, results, tmp_path, capsys):
     assert len(real.scores["relsync"]) == len(real.scores["correlation"]) == 9  # 6 old (nan) + 3 new
     assert real.summary()["relsync"] == (0.5, 0.0, 3)
     assert agreement(both)["methods"] == ["variant (eta=1)"]  # the old rows have no RelSync left
+    timed = {r.name: r.seconds_per_clip for r in both}
+    assert timed[REAL] is None and timed["AVSyncD (eta=1)"] is None  # not in the old file: blank
+    assert timed["variant (eta=1)"] == pytest.approx(new["methods"][2]["generation_seconds"] / 3)
+    twice = merge([out, out])  # two shards with the field: the seconds and the clips add up
+    assert twice[2].generation_seconds == pytest.approx(2 * new["methods"][2]["generation_seconds"])
+    assert twice[2].seconds_per_clip == pytest.approx(timed["variant (eta=1)"])
     assert main(["--merge", str(old), str(out)]) == 0
-    assert "| variant (eta=1) | 3 |" in capsys.readouterr().out
+    printed = capsys.readouterr().out
+    assert "| variant (eta=1) | 3 |" in printed
+    assert "| AVSyncD (eta=1) |" in printed and printed.split("| AVSyncD (eta=1) |")[1].split("\n")[0] \
+        .split("|")[-3] == "  "
 
 
 def test_cli_refuses_missing_sync_model(setup):
@@ -129,6 +152,7 @@ def test_table1_reports_relsync(setup, tmp_path, capsys):
     assert "running `asva table1`" in capsys.readouterr().err
     metrics = json.loads((out / "metrics.json").read_text())["metrics"]
     assert 0 < metrics["v2 (eta=1)/relsync"] < 1 and metrics["v2 (eta=1)/relsync_clips"] == 3
+    assert metrics["v2 (eta=1)/seconds_per_clip"] > 0
     report = json.loads((out / "metrics.json").read_text())
     assert report["metrics"]["agreement/clips"] == 3 and "agreement/spearman" in report["metrics"]
     assert report["protocol"]["sync_model"] == str(sync) and not report["protocol"]["reference_rows"]

@@ -12,6 +12,7 @@ from torch import nn
 
 from asva.commands.evaluate import main as evaluate_main
 from asva.evaluation import (
+    Clip,
     EvalConfig,
     Extractors,
     MismatchError,
@@ -221,6 +222,8 @@ def test_evaluate_cli_on_copies(bench, tmp_path, capsys):
         assert m[f"Oracle_{name}"] == pytest.approx(m[f"Oracle_{name}_gt"], abs=0.05), name
     assert m["Oracle_hit_rate_gt"] > 0.5 and m["Oracle_correlation_gt"] > 0.6
     assert report["protocol"]["fid_size"] == 229 and "229 px" in report["protocol"]["fid_protocol"]
+    # --device auto and --batch-size auto: one clip per network call on a CPU
+    assert report["inputs"]["batch_size"] == (1 if report["inputs"]["device"] == "cpu" else 8)
     assert report["info"]["num_clips"] == bench["num_clips"] == 6
     rows = list(csv.DictReader((out / "per_clip.csv").open()))
     assert len(rows) == 6 and rows[0]["clip"].endswith("_clip-00.mp4")
@@ -236,16 +239,7 @@ def test_evaluate_cli_on_copies(bench, tmp_path, capsys):
 
 
 def test_evaluate_library_with_stand_in_nets(bench):
-    from asva.models.imagebind import ImageBind
-    from asva.models.sync import load_sync_classifier
-
-    torch.manual_seed(0)
-    nets = Extractors(
-        fid=TinyInception().eval(),
-        i3d=load_i3d(bench["weights"] / "i3d_torchscript.pt"),
-        imagebind=ImageBind("tiny").eval(),
-        sync=load_sync_classifier(bench["weights"] / "sync_classifier"),
-    )
+    nets = stand_in_nets(bench)
     config = EvalConfig(
         bench["data"],
         bench["generated"],
@@ -347,3 +341,76 @@ def test_sync_weights_take_registered_names(tmp_path):
     bundled = candidate_folders(MODELS["sync-synth-tiny"])[0]
     if is_model_folder(bundled, "sync"):
         assert sync_weights_path("sync-synth-tiny") == bundled
+
+
+# ---------------------------------------------------------------- batches and devices
+
+
+def stand_in_nets(bench):
+    from asva.models.imagebind import ImageBind
+    from asva.models.sync import load_sync_classifier
+
+    torch.manual_seed(0)
+    return Extractors(
+        fid=TinyInception().eval(),
+        i3d=load_i3d(bench["weights"] / "i3d_torchscript.pt"),
+        imagebind=ImageBind("tiny").eval(),
+        sync=load_sync_classifier(bench["weights"] / "sync_classifier"),
+    )
+
+
+def test_batch_features_equal_one_clip_at_a_time(bench):
+    """Each network called once on 3 clips gives, clip by clip, what it gives on each clip alone."""
+    from asva.evaluation.features import KINDS, batch_features, compute_feature
+
+    nets = stand_in_nets(bench)
+    g = torch.Generator().manual_seed(0)
+    clips = [Clip(video=random_clip(i, size=SIZE), mel=torch.randn(1, 128, 204, generator=g), start=0.0)
+             for i in range(3)]
+    for kind in KINDS[:-1]:  # the oracle needs sidecars and no network
+        batched = batch_features(kind, clips, nets, fps=6.0)
+        assert len(batched) == 3, kind
+        for clip, value in zip(clips, batched, strict=True):
+            torch.testing.assert_close(value, compute_feature(kind, clip, nets, fps=6.0), rtol=1e-4,
+                                       atol=1e-5, msg=kind)
+        assert not torch.allclose(batched[0], batched[1]), kind  # distinct clips, distinct features
+    with pytest.raises(ValueError, match="differ in shape"):
+        batch_features("fvd", [clips[0], Clip(video=random_clip(9, size=SIZE + 8), mel=None, start=0.0)],
+                       nets, fps=6.0)
+
+
+def test_batch_sizes_give_the_same_metrics(bench):
+    """Batches of 1 (the per-clip path) and of 4 (6 clips: a full and a short batch) agree on every
+    metric and every per-clip value."""
+    nets = stand_in_nets(bench)
+    metrics = ("fid", "fvd", "ia", "it", "relsync", "alignsync", "oracle")
+    one, four = (run_evaluation(EvalConfig(bench["data"], bench["generated"], metrics, size=SIZE,
+                                           progress=False, batch_size=b), nets) for b in (1, 4))
+    assert set(one.metrics) == set(four.metrics) and "AlignSync_mean" in one.metrics
+    assert four.metrics == pytest.approx(one.metrics, rel=1e-4, abs=1e-4, nan_ok=True)
+    for a, b in zip(one.rows, four.rows, strict=True):
+        assert a["clip"] == b["clip"]
+        for key in ("IA", "IT", "phi_gen", "RelSync", "AlignSync", "oracle_correlation"):
+            assert b[key] == pytest.approx(a[key], rel=1e-4, abs=1e-4, nan_ok=True), (a["clip"], key)
+
+
+def test_bad_batch_size_and_unavailable_device(bench, tmp_path, capsys, monkeypatch):
+    from asva.cli import main as asva_main
+    from asva.evaluation.run import pick_batch_size
+
+    for bad in (0, -2, 1.5):
+        with pytest.raises(ValueError, match=f"batch size must be an integer >= 1.*got {bad}"):
+            EvalConfig(bench["data"], bench["generated"], ("oracle",), batch_size=bad)
+    args = ["evaluate", "--dataset", str(bench["data"]), "--generated", str(bench["generated"]),
+            "-o", str(tmp_path / "r"), "--metrics", "relsync", "--weights", str(bench["weights"]),
+            "--size", str(SIZE), "--no-progress"]
+    for bad in ("0", "-1", "two", "1.5"):
+        assert asva_main([*args, "--batch-size", bad]) == 2
+        assert f"error: --batch-size '{bad}': expected auto or a whole number >= 1" in capsys.readouterr().err
+    assert pick_batch_size("auto", torch.device("cpu")) == 1  # measured fastest on a CPU
+    assert pick_batch_size("auto", torch.device("cuda")) == 8
+    assert pick_batch_size("3", torch.device("cpu")) == 3
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    assert asva_main([*args, "--device", "cuda"]) == 2
+    assert "error: --device cuda: not available on this machine" in capsys.readouterr().err
+    assert not (tmp_path / "r" / "metrics.json").exists()

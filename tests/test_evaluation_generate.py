@@ -138,3 +138,45 @@ def test_non_square_generate_then_evaluate(setup, tmp_path):
     m = result["metrics"]
     assert m["Oracle_hit_rate_gt"] > 0.5 and 0 <= m["Oracle_false_motion_rate"] <= 1
     assert -1 <= m["Oracle_correlation"] <= 1
+
+
+def test_sizes_default_to_the_model_folder(tiny_synth, tiny_model_dir, tmp_path, monkeypatch):
+    """Without --size, a model folder trained at 32 px (its training.json) gives 32-px clips in
+    generate-eval, evaluate --synthetic (the size generate_eval.json records) and table1."""
+    from asva.commands.evaluate import main as evaluate_main
+    from asva.commands.table1 import main as table1_main
+    from asva.evaluation.synthetic import table1
+    from asva.media import probe
+
+    model = tiny_model_dir(prompts=tiny_synth, size=32)
+    out, report, table = tmp_path / "generated", tmp_path / "report", tmp_path / "table"
+    assert generate_main(["--dataset", str(tiny_synth), "--model", str(model), "-o", str(out), "--steps", "1",
+                          "--eta", "1", "--clips-per-video", "1", "--device", "cpu", "--no-progress"]) == 0
+    assert {(probe(c).height, probe(c).width) for c in out.rglob("*.mp4")} == {(32, 32)}
+    assert evaluate_main(["--synthetic", "--dataset", str(tiny_synth), "--generated", str(out), "-o",
+                          str(report), "--metrics", "oracle", "--clips-per-video", "1", "--no-progress"]) == 0
+    assert json.loads((report / "metrics.json").read_text())["protocol"]["frame_size"] == 32
+    made, real_generate = [], table1.generate
+
+    def spy(*args, **kw):
+        videos = real_generate(*args, **kw)
+        made.extend(videos)
+        return videos
+
+    monkeypatch.setattr(table1, "generate", spy)
+    assert table1_main(["--dataset", str(tiny_synth), "--model", str(model), "--etas", "1", "--steps", "1",
+                        "--limit", "1", "--sync-model", "none", "-o", str(table), "--no-progress"]) == 0
+    assert len(made) == 3 and {tuple(v.shape) for v in made} == {(3, 12, 32, 32)}
+    assert json.loads((table / "metrics.json").read_text())["protocol"]["frame_size"] == 32
+
+
+def test_clip_size_is_the_given_or_the_model_side(tiny_synth, tiny_model_dir):
+    from asva.evaluation.synthetic.table1 import clip_size
+
+    assert clip_size(tiny_model_dir(prompts=tiny_synth, size=32)) == 32
+    assert clip_size(tiny_model_dir(prompts=tiny_synth, size=32), 48) == 48
+    assert clip_size(tiny_model_dir(prompts=tiny_synth)) == 256  # no training.json, not registered
+    with pytest.raises(ValueError, match=r"trained at 32x64 \(h x w\).*give --size N"):
+        clip_size(tiny_model_dir(prompts=tiny_synth, size=(32, 64)))
+    with pytest.raises(ValueError, match="size must be a positive number of pixels, got 0"):
+        clip_size("unused", 0)

@@ -18,6 +18,7 @@ from asva.media import (
     read_video,
     write_frames,
     write_gif,
+    write_image,
     write_video,
 )
 from asva.media.video import read_all_frames, select_frames
@@ -181,6 +182,10 @@ def test_gif_and_png_frames(tmp_path):
     assert all(torch.equal(read_image(p), frames[:, i]) for i, p in enumerate(paths))
     write_frames(tmp_path / "frames", frames[:, :2])  # the folder is replaced, not merged
     assert len(list((tmp_path / "frames").iterdir())) == 2
+    assert torch.equal(read_image(write_image(tmp_path / "one.png", frames[:, 3])), frames[:, 3])
+    with pytest.raises(ValueError, match=r"\(3, h, w\)"):
+        write_image(tmp_path / "bad.png", frames)
+    assert not (tmp_path / "bad.png").exists()
 
 
 def test_bad_video_inputs(tmp_path):

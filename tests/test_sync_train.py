@@ -274,6 +274,21 @@ def test_standins_and_relsync_oracle_agreement(synth_root, tmp_path, capsys):
     assert by["gt"]["relsync_mean"] == pytest.approx(0.5, abs=0.05)  # the gt re-encoded: phi_gen ~ phi_gt
 
 
+def test_relsync_reads_a_6fps_clip_as_written(synth_root, tmp_path, one_thread):
+    """A 6-fps file read with the official frame rule loses its frame 2 (stamped 0.333333 s < 1/3),
+    i.e. the clip is shifted by 1/6 s; the shipped classifier, trained on 0.2-s shifts, would see the
+    re-encoded ground truth as out of sync (RelSync 0.16 on synth96 stand-ins). RelSync must read the
+    frames the oracle reads: the ones written."""
+    from asva.evaluation.synthetic.agreement import make_standins, score_generated_clip
+    from asva.models.sync import load_sync_model
+
+    clips = make_standins(synth_root, tmp_path / "gen", split="train", limit=4)
+    model = load_sync_model()
+    for clip in [c for c in clips if c.stem.endswith("__gt")]:
+        row = score_generated_clip(model, clip, synth_root)
+        assert row["phi_gen"] == pytest.approx(row["phi_gt"], abs=0.3), row  # same frames, re-encoded
+
+
 def test_spearman_skips_undefined_values():
     from asva.evaluation.synthetic.agreement import spearman
 

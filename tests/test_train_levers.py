@@ -1,6 +1,8 @@
 """The bundled model's training levers: EMA of the weights, min-SNR weighting, zero-terminal-SNR."""
 from __future__ import annotations
 
+import json
+
 import pytest
 import torch
 from diffusers import DDPMScheduler
@@ -63,3 +65,22 @@ def test_zero_terminal_snr_reaches_pure_noise_and_needs_a_trailing_sampler():
     assert dpm.config.rescale_betas_zero_snr
     with pytest.raises(ValueError, match="zero-terminal-SNR"):
         make_scheduler("pndm", {"rescale_betas_zero_snr": True})
+
+
+# docs/training.md, "The next bundled model": the recipe the synth-tiny-96 preset holds
+SYNTH96_RECIPE = ["data.size=96", "train.ema_decay=0.999", "diffusion.min_snr_gamma=5",
+                  "model.autoencoder_channels=16", "checkpoint.every=100", "checkpoint.keep=3",
+                  "validation.every=0", "train.max_steps=3000"]
+
+
+def test_synth_tiny_96_preset_is_synth_tiny_plus_the_next_bundled_recipe():
+    from asva.training.avsyncd.config import PRESETS_DIR
+
+    assert json.loads((PRESETS_DIR / "synth-tiny-96.json").read_text())["extends"] == "synth-tiny"
+    preset, base = load_config("synth-tiny-96").to_dict(), load_config("synth-tiny").to_dict()
+    recipe = load_config("synth-tiny", SYNTH96_RECIPE).to_dict()
+    assert "96 px" in preset.pop("description") and recipe.pop("description") == base.pop("description")
+    assert preset == recipe
+    changed = {f"{section}.{key}" for section, values in preset.items() for key in values
+               if values[key] != base[section][key]}
+    assert changed == {item.split("=")[0] for item in SYNTH96_RECIPE} - {"checkpoint.every"}  # 100 already

@@ -4,14 +4,19 @@ on any Stable Diffusion 1.5-format diffusers folder, in the image-conditioned (I
     pipe = AADiffPipeline.from_sd15("path/to/stable-diffusion-v1-5").to("cuda")
     out = pipe(image_uint8_3hw, wave_16k, "a dog barking")   # AnimationOutput, like AVSyncDPipeline
 
-Every frame n is one text-to-image sample from the same start latent, whose cross-attention to the
-prompt's tokens is multiplied by w_n = 1 + lambda * a_n, a_n the audio's normalised loudness at the
-frame's time (`envelope`). The start latent comes from the input image: DDIM inversion (default) or
-SDEdit-style partial noising (`AADiffConfig.start`). Frame 0 is the input image through the VAE, as in
-AVSyncD. The math and the choices are in docs/baselines.md.
+Every frame n is the prompt's sample with the cross-attention to the prompt's chosen tokens multiplied by
+w_n = 1 + lambda * a_n, a_n the audio's normalised loudness at the frame's time (`envelope`). With the
+default `p2p` control (`asva.baselines.p2p`) each frame is a Prompt-to-Prompt re-weighting edit of a base
+sample (weight 1) run alongside: the base's attention maps are re-weighted and injected, and local
+blending keeps the change to the chosen tokens' region (AADiff's "audio-based regional editing");
+`reweight` scales every frame's own attention instead. Every frame starts from the same latent, made
+from the input image: DDIM inversion (default) or SDEdit-style partial noising (`AADiffConfig.start`).
+Frame 0 is the input image through the VAE, as in AVSyncD. The math and the choices are in
+docs/baselines.md.
 """
 from __future__ import annotations
 
+import contextlib
 from pathlib import Path
 
 import torch
@@ -19,10 +24,11 @@ from diffusers import DDIMScheduler, DiffusionPipeline
 from diffusers.utils.torch_utils import randn_tensor
 from einops import rearrange, repeat
 
-from asva.baselines.attention import reweighting
+from asva.baselines.attention import ReweightControl, reweighting
 from asva.baselines.config import AADiffConfig
 from asva.baselines.envelope import amplitude_envelope
 from asva.baselines.media_io import check_media, clip_frames, finish
+from asva.baselines.p2p import P2PControl, p2p_processors
 from asva.pipelines.avsyncd import SAMPLE_RATE, AnimationOutput
 
 SD15_PARTS = ("unet", "vae", "text_encoder", "tokenizer", "scheduler")
@@ -98,12 +104,15 @@ class AADiffPipeline(DiffusionPipeline):
         return self.vae.decode(latents).sample.clamp(-1, 1)
 
     # ---------------------------------------------------------------- sampling
-    def _eps(self, latents, t, text, weights, tokens, processor, text_scale) -> torch.Tensor:
-        """Noise estimate with the re-weighted prompt; classifier-free guidance when text_scale != 1."""
-        processor.weights, processor.tokens = weights, tokens
+    def _eps(self, latents, t, text, text_scale, control=None) -> torch.Tensor:
+        """Noise estimate with the frames' attention `control` on for the prompt (never for the empty
+        prompt); classifier-free guidance when text_scale != 1."""
+        if control is not None:
+            control.active = True
         out = self.unet(latents, t, encoder_hidden_states=text).sample
         if text_scale != 1:
-            processor.weights = None  # the empty prompt is never re-weighted
+            if control is not None:
+                control.active = False  # the empty prompt is never edited
             null = self._null_text(latents.shape[0])
             null_out = self.unet(latents, t, encoder_hidden_states=null).sample
             out = out * text_scale + null_out * (1 - text_scale)
@@ -122,9 +131,9 @@ class AADiffPipeline(DiffusionPipeline):
             return alpha.sqrt() * out + (1 - alpha).sqrt() * latents
         raise ValueError(f"DDIM inversion supports epsilon and v_prediction models, not {kind!r}")
 
-    def invert(self, z0: torch.Tensor, text: torch.Tensor, timesteps: torch.Tensor,
-               processor) -> torch.Tensor:
-        """DDIM inversion of clean latents z0 (b, c, h, w) up to timesteps[0] (run backwards)."""
+    def invert(self, z0: torch.Tensor, text: torch.Tensor, timesteps: torch.Tensor) -> torch.Tensor:
+        """DDIM inversion of clean latents z0 (b, c, h, w) up to timesteps[0] (run backwards), with the
+        plain prompt (no attention control)."""
         alphas = self.scheduler.alphas_cumprod.to(z0.device)
         stride = self.scheduler.config.num_train_timesteps // self.scheduler.num_inference_steps
         z = z0
@@ -132,33 +141,55 @@ class AADiffPipeline(DiffusionPipeline):
             prev = int(t) - stride
             a_prev = alphas[prev] if prev >= 0 else self.scheduler.final_alpha_cumprod.to(z0.device)
             a_t = alphas[int(t)]
-            ones = torch.ones(z.shape[0], device=z.device)
-            eps = self._as_eps(self._eps(z, t, text, ones, torch.zeros(text.shape[:2], dtype=torch.bool,
-                                                                        device=z.device), processor, 1.0),
-                               z, a_prev)
+            eps = self._as_eps(self._eps(z, t, text, 1.0), z, a_prev)
             x0 = (z - (1 - a_prev).sqrt() * eps) / a_prev.sqrt()
             z = a_t.sqrt() * x0 + (1 - a_t).sqrt() * eps
         return z
 
-    def start_latents(self, z0, text, timesteps, processor, generator) -> torch.Tensor:
+    def start_latents(self, z0, text, timesteps, generator) -> torch.Tensor:
         """The shared start of every frame: the image inverted (or noised) to timesteps[0]."""
         if self.aadiff.start == "inversion":
-            return self.invert(z0, text, timesteps, processor)
+            return self.invert(z0, text, timesteps)
         noise = randn_tensor(z0.shape, generator=generator, device=z0.device, dtype=z0.dtype)
         return self.scheduler.add_noise(z0, noise, timesteps[:1])
 
-    def denoise(self, start, text, weights, tokens, timesteps, processor, text_scale, bar) -> torch.Tensor:
-        """Frames (f, c, h, w) from one start latent (c, h, w), frame n's prompt re-weighted by weights[n]."""
+    @contextlib.contextmanager
+    def frame_control(self):
+        """Install the attention processors of `AADiffConfig.control`; yields them (all switched off)."""
+        if self.aadiff.control == "p2p":
+            with p2p_processors(self.unet) as processors:
+                yield processors
+        else:
+            with reweighting(self.unet) as processors:
+                yield processors
+
+    def make_control(self, weights: torch.Tensor, tokens: torch.Tensor, steps: int, latent_hw):
+        """The attention control of one batch of frames (weights (k,), tokens (L,) bool)."""
+        cfg = self.aadiff
+        if cfg.control == "reweight":
+            return ReweightControl(weights, tokens)
+        return P2PControl(weights, tokens, cross_steps=int(steps * cfg.cross_replace),
+                          self_steps=int(steps * cfg.self_replace), latent_hw=tuple(latent_hw),
+                          blend_threshold=cfg.blend_threshold)
+
+    def denoise(self, start, text, weights, tokens, timesteps, processors, text_scale, bar) -> torch.Tensor:
+        """Frames (f, c, h, w) from one start latent (c, h, w), frame n's prompt re-weighted by weights[n]
+        (with `p2p` control, each batch of frames is an edit of a base sample run alongside)."""
         frames = []
         for chunk in weights.split(self.aadiff.frames_per_batch):
-            z = repeat(start, "c h w -> f c h w", f=len(chunk))
-            cond = repeat(text, "l d -> f l d", f=len(chunk))
-            mask = repeat(tokens, "l -> f l", f=len(chunk))
+            control = self.make_control(chunk, tokens, len(timesteps), start.shape[-2:])
+            size = len(chunk) + int(control.base_sample)
+            z = repeat(start, "c h w -> f c h w", f=size)
+            cond = repeat(text, "l d -> f l d", f=size)
+            for processor in processors:
+                processor.control = control
             for t in timesteps:
-                eps = self._eps(z, t, cond, chunk, mask, processor, text_scale)
-                z = self.scheduler.step(eps, t, z).prev_sample
+                eps = self._eps(z, t, cond, text_scale, control)
+                z = control.after_step(self.scheduler.step(eps, t, z).prev_sample)
                 bar.update()
-            frames.append(z)
+            for processor in processors:
+                processor.control = None
+            frames.append(z[int(control.base_sample):])
         return torch.cat(frames)
 
     # ---------------------------------------------------------------- call
@@ -197,10 +228,10 @@ class AADiffPipeline(DiffusionPipeline):
         keep = max(1, round(num_inference_steps * self.aadiff.strength))
         timesteps = self.scheduler.timesteps[num_inference_steps - keep:]
         frames, chunks = [], -(-num_frames // self.aadiff.frames_per_batch)
-        with reweighting(self.unet) as processor, self.progress_bar(total=len(image) * chunks * keep) as bar:
-            start = self.start_latents(z0, text, timesteps, processor, generator)
+        with self.frame_control() as processors, self.progress_bar(total=len(image) * chunks * keep) as bar:
+            start = self.start_latents(z0, text, timesteps, generator)
             for i in range(len(image)):
-                frames.append(self.denoise(start[i], text[i], weights[i], tokens[i], timesteps, processor,
+                frames.append(self.denoise(start[i], text[i], weights[i], tokens[i], timesteps, processors,
                                            text_guidance_scale, bar))
         # 4. Decode; frame 0 is the input image through the VAE, as in AVSyncD
         video = torch.stack([self.decode_latents(torch.cat([z0[i:i + 1], f[1:]]))

@@ -5,38 +5,54 @@ For sample i of the batch the attention probabilities M (queries x tokens, after
 
     M'[:, j] = w_i * M[:, j]   for the selected tokens j,   M'[:, j] = M[:, j] otherwise,
 
-without renormalising (Prompt-to-Prompt's re-weighting, which AADiff builds on). w_i = 1 leaves the
-layer exactly as diffusers' `AttnProcessor` computes it.
+without renormalising (Prompt-to-Prompt's re-weighting), each sample on its own attention map (the
+`reweight` control; `asva.baselines.p2p` is Prompt-to-Prompt's edit of a base sample). w_i = 1 leaves
+the layer exactly as diffusers' `AttnProcessor` computes it.
 """
 from __future__ import annotations
 
 import contextlib
+from dataclasses import dataclass
+from typing import ClassVar
 
 import torch
 from diffusers.models.attention_processor import Attention, AttnProcessor
 
 
+@dataclass
+class ReweightControl:
+    """weights (b,): each sample's weight; tokens (L,) bool: the re-weighted tokens; inactive: no change."""
+
+    weights: torch.Tensor
+    tokens: torch.Tensor
+    active: bool = True
+    base_sample: ClassVar[bool] = False  # every sample of the batch is a frame
+
+    def after_step(self, z: torch.Tensor) -> torch.Tensor:
+        return z
+
+
 class TokenReweightProcessor:
-    """Set `weights` (b,) and `tokens` (b, L) bool before each UNet call; `None` weights = no change."""
+    """Set `control` (a `ReweightControl`) before the UNet calls; None or inactive = no change."""
 
     def __init__(self) -> None:
-        self.weights: torch.Tensor | None = None
-        self.tokens: torch.Tensor | None = None
+        self.control: ReweightControl | None = None
 
     def __call__(self, attn: Attention, hidden_states: torch.Tensor,
                  encoder_hidden_states: torch.Tensor | None = None,
                  attention_mask: torch.Tensor | None = None, temb: torch.Tensor | None = None,
                  **kwargs) -> torch.Tensor:
-        if encoder_hidden_states is None or self.weights is None:
+        control = self.control
+        if encoder_hidden_states is None or control is None or not control.active:
             return AttnProcessor()(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
         if hidden_states.ndim != 3 or attn.spatial_norm is not None or attn.group_norm is not None:
             raise ValueError("token re-weighting supports Stable Diffusion's transformer cross-attention "
                              f"(3-D hidden states, no spatial or group norm); got "
                              f"{tuple(hidden_states.shape)}")
         b = hidden_states.shape[0]
-        if self.weights.shape != (b,) or self.tokens.shape != (b, encoder_hidden_states.shape[1]):
-            raise ValueError(f"re-weighting set for {tuple(self.weights.shape)} samples and tokens "
-                             f"{tuple(self.tokens.shape)}, the layer got batch {b}, "
+        if control.weights.shape != (b,) or control.tokens.shape != (encoder_hidden_states.shape[1],):
+            raise ValueError(f"re-weighting set for {tuple(control.weights.shape)} samples and tokens "
+                             f"{tuple(control.tokens.shape)}, the layer got batch {b}, "
                              f"{encoder_hidden_states.shape[1]} tokens")
         mask = attn.prepare_attention_mask(attention_mask, encoder_hidden_states.shape[1], b)
         context = attn.norm_encoder_hidden_states(encoder_hidden_states) if attn.norm_cross \
@@ -45,7 +61,7 @@ class TokenReweightProcessor:
         key = attn.head_to_batch_dim(attn.to_k(context))  # (b * heads, L, d)
         value = attn.head_to_batch_dim(attn.to_v(context))
         probs = attn.get_attention_scores(query, key, mask)  # (b * heads, n, L)
-        scale = 1 + (self.weights[:, None] - 1) * self.tokens.to(self.weights.dtype)  # (b, L)
+        scale = 1 + (control.weights[:, None] - 1) * control.tokens.to(control.weights.dtype)  # (b, L)
         scale = scale.repeat_interleave(attn.heads, dim=0)[:, None, :].to(probs.dtype)  # (b * heads, 1, L)
         out = attn.batch_to_head_dim(torch.bmm(probs * scale, value))
         out = attn.to_out[1](attn.to_out[0](out))
@@ -55,13 +71,14 @@ class TokenReweightProcessor:
 
 
 @contextlib.contextmanager
-def reweighting(unet) -> TokenReweightProcessor:
-    """Install one `TokenReweightProcessor` on every cross-attention layer of `unet`; restore on exit."""
+def reweighting(unet):
+    """Install one `TokenReweightProcessor` on every cross-attention layer of `unet`; yields it in a
+    list; the UNet's own processors come back on exit."""
     saved = unet.attn_processors
     processor = TokenReweightProcessor()
     unet.set_attn_processor({name: processor if name.endswith("attn2.processor") else proc
                              for name, proc in saved.items()})
     try:
-        yield processor
+        yield [processor]
     finally:
         unet.set_attn_processor(saved)

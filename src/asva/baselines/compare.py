@@ -19,7 +19,7 @@ from pathlib import Path
 
 import torch
 
-from asva.baselines.grid import contact_sheet, draw_labels, grid_video, resize_clip
+from asva.media.grid import contact_sheet, draw_labels, grid_video, resize_clip
 
 NAMES = {"static": "Static", "i2vd": "I2VD", "aadiff": "AADiff", "avsyncd": "AVSyncD"}
 
@@ -140,10 +140,9 @@ def comparison_sheet(result: Comparison, num_frames: int = 8) -> torch.Tensor:
 def save_comparison(result: Comparison, video: Path, sheet: Path, sheet_frames: int = 8) -> None:
     """Write the labelled grid video (with the first row's sound) and its contact sheet PNG; both files
     appear complete or not at all."""
-    from asva.baselines.t2i import save_image
-    from asva.media import write_video
+    from asva.media import write_image, write_video
     from asva.utils import atomic_path
 
     with atomic_path(video) as tmp_video, atomic_path(sheet) as tmp_sheet:
         write_video(tmp_video, result.video, result.fps, audio=result.audio)
-        save_image(tmp_sheet, comparison_sheet(result, sheet_frames))
+        write_image(tmp_sheet, comparison_sheet(result, sheet_frames))

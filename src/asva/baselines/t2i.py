@@ -38,11 +38,3 @@ def generate_image(folder: str | os.PathLike, prompt: str, *, size: int | tuple[
                  generator=torch.Generator().manual_seed(seed),
                  output_type="pt").images[0]  # (3, h, w), [0, 1]
     return (image.float().cpu() * 255).round().clamp(0, 255).to(torch.uint8)
-
-
-def save_image(path: str | os.PathLike, image: torch.Tensor) -> Path:
-    """Write a (3, h, w) uint8 image as PNG."""
-    from PIL import Image
-
-    Image.fromarray(image.permute(1, 2, 0).numpy()).save(path, format="PNG")
-    return Path(path)

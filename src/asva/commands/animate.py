@@ -2,7 +2,8 @@
 
 Usage:
     asva animate --image IMG --audio AUD [--prompt TEXT | --class NAME] -o OUT.mp4
-                 [--gif OUT.gif] [--frames DIR] [--model NAME_OR_DIR] [--eta 4] [--text-scale 1]
+                 [--gif OUT.gif] [--frames DIR] [--sheet OUT.png [--sheet-frames N]]
+                 [--model NAME_OR_DIR] [--eta 4] [--text-scale 1]
                  [--steps 50] [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--device auto|cpu|cuda|mps]
                  [--dtype float32|bfloat16|float16|auto] [--preset fast|paper] [--guidance-fraction 1]
                  [--compile] [--fps 6] [--size N|HxW] [--sequential-cfg] [--quiet]
@@ -12,7 +13,9 @@ Usage:
 
 The video lasts as long as the audio (whole frames; audio longer than 2 s is generated in 2-s
 windows chained on their shared frame) and the mp4 carries the input audio (its first channel, the one
-the model hears), trimmed to the video.
+the model hears), trimmed to the video. --sheet also writes a PNG contact sheet: the output frames in
+one row (every frame of a video up to 24 frames, 4 s at 6 fps; --sheet-frames N evenly spaced frames,
+at most N, the first and last included).
 --prompt is free text for models with a text encoder (or a class name of models without one);
 --class looks the name up in the model's class prompt table. --model is a registered name (see
 `asva.models.registry`; default: the bundled model) or a model folder. --eta is the audio guidance
@@ -49,6 +52,7 @@ if TYPE_CHECKING:
     import torch
 
 BATCH_COLUMNS = ("image", "audio", "prompt", "out")
+SHEET_FRAMES = 24  # --sheet's default: every frame of a 4-s video at 6 fps
 
 
 @dataclass
@@ -59,6 +63,8 @@ class Job:
     out: Path | None
     gif: Path | None = None
     frames: Path | None = None
+    sheet: Path | None = None
+    sheet_frames: int = SHEET_FRAMES
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -77,6 +83,10 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--out", type=Path, help="output mp4 (video with the input audio)")
     p.add_argument("--gif", type=Path, help="also write an animated GIF")
     p.add_argument("--frames", type=Path, help="also write the frames as PNGs into this folder")
+    p.add_argument("--sheet", type=Path, help="also write a contact sheet PNG: the frames in one row")
+    p.add_argument("--sheet-frames", type=int,
+                   help=f"at most this many evenly spaced frames on the sheet (default: every frame up to "
+                        f"{SHEET_FRAMES}, i.e. {SHEET_FRAMES} evenly spaced ones of a longer video)")
     p.add_argument("--batch", type=Path, help="CSV with columns image,audio,prompt,out")
     p.add_argument("--model", help=f"model name or folder (default: {DEFAULT_MODEL} for avsyncd and static, "
                                    "asva-synth-tiny-i2vd for i2vd; aadiff needs an SD1.5 folder)")
@@ -124,8 +134,10 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--guidance-fraction must be in [0, 1], got {args.guidance_fraction}")
     if not args.fps > 0:
         raise ValueError(f"--fps must be > 0, got {args.fps}")
+    check_sheet(args)
     if args.batch is not None:
-        given = [f"--{n}" for n in ("image", "audio", "prompt", "out", "gif", "frames") if getattr(args, n)]
+        outputs = ("image", "audio", "prompt", "out", "gif", "frames", "sheet")
+        given = [f"--{n}" for n in outputs if getattr(args, n)]
         if given or args.class_name:
             raise ValueError(f"--batch takes its inputs from the CSV; drop {', '.join(given) or '--class'}")
         return
@@ -139,6 +151,19 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError("nothing to write: give -o OUT.mp4 (and/or --gif, --frames)")
     if args.out is not None and args.out.suffix.lower() != ".mp4":
         raise ValueError(f"-o must name an .mp4 file, got {args.out}")
+
+
+def check_sheet(args: argparse.Namespace) -> None:
+    """--sheet names a .png that no other output takes; --sheet-frames is >= 1 and comes with --sheet."""
+    if args.sheet_frames is not None and (args.sheet is None or args.sheet_frames < 1):
+        raise ValueError(f"--sheet-frames needs --sheet and must be >= 1, got {args.sheet_frames}")
+    if args.sheet is None:
+        return
+    if args.sheet.suffix.lower() != ".png":
+        raise ValueError(f"--sheet must name a .png file, got {args.sheet}")
+    first = args.out or args.gif or args.frames
+    if args.t2i is not None and first is not None and args.sheet == first.with_suffix(".png"):
+        raise ValueError(f"--sheet {args.sheet} is where --t2i saves the generated image; name another file")
 
 
 def check_inputs(job: Job) -> None:
@@ -203,7 +228,8 @@ def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: b
 
 def write_outputs(job: Job, frames, fps: float, audio) -> None:
     """Write the requested files; if any fails, none of them appears."""
-    from asva.media import write_frames, write_gif, write_video
+    from asva.media import write_frames, write_gif, write_image, write_video
+    from asva.media.grid import contact_sheet
     from asva.utils import atomic_path
 
     with contextlib.ExitStack() as stack:
@@ -213,6 +239,9 @@ def write_outputs(job: Job, frames, fps: float, audio) -> None:
             write_gif(stack.enter_context(atomic_path(job.gif)), frames, fps)
         if job.frames is not None:
             write_frames(stack.enter_context(atomic_path(job.frames, is_dir=True)), frames)
+        if job.sheet is not None:  # (3, h, min(f, sheet_frames) * w)
+            sheet = contact_sheet([("", frames)], num_frames=min(job.sheet_frames, frames.shape[1]))
+            write_image(stack.enter_context(atomic_path(job.sheet)), sheet)
 
 
 def read_batch(path: Path) -> list[Job]:
@@ -260,12 +289,9 @@ def make_image(args: argparse.Namespace, size: int, device: torch.device) -> tor
 
 def save_generated_image(args: argparse.Namespace, image: torch.Tensor) -> Path:
     """The --t2i image, saved beside the first output as <name>.png once the animation is written."""
-    from asva.baselines.t2i import save_image
-    from asva.utils import atomic_path
+    from asva.media import write_image
 
-    path = (args.out or args.gif or args.frames).with_suffix(".png")
-    with atomic_path(path) as tmp:
-        save_image(tmp, image)
+    path = write_image((args.out or args.gif or args.frames).with_suffix(".png"), image)
     if not args.quiet:
         print(f"wrote {path} (the image {args.t2i} made from the prompt)")
     return path
@@ -289,7 +315,8 @@ def main(argv: list[str] | None = None) -> int:
         jobs = read_batch(args.batch)
         pipe, size = model_of(args)
         return run_batch(pipe, size, jobs, args)
-    job = Job(args.image, args.audio, args.prompt or args.class_name, args.out, args.gif, args.frames)
+    job = Job(args.image, args.audio, args.prompt or args.class_name, args.out, args.gif, args.frames,
+              args.sheet, args.sheet_frames or SHEET_FRAMES)
     check_inputs(job)
     pipe, size = model_of(args)
     use_table = False
@@ -307,6 +334,6 @@ def main(argv: list[str] | None = None) -> int:
     if isinstance(job.image, torch.Tensor):
         save_generated_image(args, job.image)
     if not args.quiet:
-        written = ", ".join(str(p) for p in (job.out, job.gif, job.frames) if p is not None)
+        written = ", ".join(str(p) for p in (job.out, job.gif, job.frames, job.sheet) if p is not None)
         print(f"wrote {written}: {frames} frames at {args.fps:g} fps in {time.perf_counter() - start:.1f} s")
     return 0

@@ -2,7 +2,7 @@
 
 Usage:
     asva applications --dataset DIR [--model NAME_OR_DIR] [--split test] [--eta 4] [--steps 20]
-                      [--scheduler dpm] [--size 64] [--batch-size 16] [--limit 16] [--seed 0]
+                      [--scheduler dpm] [--size N] [--batch-size 16] [--limit 16] [--seed 0]
                       [--json OUT.json] [--no-progress]
 
 A. Target object: on two-object clips, does the sounding object move more than the silent one, and
@@ -32,7 +32,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--eta", type=float, default=4.0, help="audio guidance scale (default 4)")
     p.add_argument("--steps", type=int, default=20, help="denoising steps (default 20)")
     p.add_argument("--scheduler", default="dpm", help="sampler (default dpm)")
-    p.add_argument("--size", type=int, default=64, help="frame side in pixels (default 64)")
+    p.add_argument("--size", type=int, help="frame side in pixels (default: the side the model was trained "
+                   "at, from its folder's training.json or the registry, as in `asva animate`)")
     p.add_argument("--batch-size", type=int, default=16, help="clips per pipeline call (default 16)")
     p.add_argument("--limit", type=int, default=16,
                    help="single-object videos in experiment B (3 clips each), spread out (default 16)")
@@ -46,13 +47,15 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
 
     from asva.evaluation.synthetic.applications import evaluate_applications, report, to_json
+    from asva.evaluation.synthetic.table1 import clip_size
 
     for name in ("steps", "size", "batch_size", "limit"):
-        if getattr(args, name) < 1:
+        if getattr(args, name) is not None and getattr(args, name) < 1:
             flag = "--" + name.replace("_", "-")
             raise ValueError(f"{flag} must be a positive integer, got {getattr(args, name)}")
     if not Path(args.dataset).is_dir():
         raise ValueError(f"--dataset {args.dataset!r} is not a folder")
+    args.size = clip_size(args.model, args.size)  # recorded in --json's settings
     settings = {k: (str(v) if isinstance(v, Path) else v) for k, v in vars(args).items()}
     results = evaluate_applications(args.dataset, args.model, split=args.split, eta=args.eta,
                                     steps=args.steps, scheduler=args.scheduler, size=args.size,

@@ -4,14 +4,16 @@ Usage:
     asva evaluate --dataset DIR --generated DIR -o OUTDIR [--metrics fid,fvd,ia,it,relsync,alignsync,oracle]
                   [--weights DIR] [--fid-weights F] [--i3d-weights F] [--imagebind-weights F]
                   [--sync-weights DIR] [--fid-size 229|299] [--skip-missing] [--clips-per-video 3]
-                  [--split test] [--size 256|HxW] [--it-text folder|prompt] [--cache DIR|none]
-                  [--device cpu] [--workers 2] [--no-progress]
+                  [--split test] [--size N|HxW] [--it-text folder|prompt] [--cache DIR|none]
+                  [--device auto|cpu|cuda[:i]] [--batch-size auto|N] [--workers 2] [--no-progress]
     asva evaluate --synthetic --dataset DIR --generated DIR -o OUTDIR [same options]
 
 GENERATED must hold <class>/<stem>_clip-00.mp4 ... for every <class>/<stem>.mp4 of the dataset's
 test.txt (the layout `asva generate-eval` writes): clip k animates the first frame of the k-th of
 the three test clips of that video (starts k * (duration - 2) / 2) with its audio, which the mp4
-carries. Missing, extra or wrongly sized files are refused with a list of what is wrong.
+carries. Missing, extra or wrongly sized files are refused with a list of what is wrong. --size
+defaults to the size GENERATED/generate_eval.json records (the model's own training size unless
+generate-eval was given --size), else 256.
 
 --weights DIR holds the metric networks under their expected names (pt_inception-2015-12-05-6726825d.pth,
 i3d_torchscript.pt, imagebind_huge.pth, sync_classifier/); the --*-weights flags override single paths.
@@ -23,6 +25,8 @@ and score) is `asva table1`; its old spelling `asva evaluate --synthetic --model
 Writes OUTDIR/metrics.json, OUTDIR/per_clip.csv and OUTDIR/metrics.md, each stating the FID protocol
 (229 px: the official ASVA evaluation; 299 px: the common FID resolution). Features are cached under
 OUTDIR/cache (or --cache DIR), so a re-run, or one with more metrics, only computes what is new.
+The metric networks run on --device (auto: the GPU when there is one), each called on --batch-size
+clips at a time, while --workers processes decode the next clips.
 """
 
 from __future__ import annotations
@@ -103,7 +107,8 @@ def _add_reading_options(p: argparse.ArgumentParser) -> None:
     )
     p.add_argument("--split", default="test", help="list file of the dataset to evaluate on (default test)")
     p.add_argument("--size", type=parse_size, help="frame size the clips are read at: N (square) or HxW, "
-                   "height x width, e.g. 128x256 for TheGreatestHits (default 256; Table 1: 64)")
+                   "height x width, e.g. 128x256 for TheGreatestHits (default: the size in "
+                   "GENERATED/generate_eval.json, the model's own, else 256)")
     p.add_argument(
         "--it-text",
         choices=("folder", "prompt"),
@@ -113,7 +118,12 @@ def _add_reading_options(p: argparse.ArgumentParser) -> None:
     cache = p.add_mutually_exclusive_group()
     cache.add_argument("--cache", type=Path, help="feature cache folder, or `none` (default OUTDIR/cache)")
     cache.add_argument("--no-cache", action="store_true", help=argparse.SUPPRESS)  # = --cache none
-    p.add_argument("--device", default="cpu", help="device for the metric networks, e.g. cuda (default cpu)")
+    p.add_argument("--device", default="auto",
+                   help="device for the metric networks: auto (cuda, then mps, then cpu), cpu, cuda[:i] "
+                   "or mps (default auto)")
+    p.add_argument("--batch-size", default="auto",
+                   help="clips per metric-network call: N >= 1, or auto = 1 on a CPU (faster there), "
+                   "8 on a GPU (default auto)")
     p.add_argument("--workers", type=int, default=2,
                    help="processes decoding clips ahead of the feature networks (0 = none; default 2)")
     p.add_argument("--no-progress", action="store_true", help="no progress bar")
@@ -149,7 +159,10 @@ def sync_weights_path(value: str | None) -> Path | None:
 def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     check_modes(args)
-    args.size = args.size or 256
+    if args.size is None:
+        from asva.evaluation.generate import manifest_size
+
+        args.size = manifest_size(args.generated) or 256
     return evaluate_generated(args)
 
 
@@ -167,9 +180,12 @@ def evaluate_generated(args: argparse.Namespace) -> int:
         raise ValueError(
             f"no metric left to compute: every requested metric lacks its weights ({', '.join(skipped)})"
         )
-    config = eval_config(args, tuple(kept))
+    from asva.pipelines.loading import pick_device
+
+    device = pick_device(args.device)
+    config = eval_config(args, tuple(kept), device)
     nets = load_extractors(
-        paths, kept, fid_size=args.fid_size, device=args.device, imagebind_config=args.imagebind_config
+        paths, kept, fid_size=args.fid_size, device=device, imagebind_config=args.imagebind_config
     )
     from asva.evaluation.run import run_evaluation
 
@@ -179,6 +195,8 @@ def evaluate_generated(args: argparse.Namespace) -> int:
         "generated": str(args.generated),
         "weights": {n: str(p) for n, p in paths.items()},
         "metrics": list(kept),
+        "device": str(device),
+        "batch_size": config.batch_size,
     }
     files = write_reports(
         args.out,
@@ -215,9 +233,9 @@ def weight_overrides(args: argparse.Namespace) -> dict[str, Path | None]:
     return overrides
 
 
-def eval_config(args: argparse.Namespace, metrics: tuple[str, ...]):
-    """The evaluation of the --generated set, computing `metrics`."""
-    from asva.evaluation.run import EvalConfig
+def eval_config(args: argparse.Namespace, metrics: tuple[str, ...], device):
+    """The evaluation of the --generated set, computing `metrics` with networks on `device`."""
+    from asva.evaluation.run import EvalConfig, pick_batch_size
 
     return EvalConfig(
         dataset=args.dataset,
@@ -230,6 +248,7 @@ def eval_config(args: argparse.Namespace, metrics: tuple[str, ...]):
         cache=None if args.no_cache or str(args.cache) == "none" else args.cache or args.out / "cache",
         progress=not args.no_progress,
         workers=args.workers,
+        batch_size=pick_batch_size(args.batch_size, device),
     )
 
 

@@ -2,7 +2,7 @@
 
 Usage:
     asva table1 --dataset DIR --model NAME_OR_DIR [--baseline I2VD_DIR] [--etas 1 4 8] [--steps 20]
-                [--scheduler dpm] [--size 64] [--batch-size 16] [--limit N] [--seed 0] [--shard K/N]
+                [--scheduler dpm] [--size N] [--batch-size 16] [--limit N] [--seed 0] [--shard K/N]
                 [--sync-model NAME|DIR|none] [--label NAME] [--no-reference] [-o OUTDIR]
                 [--guidance-fraction 1] [--dtype float32|bfloat16|float16|auto]
                 [--json OUT.json] [--no-progress]
@@ -44,7 +44,8 @@ def build_parser() -> argparse.ArgumentParser:
                    help="audio guidance scales (default 1 4 8)")
     p.add_argument("--steps", type=int, default=20, help="denoising steps (default 20)")
     p.add_argument("--scheduler", default="dpm", help="sampler (default dpm)")
-    p.add_argument("--size", type=int, default=64, help="frame side in pixels (default 64)")
+    p.add_argument("--size", type=int, help="frame side in pixels (default: the side the model was trained "
+                   "at, from its folder's training.json or the registry, as in `asva animate`)")
     p.add_argument("--batch-size", type=int, default=16, help="clips per pipeline call (default 16)")
     p.add_argument("--limit", type=int, help="only N test videos, spread evenly over test.txt (default all)")
     p.add_argument("--shard", default="0/1", help="K/N: every N-th video from the K-th (default 0/1)")
@@ -81,6 +82,7 @@ def main(argv: list[str] | None = None) -> int:
     if not (k.isdigit() and (n or "1").isdigit()):
         raise ValueError(f"--shard must be K/N (two whole numbers), got {args.shard!r}")
     sync_model = None if str(args.sync_model).lower() == "none" else args.sync_model
+    args.size = table1.clip_size(args.model, args.size)  # recorded in -o's reports
     results = table1.evaluate_synthetic(args.dataset, args.model, baseline=args.baseline, etas=args.etas,
                                         steps=args.steps, scheduler=args.scheduler, size=args.size,
                                         batch_size=args.batch_size, limit=args.limit, seed=args.seed,

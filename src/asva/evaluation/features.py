@@ -28,6 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import torch
+from einops import rearrange
 
 from asva.data import sampling
 from asva.data.validate import cached_probe
@@ -35,7 +36,7 @@ from asva.media import audio_window, normalize_mel, read_audio, read_video, wave
 from asva.media.audio import SAMPLE_RATE
 from asva.media.frames import to_uint8, unit_to_uint8
 from asva.metrics.fvd import i3d_features
-from asva.metrics.inception import ASVA_FID_SIZE, fid_features
+from asva.metrics.inception import ASVA_FID_SIZE, clip_frames_for_fid, fid_features
 from asva.metrics.oracle import oracle_score, scale_box
 from asva.utils import atomic_path
 
@@ -121,7 +122,7 @@ class FeatureCache:
         self.misses += 1
         if path is not None:
             with atomic_path(path) as tmp:
-                torch.save(value.detach().cpu().contiguous(), tmp)
+                torch.save(value.detach().cpu().clone(), tmp)  # clone: a row of a batch saves alone
 
 
 def _fill_frames(video: torch.Tensor, num_frames: int, what: str) -> torch.Tensor:
@@ -175,30 +176,48 @@ def oracle_vector(video: torch.Tensor, sidecar: dict, start: float, fps: float) 
     return torch.tensor([float(getattr(score, name)) for name in ORACLE_FIELDS], dtype=torch.float64)
 
 
+def _stack(tensors: list[torch.Tensor], what: str) -> torch.Tensor:
+    """One batch from per-clip tensors of equal shape (a ValueError naming the shapes otherwise)."""
+    shapes = sorted({tuple(t.shape) for t in tensors})
+    if len(shapes) != 1:
+        raise ValueError(f"cannot batch clips whose {what} differ in shape: {shapes}")
+    return torch.stack(tensors)
+
+
 @torch.no_grad()
-def compute_feature(kind: str, clip: Clip, nets: Extractors, *, fps: float) -> torch.Tensor:
-    """One feature of one decoded clip (see the module table)."""
-    video, device = clip.video, nets.device
+def batch_features(kind: str, clips: list[Clip], nets: Extractors, *, fps: float) -> list[torch.Tensor]:
+    """One feature of several decoded clips (see the module table), each network called once on the
+    whole batch; a one-clip batch is the per-clip path. Results come back on the CPU, in order."""
+    if kind == "oracle":
+        return [oracle_vector(c.video, c.sidecar, c.start, fps) for c in clips]
+    if kind not in KINDS:
+        raise ValueError(f"unknown feature kind {kind!r}; expected one of {KINDS}")
+    n, device = len(clips), nets.device
+    videos = _stack([c.video for c in clips], "frames")  # (b, 3, f, h, w) uint8
     if kind == "fid":
-        frames = video[:, 1:].permute(1, 0, 2, 3)  # (f - 1, c, h, w)
-        return fid_features(nets.fid, frames, size=nets.fid_size)
+        frames = clip_frames_for_fid(videos)  # ((b f'), c, h, w): frames 2..f of each clip
+        feats = fid_features(nets.fid, frames, size=nets.fid_size, batch_size=frames.shape[0])
+        return list(rearrange(feats, "(b f) d -> b f d", b=n))
     if kind == "fvd":
-        return i3d_features(nets.i3d, video[None], num_frames=video.shape[1], device=device)[0]
+        return list(i3d_features(nets.i3d, videos, batch_size=n, num_frames=videos.shape[2], device=device))
     if kind in ("vision", "vision0"):
         from asva.models.imagebind import preprocess_image
 
-        frames = video.permute(1, 0, 2, 3)[: 1 if kind == "vision0" else None]  # (f, c, h, w)
+        frames = rearrange(videos[:, :, :1] if kind == "vision0" else videos, "b c f h w -> (b f) c h w")
         emb = nets.imagebind.encode_image(preprocess_image(frames, mode="squash").to(device)).float().cpu()
-        return emb[0] if kind == "vision0" else emb
+        emb = rearrange(emb, "(b f) d -> b f d", b=n)
+        return list(emb[:, 0] if kind == "vision0" else emb)
+    mels = _stack([c.mel for c in clips], "mels")  # (b, 1, n_mels, t)
     if kind == "audio":
-        return nets.imagebind.encode_audio(clip.mel[None].to(device)).float().cpu()[0]
-    if kind == "phi":
-        from asva.models.sync import score_clips
+        return list(nets.imagebind.encode_audio(mels.to(device)).float().cpu())
+    from asva.models.sync import score_clips
 
-        return score_clips(nets.sync, clip.mel[None], video[None]).float().cpu()[0]
-    if kind == "oracle":
-        return oracle_vector(video, clip.sidecar, clip.start, fps)
-    raise ValueError(f"unknown feature kind {kind!r}; expected one of {KINDS}")
+    return list(score_clips(nets.sync, mels, videos).float().cpu())  # kind == "phi"
+
+
+def compute_feature(kind: str, clip: Clip, nets: Extractors, *, fps: float) -> torch.Tensor:
+    """One feature of one decoded clip: `batch_features` on a batch of one."""
+    return batch_features(kind, [clip], nets, fps=fps)[0]
 
 
 def feature_paths(kinds, side: str, source: dict, nets: Extractors, cache: FeatureCache) -> dict:
@@ -233,16 +252,39 @@ def clip_features(
 
     `source` identifies the clip (file, start, decoding protocol) for the cache key.
     """
-    out = {}
-    paths = feature_paths(kinds, side, source, nets, cache)
+    return clips_features(kinds, side, [source], [load], nets, cache, fps=fps)[0]
+
+
+def clips_features(
+    kinds,
+    side: str,
+    sources: list[dict],
+    loads: list[Callable[[], Clip]],
+    nets: Extractors,
+    cache: FeatureCache,
+    *,
+    fps: float,
+) -> list[dict[str, torch.Tensor]]:
+    """`clip_features` for a batch of clips of one side: each feature not in the cache is computed
+    for all the clips that lack it in one `batch_features` call; a clip is decoded (once) only when
+    one of its features is missing."""
+    paths = [feature_paths(kinds, side, source, nets, cache) for source in sources]
+    out: list[dict[str, torch.Tensor]] = [{} for _ in sources]
+    for feats, clip_paths in zip(out, paths, strict=True):
+        for kind in kinds:
+            value = cache.load(clip_paths[kind])
+            if value is not None:
+                feats[kind] = value
+    decoded: dict[int, Clip] = {}
     for kind in kinds:
-        value = cache.load(paths[kind])
-        if value is not None:
-            out[kind] = value
-    missing = [k for k in kinds if k not in out]
-    if missing:
-        clip = load()
-        for kind in missing:
-            out[kind] = compute_feature(kind, clip, nets, fps=fps)
-            cache.store(paths[kind], out[kind])
+        todo = [i for i, feats in enumerate(out) if kind not in feats]
+        if not todo:
+            continue
+        for i in todo:
+            if i not in decoded:
+                decoded[i] = loads[i]()
+        values = batch_features(kind, [decoded[i] for i in todo], nets, fps=fps)
+        for i, value in zip(todo, values, strict=True):
+            out[i][kind] = value
+            cache.store(paths[i][kind], value)
     return out

@@ -46,6 +46,17 @@ def settings_of(args: argparse.Namespace) -> dict:
     return settings
 
 
+def manifest_size(folder: Path) -> int | tuple[int, int] | None:
+    """The frame size a generated set was made at (its generate_eval.json: the model's own unless
+    --size was given), or None without a readable manifest."""
+    from asva.utils import normalize_size
+
+    try:
+        return normalize_size(json.loads((Path(folder) / MANIFEST).read_text())["size"])
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+
+
 def check_manifest(out: Path, settings: dict) -> None:
     """Write OUT/generate_eval.json, or refuse if it records other settings."""
     path = out / MANIFEST

@@ -29,7 +29,7 @@ from .features import (
     Extractors,
     FeatureCache,
     all_cached,
-    clip_features,
+    clips_features,
     frame_rule_of,
     load_generated_clip,
     test_clip_from_item,
@@ -65,6 +65,7 @@ class EvalConfig:
     cache: Path | None = None
     progress: bool = True
     workers: int = 0  # DataLoader workers decoding clips ahead of the feature networks
+    batch_size: int = 1  # clips per feature-network call (1: one clip at a time; see `pick_batch_size`)
 
     def __post_init__(self):
         bad = [m for m in self.metrics if m not in METRICS]
@@ -79,8 +80,30 @@ class EvalConfig:
             )
         if self.workers < 0:
             raise ValueError(f"workers must be >= 0, got {self.workers}")
+        if isinstance(self.batch_size, bool) or not isinstance(self.batch_size, int) or self.batch_size < 1:
+            raise ValueError(
+                f"batch size must be an integer >= 1 (clips per network call), got {self.batch_size!r}"
+            )
         if self.it_text not in IT_TEXTS:
             raise ValueError(f"it_text must be one of {IT_TEXTS}, got {self.it_text!r}")
+
+
+# clips per network call for `--batch-size auto`, by device type: on a CPU one clip (its 11-12 frames
+# already fill a call; larger batches measured slower, BENCHMARKS.md "Evaluation"), elsewhere 8
+AUTO_BATCH_SIZES = {"cpu": 1}
+AUTO_BATCH_SIZE = 8
+
+
+def pick_batch_size(value: str | int, device: torch.device) -> int:
+    """`--batch-size`: "auto" (`AUTO_BATCH_SIZES` for the device type) or a whole number >= 1."""
+    if value == "auto":
+        return AUTO_BATCH_SIZES.get(device.type, AUTO_BATCH_SIZE)
+    text = str(value).strip()
+    if not text.isdigit() or int(text) < 1:
+        raise ValueError(
+            f"--batch-size {value!r}: expected auto or a whole number >= 1 (clips per network call)"
+        )
+    return int(text)
 
 
 @dataclass
@@ -129,21 +152,43 @@ def collect_features(
     """{kind: [tensor per clip]} for the ground-truth and the generated clips, in evaluation order.
     Each kind's frames are picked by its rule (`frame_rule_of`): one decode per clip, side and rule.
     With `config.workers` > 0 the clips are decoded by that many DataLoader workers, ahead of the
-    feature networks (which run in this process, on `nets.device`)."""
+    feature networks, which run in this process on `nets.device`, each called on `config.batch_size`
+    clips at a time."""
     reads = [_clip_reads(config, dataset, clip) for clip in clips]
+    ahead = max(4, -(-2 * config.batch_size // max(config.workers, 1)))  # keep a batch or two decoded
     decoded = torch.utils.data.DataLoader(_Decoder(reads, nets, cache), batch_size=None,
                                           num_workers=config.workers,
-                                          prefetch_factor=4 if config.workers else None)
+                                          prefetch_factor=ahead if config.workers else None)
     gt_kinds, gen_kinds = _kinds(config.metrics)
     feats = {"gt": {k: [] for k in gt_kinds}, "gen": {k: [] for k in gen_kinds}}
-    for clip_reads, clips_of in tqdm(zip(reads, decoded, strict=True), total=len(reads), desc="evaluate",
-                                     unit="clip", disable=not config.progress):
-        for read, clip in zip(clip_reads, clips_of, strict=True):
-            load = read.load if clip is None else (lambda c=clip: c)  # None: cached (or damaged: decode)
-            for k, v in clip_features(read.kinds, read.side, read.source, load, nets, cache,
-                                      fps=config.fps).items():
-                feats[read.side][k].append(v)
+    with tqdm(total=len(reads), desc="evaluate", unit="clip", disable=not config.progress) as bar:
+        for group in _batches(zip(reads, decoded, strict=True), config.batch_size):
+            for slot, read in enumerate(group[0][0]):  # every clip has the same reads, in the same order
+                loads = [_loader(clip_reads[slot], clips_of[slot]) for clip_reads, clips_of in group]
+                sources = [clip_reads[slot].source for clip_reads, _ in group]
+                for clip_feats in clips_features(read.kinds, read.side, sources, loads, nets, cache,
+                                                 fps=config.fps):
+                    for k, v in clip_feats.items():
+                        feats[read.side][k].append(v)
+            bar.update(len(group))
     return feats["gt"], feats["gen"]
+
+
+def _loader(read: _Read, clip: Clip | None) -> Callable[[], Clip]:
+    """The clip a worker decoded, or (None: all cached, or a cache entry found damaged) its decoder."""
+    return read.load if clip is None else (lambda: clip)
+
+
+def _batches(items, size: int):
+    """Consecutive lists of `size` items (the last one shorter)."""
+    batch = []
+    for item in items:
+        batch.append(item)
+        if len(batch) == size:
+            yield batch
+            batch = []
+    if batch:
+        yield batch
 
 
 def _clip_reads(config: EvalConfig, dataset: AVSyncDataset, clip: EvalClip) -> list[_Read]:
@@ -191,13 +236,14 @@ def _stat(path: Path) -> str | None:
     return f"{path.resolve()}:{st.st_size}:{st.st_mtime_ns}"
 
 
-def text_embeddings(nets: Extractors, texts: list[str]) -> torch.Tensor:
-    """(n, d) unit ImageBind text embeddings, each distinct text encoded once."""
+def text_embeddings(nets: Extractors, texts: list[str], batch_size: int = 8) -> torch.Tensor:
+    """(n, d) unit ImageBind text embeddings, each distinct text encoded once, `batch_size` at a time."""
     from asva.models.imagebind import tokenize
 
     unique = sorted(set(texts))
     with torch.no_grad():
-        emb = nets.imagebind.encode_text(tokenize(unique).to(nets.device)).float().cpu()
+        emb = torch.cat([nets.imagebind.encode_text(tokenize(chunk).to(nets.device)).float().cpu()
+                         for chunk in _batches(unique, batch_size)])
     return emb[[unique.index(t) for t in texts]]
 
 
@@ -300,7 +346,7 @@ def run_evaluation(config: EvalConfig, nets: Extractors) -> EvalResult:
     texts = None
     if "it" in config.metrics:
         words = [c.cls if config.it_text == "folder" else dataset.prompts[c.cls] for c in clips]
-        texts = text_embeddings(nets, words)
+        texts = text_embeddings(nets, words, config.batch_size)
     rows = [
         {
             "clip": c.name,

@@ -2,7 +2,7 @@
 
 Public API (see docs/media.md):
     probe, MediaInfo, read_video, read_audio, audio_window, read_image,
-    write_video, write_gif, write_frames, resample, waveform_to_mel, normalize_mel,
+    write_video, write_gif, write_frames, write_image, resample, waveform_to_mel, normalize_mel,
     imagebind_audio_clips, kaldi_fbank, fit_frames, fit_image, crop_box, crop_note, parse_size,
     normalize_size.
 """
@@ -13,7 +13,7 @@ from asva.media.probe import MediaInfo, probe
 from asva.media.resample import resample
 from asva.media.transform import crop_box, crop_note, fit_frames, fit_image, normalize_size, parse_size
 from asva.media.video import read_video
-from asva.media.write import write_frames, write_gif, write_video
+from asva.media.write import write_frames, write_gif, write_image, write_video
 
 __all__ = [
     "SAMPLE_RATE",
@@ -36,5 +36,6 @@ __all__ = [
     "write_frames",
     "waveform_to_mel",
     "write_gif",
+    "write_image",
     "write_video",
 ]

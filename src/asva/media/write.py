@@ -1,4 +1,4 @@
-"""Writing clips: mp4 (H.264 or MPEG-4 Part 2, optional AAC audio), animated GIF, PNG frames.
+"""Writing clips: mp4 (H.264 or MPEG-4 Part 2, optional AAC audio), animated GIF, PNG frames; PNG images.
 
 Every output goes through `asva.utils.atomic_path`: a failed write leaves no partial file.
 """
@@ -143,3 +143,15 @@ def write_frames(directory: str | os.PathLike, frames: torch.Tensor) -> list[Pat
         for i, image in enumerate(images):
             image.save(tmp / f"{i:05d}.png", format="PNG")
     return [directory / f"{i:05d}.png" for i in range(len(images))]
+
+
+def write_image(path: str | os.PathLike, image: torch.Tensor) -> Path:
+    """Write a uint8 image (3, h, w) (a frame, a contact sheet) as PNG."""
+    if not isinstance(image, torch.Tensor) or image.ndim != 3:
+        got = tuple(image.shape) if isinstance(image, torch.Tensor) else type(image).__name__
+        raise ValueError(f"an image must be a torch.uint8 tensor (3, h, w), got {got}")
+    array = _check_frames(image[:, None])[0]  # (h, w, 3)
+    path = Path(path)
+    with atomic_path(path) as tmp:
+        Image.fromarray(array).save(tmp, format="PNG")
+    return path

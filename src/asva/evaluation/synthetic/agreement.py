@@ -5,11 +5,14 @@ ground-truth clip's `asva synth` sidecar (`file`, `event_times`, `event_duration
 `sounding_box`, `width`, `height`) plus `start`, the second of the ground-truth video where the
 generated clip begins (default 0). For each clip:
 
-- phi_gen = phi(ground-truth audio of [start, start + 2 s), generated frames 0..11 at 6 fps),
-  phi_gt  = phi(the same audio, the ground-truth frames of that window);
+- the generated frames 0..11 are read as written (`read_video(rule="exact")`), for RelSync and the
+  oracle alike: the official rule would drop frame 2 of a 6-fps file (stamped 0.333333 s < 1/3) and
+  repeat the last, a 1/6-s shift that a classifier trained on 0.2-s shifts reads as out of sync
+  (`asva table1` scores the frames in memory, as generated, so the two tools agree);
+- phi_gen = phi(ground-truth audio of [start, start + 2 s), those generated frames),
+  phi_gt  = phi(the same audio, the ground-truth frames of that window, official rule);
 - RelSync = softmax([phi_gt, phi_gen])[1] (`asva.metrics.sync_scores.relsync`);
-- the oracle score of the generated frames, read as written (`read_video(rule="exact")`; RelSync reads
-  them by the official rule), against the ground-truth events of the window
+- the oracle score of the generated frames against the ground-truth events of the window
   (`asva.metrics.oracle.oracle_score`, box mapped onto the generated frames' centre square).
 
 `make_standins` writes such a folder from a synthetic dataset without a generator: per test
@@ -62,9 +65,9 @@ def score_generated_clip(model: SyncClassifier, clip: Path, data_root: str | Pat
     start, n = float(meta.get("start", 0.0)), model.config.num_frames
     wave = read_audio(gt, sample_rate=SAMPLE_RATE, mono=False)[0]
     mel = clip_mel(wave, start, n / CLIP_FPS)
-    phi_gen = phi_of(model, mel, read_clip_frames(clip, 0.0, n, CLIP_FPS))
+    written = read_clip_frames(clip, 0.0, n, CLIP_FPS, rule="exact")  # as written (module docstring)
+    phi_gen = phi_of(model, mel, written)
     phi_gt = phi_of(model, mel, read_clip_frames(gt, start, n, CLIP_FPS))
-    written = read_clip_frames(clip, 0.0, n, CLIP_FPS, rule="exact")  # the oracle's frames: as written
     box = scale_box(meta["sounding_box"], meta["width"], meta["height"], tuple(written.shape[-2:]))
     times = [t - start for t in meta["event_times"]]
     oracle = oracle_score(written, CLIP_FPS, times, box, meta.get("event_durations"))

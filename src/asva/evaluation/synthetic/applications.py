@@ -33,7 +33,7 @@ from pathlib import Path
 
 import torch
 
-from asva.evaluation.synthetic.table1 import Clip, generate, load_clips, load_pipe, mean_ci
+from asva.evaluation.synthetic.table1 import Clip, clip_size, generate, load_clips, load_pipe, mean_ci
 from asva.metrics.oracle import oracle_score, scale_box
 
 EPS = 1e-3  # added to both energies of a ratio: a quarter of a grey level, so a still region is finite
@@ -253,11 +253,13 @@ def experiment_cross(videos, gen, limit: int | None) -> list[Row]:
 
 
 def evaluate_applications(root: str | Path, model: str | Path = DEFAULT_MODEL, *, split: str = "test",
-                          eta: float = 4.0, steps: int = 20, scheduler: str | None = "dpm", size: int = 64,
+                          eta: float = 4.0, steps: int = 20, scheduler: str | None = "dpm",
+                          size: int | None = None,
                           batch_size: int = 16, limit: int | None = 16, seed: int = 0,
                           progress: bool = True) -> dict[str, list[Row]]:
-    """{"target": experiment A rows, "cross": experiment B rows}."""
-    videos = group_videos(load_clips(root, size=size, split=split))
+    """{"target": experiment A rows, "cross": experiment B rows}; `size`: the frame side, default the
+    model's own (`clip_size`)."""
+    videos = group_videos(load_clips(root, size=clip_size(model, size), split=split))
     two_object_clips(videos)  # fail before loading the model
     single_object_clips(videos, limit)
     pipe = load_pipe(model, scheduler)

@@ -21,7 +21,8 @@ def _finite(x: float) -> float | None:
 
 
 def report_data(results, agreement: dict | None) -> tuple[dict, list[dict]]:
-    """metrics.json's flat metrics (`<method>/<score>`, `_ci95`, `_clips`; `agreement/spearman` and
+    """metrics.json's flat metrics (`<method>/<score>`, `_ci95`, `_clips`, `<method>/seconds_per_clip`:
+    wall seconds of generation per clip; `agreement/spearman` and
     `agreement/clips`: RelSync against the oracle correlation over the generated clips) and the
     per-clip rows of per_clip.csv."""
     metrics, rows = {}, []
@@ -31,6 +32,8 @@ def report_data(results, agreement: dict | None) -> tuple[dict, list[dict]]:
             metrics[f"{r.name}/{key}"] = _finite(mean)
             metrics[f"{r.name}/{key}_ci95"] = _finite(half)
             metrics[f"{r.name}/{key}_clips"] = n
+        if r.seconds_per_clip is not None:  # wall seconds of generation per clip (not the real clips)
+            metrics[f"{r.name}/seconds_per_clip"] = r.seconds_per_clip
         num = len(r.scores["correlation"])
         rows += [{"method": r.name, "clip": i, **{k: r.scores[k][i] for k in summary}} for i in range(num)]
     if agreement is not None:

@@ -59,8 +59,15 @@ class Clip:
 class MethodResult:
     name: str
     scores: dict[str, list[float]] = field(default_factory=dict)
-    seconds: float = 0.0
+    seconds: float = 0.0  # wall time of the row: generation and scoring
     generated: bool = True  # False for the reference rows (Real, Static): left out of the agreement
+    generation_seconds: float | None = None  # wall time of the generation alone (None: not measured)
+
+    @property
+    def seconds_per_clip(self) -> float | None:
+        """Wall seconds of generation per clip, or None where not measured (the real clips, old files)."""
+        clips = len(self.scores.get("correlation", ()))
+        return None if self.generation_seconds is None or not clips else self.generation_seconds / clips
 
     def summary(self) -> dict[str, tuple[float, float, int]]:
         """score -> (mean, 95% half-interval, number of clips with a defined value), for the scores
@@ -134,6 +141,23 @@ def load_pipe(model: str | Path, scheduler: str | None = None, dtype: str | torc
     return load_model(model, scheduler=scheduler, dtype=dtype).pipe
 
 
+def clip_size(model: str | Path, size: int | None = None) -> int:
+    """The frame side the synthetic tables read clips and generate at: `size`, else the side `model` was
+    trained at (`asva.pipelines.loading.model_settings`: its training.json, the registry, else 256), as
+    `asva animate` picks it. The benchmark's clips are square, so a non-square model needs `size`."""
+    if size is not None:
+        if size < 1:
+            raise ValueError(f"size must be a positive number of pixels, got {size}")
+        return size
+    from asva.pipelines.loading import model_settings
+
+    side = model_settings(model)[2]
+    if not isinstance(side, int):
+        raise ValueError(f"model {model} was trained at {side[0]}x{side[1]} (h x w), but the synthetic "
+                         "benchmark's clips are square: give --size N")
+    return side
+
+
 @torch.no_grad()
 def generate(pipe, clips: list[Clip], *, eta: float, steps: int, batch_size: int, seed: int,
              progress: bool = True, desc: str = "", guidance_fraction: float = 1.0) -> list[torch.Tensor]:
@@ -200,11 +224,14 @@ class SyncScorer:
 
 
 def run_method(name: str, clips: list[Clip], make_videos, sync: SyncScorer | None = None, *,
-               generated: bool = True) -> MethodResult:
-    """Generate with `make_videos()` and score each clip with the oracle (and RelSync, given `sync`)."""
+               generated: bool = True, timed: bool = True) -> MethodResult:
+    """Generate with `make_videos()` and score each clip with the oracle (and RelSync, given `sync`).
+    The generation's wall time is kept apart (`generation_seconds`) unless `timed` is False."""
     began = time.perf_counter()
     videos = make_videos()
-    result = MethodResult(name, {key: [] for key in SCORES}, generated=generated)
+    made = time.perf_counter() - began
+    result = MethodResult(name, {key: [] for key in SCORES}, generated=generated,
+                          generation_seconds=made if timed else None)
     for video, clip in zip(videos, clips, strict=True):
         for key, value in score(video, clip).items():
             result.scores[key].append(value)
@@ -216,22 +243,25 @@ def run_method(name: str, clips: list[Clip], make_videos, sync: SyncScorer | Non
 
 
 def evaluate_synthetic(root: str | Path, model: str | Path, *, baseline: str | Path | None = None,
-                       etas=(1.0, 4.0, 8.0), steps: int = 20, scheduler: str | None = "dpm", size: int = 64,
+                       etas=(1.0, 4.0, 8.0), steps: int = 20, scheduler: str | None = "dpm",
+                       size: int | None = None,
                        batch_size: int = 16, limit: int | None = None, seed: int = 0,
                        shard: tuple[int, int] = (0, 1), progress: bool = True,
                        sync_model=DEFAULT_SYNC_MODEL, label: str = "AVSyncD",
                        reference: bool = True, guidance_fraction: float = 1.0,
                        dtype: str | torch.dtype | None = None) -> list[MethodResult]:
     """Table 1 rows: Real and Static (if `reference`), I2VD (if `baseline`), `label` at each eta, scored
-    by the oracle and, unless `sync_model` is None, by RelSync (see the module docstring)."""
+    by the oracle and, unless `sync_model` is None, by RelSync (see the module docstring). `size`:
+    the frame side, default the model's own (`clip_size`)."""
     if not label or not label.strip():
         raise ValueError(f"label must name the model's rows, got {label!r}")
-    clips = load_clips(root, size=size, limit=limit, shard=shard)
+    clips = load_clips(root, size=clip_size(model, size), limit=limit, shard=shard)
     classifier = load_sync(sync_model)
     sync = SyncScorer.build(classifier, clips, batch_size) if classifier is not None else None
     results = []
     if reference:
-        results += [run_method(REAL, clips, lambda: [c.video for c in clips], sync, generated=False),
+        results += [run_method(REAL, clips, lambda: [c.video for c in clips], sync, generated=False,
+                               timed=False),
                     run_method(STATIC, clips, lambda: static_videos(clips), sync, generated=False)]
     kw = {"steps": steps, "batch_size": batch_size, "seed": seed, "progress": progress,
           "guidance_fraction": guidance_fraction}
@@ -272,26 +302,30 @@ def format_table(results: list[MethodResult]) -> str:
     titles = {"hit_rate": "hit rate (up)", "false_motion_rate": "false-motion rate (down)",
               "correlation": "correlation (up)", FRAME_ERROR: "frame error (down)",
               SYNC_SCORE: "RelSync (up)"}
-    lines = ["| method | clips | " + " | ".join(titles[k] for k in keys) + " | seconds |",
-             "|---|---|" + "---|" * len(keys) + "---|"]
+    lines = ["| method | clips | " + " | ".join(titles[k] for k in keys) + " | s / clip | seconds |",
+             "|---|---|" + "---|" * len(keys) + "---|---|"]
     for r in results:
         s = r.summary()
         cells = [f"{s[k][0]:.3f} +- {s[k][1]:.3f}" if k in s else "-" for k in keys]
-        lines.append(f"| {r.name} | {s['correlation'][2]} | " + " | ".join(cells) + f" | {r.seconds:.0f} |")
+        per_clip = "" if r.seconds_per_clip is None else f"{r.seconds_per_clip:.3f}"
+        lines.append(f"| {r.name} | {s['correlation'][2]} | " + " | ".join(cells)
+                     + f" | {per_clip} | {r.seconds:.0f} |")
     return "\n".join(lines)
 
 
 def to_json(results: list[MethodResult], found: dict | None) -> dict:
     methods = [{"method": r.name, "generated": r.generated, "summary": r.summary(), "scores": r.scores,
-                "seconds": r.seconds} for r in results]
+                "seconds": r.seconds, "generation_seconds": r.generation_seconds} for r in results]
     return {"methods": methods, "agreement": found}
 
 
 def merge(files: list[Path]) -> list[MethodResult]:
     """Combine the per-clip scores of `--json` files written by shards of one evaluation. Files of older
     versions (a bare list of methods, no RelSync) merge too: a score a file lacks counts as absent (nan)
-    for its clips, and a score no file has is left out."""
+    for its clips, and a score no file has is left out. The generation seconds add up over the files; a
+    row that lacks them in any file (older files, the real clips) has none (a blank s / clip)."""
     merged: dict[str, MethodResult] = {}
+    untimed: set[str] = set()
     for path in files:
         data = json.loads(Path(path).read_text())
         for row in data["methods"] if isinstance(data, dict) else data:
@@ -304,7 +338,13 @@ def merge(files: list[Path]) -> list[MethodResult]:
                 result.scores[key].extend([math.nan] * num if values is None else
                                           [math.nan if v is None else v for v in values])
             result.seconds += row["seconds"]
+            if row.get("generation_seconds") is None:
+                untimed.add(name)
+            else:
+                result.generation_seconds = (result.generation_seconds or 0.0) + row["generation_seconds"]
     for result in merged.values():
+        if result.name in untimed:
+            result.generation_seconds = None
         result.scores = {k: v for k, v in result.scores.items()
                          if k in SCORES or not all(math.isnan(x) for x in v)}
     return list(merged.values())

@@ -1,9 +1,11 @@
-"""Side-by-side comparison videos and contact sheets: labelled tiles of (3, f, h, w) uint8 clips.
+"""Grid videos and contact sheets of (3, f, h, w) uint8 clips, with optional labels.
 
     frames = grid_video([[tile_a, tile_b], [tile_c, tile_d]])   # (3, f, 2 * h, 2 * w), rows x columns
     sheet = contact_sheet([("AVSyncD", clip), ("Static", clip2)], num_frames=8)   # (3, H, W) uint8
+    sheet = contact_sheet([("", clip)], num_frames=clip.shape[1])   # one clip's frames in a row, no label
 
-Labels are drawn into the frames with Pillow's default font (nothing is downloaded).
+`asva compare` (`asva.baselines.compare`) and `asva animate --sheet` use them. Labels are drawn into the
+frames with Pillow's default font (nothing is downloaded).
 """
 from __future__ import annotations
 
@@ -75,18 +77,23 @@ def grid_video(rows: list[list[torch.Tensor]]) -> torch.Tensor:
 
 
 def contact_sheet(clips: list[tuple[str, torch.Tensor]], num_frames: int = 8) -> torch.Tensor:
-    """One row per labelled clip (3, f, h, w): `num_frames` evenly spaced frames after a label column
-    -> (3, rows * h, label width + num_frames * w) uint8."""
+    """One row per labelled clip (3, f, h, w): `num_frames` evenly spaced frames (a shorter clip holds its
+    last frame) after a label column -> (3, rows * h, label width + num_frames * w) uint8. When every
+    label is "", there is no label column."""
     if not clips:
         raise ValueError("a contact sheet needs at least one clip")
+    if num_frames < 1:
+        raise ValueError(f"a contact sheet needs num_frames >= 1, got {num_frames}")
     h, w = clips[0][1].shape[-2:]
+    labelled = any(name for name, _ in clips)
     label_w = max(w, 6 * max(len(name) for name, _ in clips) + 6)
     rows = []
     for name, clip in clips:
         index = torch.linspace(0, clip.shape[1] - 1, min(num_frames, clip.shape[1])).round().long()
         frames = rearrange(pad_frames(clip[:, index], num_frames), "c f h w -> c h (f w)")
-        label = Image.new("L", (label_w, h), 0)
-        ImageDraw.Draw(label).text((3, h // 2 - 6), name, fill=255, font=_font())
-        text = torch.from_numpy(np.array(label)).expand(3, -1, -1)
-        rows.append(torch.cat([text, frames], dim=2))
+        if labelled:
+            label = Image.new("L", (label_w, h), 0)
+            ImageDraw.Draw(label).text((3, h // 2 - 6), name, fill=255, font=_font())
+            frames = torch.cat([torch.from_numpy(np.array(label)).expand(3, -1, -1), frames], dim=2)
+        rows.append(frames)
     return torch.cat(rows, dim=1)
