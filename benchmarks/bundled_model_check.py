@@ -9,7 +9,7 @@ Prints one line per figure:
   photo frame error  the same over the clips whose sidecar says "background": "photos"
   oracle correlation motion/event correlation in the sounding box
   two-object ratio   geometric mean of (target + eps) / (other + eps) motion over the two-object clips
-  drum corner drift  the README example (drum clip 10 of seed 0 at --size, first frame and 4 s of
+  drum corner drift  the README example (the demo recipe's drum clip at --size, first frame and 4 s of
                      audio) through `asva animate`: mean |corner(frame i) - corner(frame 0)| over the
                      four corner squares (a fifth of the side each), grey levels; and its wall time
 `--limit` test videos (3 clips each) spread over test.txt; the model folder's own sampler. The sheet
@@ -38,16 +38,18 @@ def corner_drift(frames: np.ndarray) -> float:
 
 
 def drum_example(model: str, size: int, steps: int | None, eta: float, work: Path):
-    """Animate the README's drum example at `size` with `asva animate`; (frames, seconds)."""
+    """Animate the README's drum example at `size` with `asva animate`; (frames, seconds).
+
+    The example is the demo recipe's drum clip (`asva.demo.examples.example_clip`, the shipped
+    drum.png / drum.wav when the recipe's size is `size`), its first frame and first 4 s of sound."""
     from PIL import Image
-    from scipy.io import wavfile
 
     from asva import cli
-    from asva.synth.scene import make_clip
+    from asva.demo.examples import RECIPE, example_clip, write_wav
 
-    clip = make_clip("drum", 10, 0, size=size)
+    clip = example_clip("drum", {**RECIPE, "size": size})
     Image.fromarray(clip.frames[0]).save(work / "drum.png")
-    wavfile.write(work / "drum.wav", 16000, clip.audio[: 4 * 16000])
+    write_wav(work / "drum.wav", clip.audio[: 4 * 16000], 16000)
     argv = ["animate", "--image", str(work / "drum.png"), "--audio", str(work / "drum.wav"), "--prompt",
             "drum", "-o", str(work / "drum.mp4"), "--frames", str(work / "frames"), "--model", model,
             "--eta", str(eta), "--quiet"] + (["--steps", str(steps)] if steps else [])

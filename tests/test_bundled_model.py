@@ -41,7 +41,8 @@ def test_info_lists_the_bundled_model_and_how_it_was_trained(capsys):
     assert info.main([]) == 0
     out = capsys.readouterr().out
     assert "bundled model asva-synth-tiny" in out
-    assert "command: asva train --config synth-tiny" in out and "steps of batch" in out
+    assert "&& asva train --config synth-tiny-96 --data data/synth96" in out and "steps of batch" in out
+    assert "bundled model asva-synth-tiny-i2vd" in out and "model.audio=false" in out  # the I2VD baseline
     assert info.main(["--model", "asva-synth-tiny"]) == 0
     out = capsys.readouterr().out
     assert "unet:" in out and "training:" in out and "audio_encoder" in out

@@ -95,7 +95,12 @@ def test_animate_runs_every_method_and_the_applications(files, tmp_path, capsys)
                      "--size", "32", "--audio-gain", "6", "-o", str(out)]) == 0
     assert probe(out).num_frames == 12 and Image.open(out.with_suffix(".png")).size == (32, 32)
     capsys.readouterr()
-    assert cli.main([*base, *image, "--method", "i2vd", "-o", str(tmp_path / "i.mp4")]) == 2
+    # --method i2vd: the bundled I2VD baseline by default; a model with audio layers is refused
+    assert cli.main([*base, *image, "--method", "i2vd", "-o", str(tmp_path / "i.mp4")]) == 0
+    assert probe(tmp_path / "i.mp4").num_frames == 12
+    capsys.readouterr()
+    assert cli.main([*base, *image, "--method", "i2vd", "--model", str(files / "avsyncd"),
+                     "-o", str(tmp_path / "j.mp4")]) == 2
     err = capsys.readouterr().err.strip()
     assert len(err.splitlines()) == 1 and "model.audio=false" in err
     assert cli.main([*base, *image, "--method", "aadiff", "-o", str(tmp_path / "x.mp4")]) == 2

@@ -72,7 +72,7 @@ def test_examples_render_one_class_with_the_drums_recipe(tmp_path):
     assert drum.prompt == "drum" and drum.audio.read_bytes() == (bundled_dir() / "drum.wav").read_bytes()
     bell = render_example("bell", tmp_path)  # rendered
     assert bell.prompt == "bell ringing"
-    assert Image.open(bell.image).size == (64, 64)
+    assert Image.open(bell.image).size == (96, 96)  # the bundled model's benchmark recipe
     assert load_audio(bell.audio, Limits(), [tmp_path]).shape == (1, 64000)
     assert np.asarray(Image.open(bell.image)).std() > 5  # a picture, not a blank
 
@@ -87,7 +87,7 @@ def test_example_recipe_of_the_96_px_model_picks_a_flat_single_drum():
     drum = example_clip("drum", synth96)
     assert drum.meta["index"] == 10 and drum.frames.shape[1:] == (96, 96, 3)
     assert len(drum.meta["objects"]) == 1 and drum.meta["background"] == "flat"
-    assert example_clip("drum").meta["index"] == 10  # today's recipe: the same clip number at 64 px
+    assert example_clip("drum").meta["index"] == 10  # drum_0010 of data/synth96, the shipped example
     photos = {**RECIPE, "size": 32, "videos_per_class": 5, "backgrounds": "photos"}
     with pytest.raises(ValueError, match="no single-object clip on a flat background"):
         example_clip("drum", photos)
@@ -96,7 +96,8 @@ def test_example_recipe_of_the_96_px_model_picks_a_flat_single_drum():
 def test_method_table_offers_what_is_available(tmp_path, monkeypatch):
     monkeypatch.setenv("ASVA_MODELS", str(tmp_path))
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "cache"))
-    assert available_models("m") == {"AVSyncD": "m", "Static": "m"}  # no I2VD installed, no AADiff
+    # the bundled I2VD baseline; no AADiff without the user's SD1.5 folder
+    assert available_models("m") == {"AVSyncD": "m", "Static": "m", "I2VD": "asva-synth-tiny-i2vd"}
     assert list(available_models("m", i2vd="i", aadiff="sd")) == ["AVSyncD", "Static", "I2VD", "AADiff"]
     (tmp_path / "asva-synth-tiny-i2vd").mkdir()
     (tmp_path / "asva-synth-tiny-i2vd" / "model_index.json").write_text("{}")  # the registry's, installed
@@ -134,17 +135,18 @@ def test_static_gets_the_image_by_the_official_transform_and_says_what_was_cropp
     from asva.media import probe, read_video
 
     assert engine.methods["Static"][0] is not engine.pipe and engine.methods["Static"][1] == engine.size
-    dark = np.zeros((64, 96, 3), dtype=np.uint8)
-    dark[:, 40:56] = 200  # a bright bar in the centre crop's middle
+    s, c = engine.size, engine.size // 4  # a wide image: c columns on each side outside the centre crop
+    dark = np.zeros((s, s + 2 * c, 3), dtype=np.uint8)
+    dark[:, c + s // 2 - 8:c + s // 2 + 8] = 200  # a bright bar in the centre crop's middle
     Image.fromarray(dark).save(tmp_path / "wide.png")
     local = Engine(engine.methods, engine.models, Limits(), tmp_path / "out", [tmp_path, bundled_dir()])
     result = local.generate(Request(str(tmp_path / "wide.png"), str(bundled_dir() / "drum.wav"), "drum",
                                     method="Static"))
-    assert "centre-cropped to 64x64 (16 columns on the left and 16 on the right cut)" in result.note
+    assert f"centre-cropped to {s}x{s} ({c} columns on the left and {c} on the right cut)" in result.note
     assert result.params["cropped"] == result.note and result.params["sampler"] is None
     frames = read_video(result.video, size=None)  # (3, f, h, w) uint8: black stays black (not grey)
-    assert probe(result.video).num_frames == 24 and frames[:, :, :, :16].float().mean() < 8
-    assert frames[:, :, :, 26:38].float().mean() > 170
+    assert probe(result.video).num_frames == 24 and frames[:, :, :, :s // 4].float().mean() < 8
+    assert frames[:, :, :, s // 2 - 6:s // 2 + 6].float().mean() > 170
     assert result.command == ("asva animate --image wide.png --audio drum.wav --prompt drum -o out.mp4"
                               " --gif out.gif --method static --model asva-synth-tiny --steps 25 --seed 0"
                               " --fps 6")
@@ -161,7 +163,7 @@ def test_compare_renders_the_grid_and_sheet_of_asva_compare(engine):
     sheet = Image.open(result.sheet)
     assert sheet.height == 3 * 32 and sheet.width >= 4 * 32  # a row of 4 frames per column
     with pytest.raises(ValueError, match="pick the methods to compare among AVSyncD, Static"):
-        engine.compare(drum, ["I2VD"], [4])
+        engine.compare(drum, ["AADiff"], [4])
     with pytest.raises(ValueError, match="eta values must be >= 0"):
         engine.compare(drum, ["AVSyncD"], [-1])
 

@@ -2,10 +2,10 @@
 
 Only the drum example ships with asva (`asva/assets/examples`, 134 KB). The other classes are
 rendered into the demo's work folder when the server starts, with the same recipe the drum was
-cut with — the first clip of the class's test split of `asva synth` with the options in RECIPE (today
-`--seed 0 --size 64 --videos-per-class 40`) that has a single object on a flat background, its first
-frame and first 4 s of sound — which takes about a second on one CPU core and keeps the package small
-(shipping all eight would add ~1 MB of wav).
+cut with — the first clip of the class's test split of `asva synth` with the options in RECIPE
+(`--seed 0 --size 96 --videos-per-class 60 --two-object-fraction 0.5 --backgrounds mixed`) that has
+a single object on a flat background, its first frame and first 4 s of sound — which takes about a
+second on one CPU core and keeps the package small (shipping all eight would add ~1 MB of wav).
 """
 from __future__ import annotations
 
@@ -18,15 +18,12 @@ from pathlib import Path
 import numpy as np
 
 EXAMPLE_SECONDS = 4.0
-# The `asva synth` options of the dataset the examples come from: the bundled model's benchmark.
-# The 96-px model of issue 11 is trained on `asva synth --videos-per-class 60 --size 96 --seed 0
-# --two-object-fraction 0.5 --backgrounds mixed`; when it ships, this becomes {"seed": 0, "size": 96,
-# "videos_per_class": 60, "test_fraction": 0.2, "two_object_fraction": 0.5, "backgrounds": "mixed"},
-# which picks drum_0010 of that dataset (single object, flat background; its sidecar matches), and
-# the shipped drum.png / drum.wav (today cut from drum_0010.mp4 of the 64-px set) are replaced by that
-# clip's first frame and first 4 s of sound.
-RECIPE = {"seed": 0, "size": 64, "videos_per_class": 40, "test_fraction": 0.2, "two_object_fraction": 0.2,
-          "backgrounds": "flat"}
+# The `asva synth` options of the dataset the examples come from: the bundled model's benchmark
+# (`asva synth --videos-per-class 60 --size 96 --seed 0 --two-object-fraction 0.5 --backgrounds mixed`);
+# it picks drum_0010 of that dataset (single object, flat background), whose first frame and first
+# 4 s of sound are the shipped drum.png / drum.wav.
+RECIPE = {"seed": 0, "size": 96, "videos_per_class": 60, "test_fraction": 0.2, "two_object_fraction": 0.5,
+          "backgrounds": "mixed"}
 
 
 @dataclass(frozen=True)

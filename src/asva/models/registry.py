@@ -66,17 +66,16 @@ class ReleasedModel:
 MODELS: dict[str, ReleasedModel] = {m.name: m for m in (
     ReleasedModel(
         "asva-synth-tiny", "a tiny AVSyncD trained on asva's synthetic benchmark (CPU-friendly)",
-        folder="synth-tiny", bundled=True, size=64,
+        folder="synth-tiny", bundled=True, size=96,
         obtain="it ships inside the asva package (asva/assets/models); reinstall asva, or train one "
                "(`asva train` on `asva synth` data) and pass its folder to --model",
     ),
     ReleasedModel(
         "asva-synth-tiny-i2vd", "the I2VD baseline of asva-synth-tiny: the same recipe without audio "
-        "(`asva train --config synth-tiny model.audio=false`)",
-        folder="asva-synth-tiny-i2vd", size=64,  # not bundled yet: issue 11 trains and ships it
-        obtain="train it with `asva synth --out DATA --videos-per-class 40 --size 64 --seed 0` and "
-               "`asva train --config synth-tiny --data DATA --output RUN model.audio=false`, then copy "
-               "RUN/model to {target} (or pass RUN/model to --model)",
+        "(`asva train --config synth-tiny-96 model.audio=false`)",
+        folder="asva-synth-tiny-i2vd", bundled=True, size=96,
+        obtain="it ships inside the asva package (asva/assets/models); reinstall asva, or train one "
+               "(docs/training.md) and pass its folder to --model",
     ),
     ReleasedModel(
         "avsyncd-avsync15", "AVSyncD trained on AVSync15 (the paper's main model)",
