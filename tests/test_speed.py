@@ -12,7 +12,8 @@ from asva.evaluation.sharding import ProcessInfo, my_share, process_info, relaun
 from asva.models.attention import CrossAttention
 from asva.models.audio_tokens import audio_token_mask
 from asva.models.config import load_preset
-from asva.models.layers import FrameMix
+from asva.models.layers import FrameMix, InflatedConv
+from asva.models.transformer import FeedForwardLayer
 from asva.models.unet3d import VideoUNet, attended_tokens
 from asva.pipelines import speed
 
@@ -108,3 +109,42 @@ def test_shared_and_per_frame_conditions_agree():
                           repeat(audio, "b m d -> b f m d", f=12), mask)
     assert shared.is_contiguous()
     torch.testing.assert_close(shared, per_frame, rtol=1e-4, atol=1e-5)
+
+
+def test_frame_mix_gradients_match_the_concatenated_projection():
+    torch.manual_seed(0)
+    mix = FrameMix(4)
+    torch.nn.init.normal_(mix.proj.weight)
+    x = torch.randn(2, 4, 3, 2, 2, requires_grad=True)
+    mix(x).square().sum().backward()
+    grads = x.grad.clone(), mix.proj.weight.grad.clone()
+    x.grad, mix.proj.weight.grad = None, None
+    tokens = x.permute(0, 2, 3, 4, 1)
+    prev = torch.cat([tokens[:, :1], tokens[:, :-1]], dim=1)
+    both = torch.cat([tokens[:, :1].expand_as(tokens), prev, tokens], dim=-1)
+    (tokens + mix.proj(both)).square().sum().backward()
+    torch.testing.assert_close(grads, (x.grad, mix.proj.weight.grad), rtol=1e-5, atol=1e-5)
+
+
+def test_chunked_feed_forward_equals_the_whole_one(monkeypatch):
+    torch.manual_seed(0)
+    layer = FeedForwardLayer(8)
+    x = torch.randn(3, 50, 8, requires_grad=True)
+    whole = x + layer.net(layer.norm(x))
+    monkeypatch.setattr(FeedForwardLayer, "chunk_elements", 64 * 7)  # chunks of 7 tokens
+    chunked = layer(x)
+    torch.testing.assert_close(chunked, whole, rtol=1e-6, atol=1e-6)
+    grad = torch.autograd.grad(chunked.sum(), x)[0]
+    torch.testing.assert_close(grad, torch.autograd.grad(whole.sum(), x)[0], rtol=1e-6, atol=1e-6)
+
+
+def test_conv_kernels_are_held_channels_last_and_saved_contiguous():
+    conv = InflatedConv(4, 6, 3, padding=1)
+    assert conv.spatial.weight.is_contiguous(memory_format=torch.channels_last)
+    state = conv.state_dict()
+    assert state["spatial.weight"].is_contiguous()
+    with torch.device("meta"):
+        loaded = InflatedConv(4, 6, 3, padding=1)
+    loaded.load_state_dict(state, assign=True)  # taken over as given, then put back channels-last
+    assert loaded.spatial.weight.is_contiguous(memory_format=torch.channels_last)
+    torch.testing.assert_close(loaded.spatial.weight, conv.spatial.weight, rtol=0, atol=0)

@@ -68,20 +68,26 @@ class FrameMix(nn.Module):
         self.use_first_frame = True
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        c = x.shape[1]
+        b, c, f = x.shape[:3]
         tokens = rearrange(x, "b c f h w -> b f h w c")  # a view when x is channels-last (see VideoUNet)
         # W [x0, x_prev, x] + b = (W_first x0 + b) + W_prev x_prev + W_cur x: three c x c products, of
         # which the first runs on frame 0 only, instead of one 3c x c product on a 3c concatenation.
+        # They accumulate in one buffer (addmm_), and x is added last, so that in bf16 the small
+        # terms are rounded among themselves and the sum once at x's magnitude.
         w_first, w_prev, w_cur = self.proj.weight.split(c, dim=1)
-        out = tokens + F.linear(tokens, w_cur)
-        prev = F.linear(tokens, w_prev)  # (b, f, h, w, c); frame t adds prev[t - 1], frame 0 prev[0]
-        out[:, 1:] += prev[:, :-1]
-        out[:, :1] += prev[:, :1]
+        flat = tokens.reshape(-1, c)  # (b f h w, c); a view when x is channels-last
+        out = F.linear(flat, w_cur).view(b, f, -1, c)  # W_cur x, (b, f, h*w, c)
+        # Under autocast `out` may be in lower precision: the in-place products take one dtype.
+        frames, w_prev = flat.view(b, f, -1, c).to(out.dtype), w_prev.to(out.dtype)
+        for i in range(b):  # frame t adds W_prev x[t - 1], frame 0 W_prev x[0]
+            out[i, 1:].view(-1, c).addmm_(frames[i, :-1].reshape(-1, c), w_prev.t())
+            out[i, 0].addmm_(frames[i, 0], w_prev.t())
         if self.use_first_frame:
-            out += F.linear(tokens[:, :1], w_first, self.proj.bias)  # (b, 1, h, w, c), every frame
+            out += F.linear(frames[:, :1], w_first, self.proj.bias)  # (b, 1, h*w, c), every frame
         else:
             out += self.proj.bias
-        return rearrange(out, "b f h w c -> b c f h w")
+        out += frames
+        return rearrange(out.view(tokens.shape), "b f h w c -> b c f h w")
 
 
 class InflatedConv(nn.Module):
@@ -93,11 +99,29 @@ class InflatedConv(nn.Module):
         super().__init__()
         self.spatial = nn.Conv2d(in_channels, out_channels, kernel_size, stride=stride, padding=padding)
         self.temporal_mix = FrameMix(out_channels)
+        # The kernel is held channels-last ((out, kh, kw, in) in memory), the layout oneDNN's
+        # convolution of channels-last frames asks for; held contiguous, it would be copied on every
+        # call. Loading keeps that layout; state_dict() hands out contiguous copies (safetensors).
+        _channels_last_kernel(self)
+        self.register_load_state_dict_post_hook(_channels_last_kernel)
+        self.register_state_dict_post_hook(_contiguous_kernel)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         b = x.shape[0]
         x = self.spatial(rearrange(x, "b c f h w -> (b f) c h w"))
         return self.temporal_mix(rearrange(x, "(b f) c h w -> b c f h w", b=b))
+
+
+def _channels_last_kernel(conv: InflatedConv, *_) -> None:
+    weight = conv.spatial.weight
+    if not weight.is_contiguous(memory_format=torch.channels_last):
+        weight.data = weight.data.contiguous(memory_format=torch.channels_last)
+
+
+def _contiguous_kernel(conv: InflatedConv, state_dict: dict, prefix: str, *_) -> None:
+    key = prefix + "spatial.weight"
+    if key in state_dict:
+        state_dict[key] = state_dict[key].contiguous()
 
 
 class Upsample(InflatedConv):

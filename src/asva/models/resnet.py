@@ -25,7 +25,14 @@ class ResBlock(nn.Module):
 
     def forward(self, x: torch.Tensor, temb: torch.Tensor) -> torch.Tensor:
         """x (b, c, f, h, w), temb (b, time_dim) -> (b, out_channels, f, h, w)."""
-        h = self.in_conv(F.silu(self.in_norm(x)))
-        h = h + self.time_proj(F.silu(temb))[:, :, None, None, None]  # same for every frame and pixel
-        h = self.out_conv(F.silu(self.out_norm(h)))
-        return (x if self.skip is None else self.skip(x)) + h
+        # The adds go into h in place: no backward pass needs a convolution's output.
+        h = self.in_conv(_norm_silu(self.in_norm, x))
+        h += self.time_proj(F.silu(temb))[:, :, None, None, None]  # same for every frame and pixel
+        h = self.out_conv(_norm_silu(self.out_norm, h))
+        h += x if self.skip is None else self.skip(x)
+        return h
+
+
+def _norm_silu(norm: nn.GroupNorm, x: torch.Tensor) -> torch.Tensor:
+    """silu(norm(x)); in place on the norm's output when no gradient is recorded."""
+    return F.silu(norm(x), inplace=not torch.is_grad_enabled())

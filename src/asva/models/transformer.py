@@ -38,13 +38,27 @@ class Conditioning:
 
 
 class FeedForwardLayer(nn.Module):
+    """x + GEGLU(LayerNorm(x)), computed on chunks of the tokens.
+
+    Each token is computed alone, so chunking changes nothing but the cost: a chunk's 8 * dim-wide
+    intermediates (at most `chunk_elements` values, 16 MB in float32) are reused from the allocator's
+    cache, where the whole step's (252 MB at SD1.5's first level) would be fresh pages, faulted in on
+    every call, and they stay in the CPU caches.
+    """
+
+    chunk_elements = 2**22
+
     def __init__(self, dim: int, eps: float = 1e-5):
         super().__init__()
         self.norm = nn.LayerNorm(dim, eps=eps)
         self.net = FeedForward(dim)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return x + self.net(self.norm(x))
+        tokens = x.reshape(-1, x.shape[-1])  # (B n, dim)
+        rows = max(1, self.chunk_elements // self.net.proj_in.out_features)
+        if tokens.shape[0] <= rows:
+            return x + self.net(self.norm(x))
+        return torch.cat([t + self.net(self.norm(t)) for t in tokens.split(rows)]).view(x.shape)
 
 
 class VideoTransformerBlock(nn.Module):

@@ -58,8 +58,8 @@ def init_random_(module: nn.Module, *, std: float = 0.02, seed: int = 0) -> nn.M
     g = torch.Generator().manual_seed(seed)
     with torch.no_grad():
         for name, p in module.named_parameters():
-            if p.ndim >= 2:
-                p.normal_(0.0, std, generator=g)
+            if p.ndim >= 2:  # drawn in logical order, so that a channels-last kernel gets the same values
+                p.copy_(torch.empty(p.shape).normal_(0.0, std, generator=g))
             else:
                 p.fill_(1.0 if "norm" in name and name.endswith("weight") else 0.0)
         for b in module.buffers():
