@@ -105,22 +105,12 @@ def main(argv: list[str] | None = None) -> int:
             ["generate-eval", *sharding.command_args(argv, "generate-eval")], "asva.cli"), args.num_processes)
     info = sharding.process_info()
 
-    from tqdm import tqdm
-
     from asva.baselines.loading import load_method, method_settings
     from asva.baselines.options import aadiff_config
     from asva.data import AVSyncDataset
     from asva.data.sampling import eval_starts_for
-    from asva.evaluation.generate import (
-        SAMPLE_RATE,
-        check_manifest,
-        clip_audio,
-        generate_clip,
-        settings_of,
-        video_and_clip,
-    )
+    from asva.evaluation.generate import check_manifest, settings_of, video_and_clip
     from asva.evaluation.matching import generated_name
-    from asva.media import write_video
 
     check_options(args)
     args.model, args.scheduler, args.size = method_settings(args.method, args.model, args.scheduler,
@@ -144,6 +134,19 @@ def main(argv: list[str] | None = None) -> int:
     aadiff = aadiff_config(args) if args.method == "aadiff" else None
     pipe, _ = load_method(args.method, args.model, device=sharding.device_for(args.device, info),
                           dtype=args.dtype, scheduler=args.scheduler, size=args.size, aadiff=aadiff)
+    seconds = _generate(pipe, dataset, pending, targets, args)
+    print(f"asva generate-eval{who}: wrote {len(pending)} clips in {seconds:.1f} s "
+          f"({len(pending) / seconds:.3f} clips/s)", file=sys.stderr)
+    return sharding.report_done(targets, args.out, info)
+
+
+def _generate(pipe, dataset, pending: list[int], targets: list, args) -> float:
+    """Generate and write the clips `pending` (dataset indices) to `targets`; the seconds it took."""
+    from tqdm import tqdm
+
+    from asva.evaluation.generate import SAMPLE_RATE, clip_audio, generate_clip
+    from asva.media import write_video
+
     start = time.perf_counter()
     for i in tqdm(pending, desc="generate-eval", unit="clip", disable=args.no_progress):
         item = dataset[i]
@@ -151,10 +154,7 @@ def main(argv: list[str] | None = None) -> int:
         frames = generate_clip(pipe, item, audio, args)
         # atomic; channel 0; lossless (x264 qp 0, yuv444p) so the metrics see the model, not the encoder
         write_video(targets[i], frames, 6.0, audio=audio, sample_rate=SAMPLE_RATE, lossless=True)
-    seconds = time.perf_counter() - start
-    print(f"asva generate-eval{who}: wrote {len(pending)} clips in {seconds:.1f} s "
-          f"({len(pending) / seconds:.3f} clips/s)", file=sys.stderr)
-    return sharding.report_done(targets, args.out, info)
+    return time.perf_counter() - start
 
 
 if __name__ == "__main__":

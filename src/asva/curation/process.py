@@ -19,6 +19,12 @@ from asva.curation.stages import SCORING_STAGES, detect_scenes, split_scenes
 DIGITS = 6  # scores are rounded so that runs (local, Ray, resumed) give the same bytes
 
 
+def _clip_row(base: dict, index: int, scene: int, span: tuple[float, float]) -> dict:
+    """A manifest row for clip `index` (of scene `scene`, seconds `span`), kept until a stage rejects it."""
+    return {**base, "clip": index, "scene": scene, "start": span[0], "end": span[1], "status": "kept",
+            "stage": None, "reason": None, "scores": {}}
+
+
 def curate_video(
     item: VideoItem, config: CurateConfig, models, skip: tuple[str, ...] = (), timings: dict | None = None
 ) -> list[dict]:
@@ -52,20 +58,7 @@ def curate_video(
                 f"({len(scenes)} scene(s) in {video.duration:.2f} s)",
             )
         ]
-    rows = [
-        {
-            **base,
-            "clip": i,
-            "scene": scene,
-            "start": span[0],
-            "end": span[1],
-            "status": "kept",
-            "stage": None,
-            "reason": None,
-            "scores": {},
-        }
-        for i, (scene, span) in enumerate(clips)
-    ]
+    rows = [_clip_row(base, i, scene, span) for i, (scene, span) in enumerate(clips)]
     for name, stage in SCORING_STAGES.items():
         active = [r for r in rows if r["status"] == "kept"]
         if name in skip or not active:
