@@ -45,29 +45,39 @@ class TokenReweightProcessor:
         control = self.control
         if encoder_hidden_states is None or control is None or not control.active:
             return AttnProcessor()(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
-        if hidden_states.ndim != 3 or attn.spatial_norm is not None or attn.group_norm is not None:
-            raise ValueError("token re-weighting supports Stable Diffusion's transformer cross-attention "
-                             f"(3-D hidden states, no spatial or group norm); got "
-                             f"{tuple(hidden_states.shape)}")
-        b = hidden_states.shape[0]
-        if control.weights.shape != (b,) or control.tokens.shape != (encoder_hidden_states.shape[1],):
+        b, tokens = hidden_states.shape[0], encoder_hidden_states.shape[1]
+        if hidden_states.ndim == 3 and (control.weights.shape != (b,) or control.tokens.shape != (tokens,)):
             raise ValueError(f"re-weighting set for {tuple(control.weights.shape)} samples and tokens "
-                             f"{tuple(control.tokens.shape)}, the layer got batch {b}, "
-                             f"{encoder_hidden_states.shape[1]} tokens")
-        mask = attn.prepare_attention_mask(attention_mask, encoder_hidden_states.shape[1], b)
-        context = attn.norm_encoder_hidden_states(encoder_hidden_states) if attn.norm_cross \
-            else encoder_hidden_states
-        query = attn.head_to_batch_dim(attn.to_q(hidden_states))  # (b * heads, n, d)
-        key = attn.head_to_batch_dim(attn.to_k(context))  # (b * heads, L, d)
-        value = attn.head_to_batch_dim(attn.to_v(context))
-        probs = attn.get_attention_scores(query, key, mask)  # (b * heads, n, L)
-        scale = 1 + (control.weights[:, None] - 1) * control.tokens.to(control.weights.dtype)  # (b, L)
-        scale = scale.repeat_interleave(attn.heads, dim=0)[:, None, :].to(probs.dtype)  # (b * heads, 1, L)
-        out = attn.batch_to_head_dim(torch.bmm(probs * scale, value))
-        out = attn.to_out[1](attn.to_out[0](out))
-        if attn.residual_connection:
-            out = out + hidden_states
-        return out / attn.rescale_output_factor
+                             f"{tuple(control.tokens.shape)}, the layer got batch {b}, {tokens} tokens")
+
+        def scaled(probs: torch.Tensor) -> torch.Tensor:  # (b * heads, n, L)
+            scale = 1 + (control.weights[:, None] - 1) * control.tokens.to(control.weights.dtype)  # (b, L)
+            return probs * scale.repeat_interleave(attn.heads, dim=0)[:, None, :].to(probs.dtype)
+
+        return edited_attention(attn, hidden_states, encoder_hidden_states, attention_mask, scaled,
+                                "token re-weighting supports Stable Diffusion's transformer cross-attention")
+
+
+def edited_attention(attn: Attention, hidden_states: torch.Tensor, encoder_hidden_states: torch.Tensor | None,
+                     attention_mask: torch.Tensor | None, edit, what: str) -> torch.Tensor:
+    """diffusers' `AttnProcessor` computation with `edit` applied to the attention probabilities
+    ((b * heads, n, L) -> the same) before they weigh the values; self-attention when
+    `encoder_hidden_states` is None. `what` opens the error for layers it does not support."""
+    if hidden_states.ndim != 3 or attn.spatial_norm is not None or attn.group_norm is not None:
+        raise ValueError(f"{what} (3-D hidden states, no spatial or group norm); got "
+                         f"{tuple(hidden_states.shape)}")
+    context = hidden_states if encoder_hidden_states is None else encoder_hidden_states
+    if encoder_hidden_states is not None and attn.norm_cross:
+        context = attn.norm_encoder_hidden_states(context)
+    mask = attn.prepare_attention_mask(attention_mask, context.shape[1], hidden_states.shape[0])
+    query = attn.head_to_batch_dim(attn.to_q(hidden_states))  # (b * heads, n, d)
+    key = attn.head_to_batch_dim(attn.to_k(context))  # (b * heads, L, d)
+    value = attn.head_to_batch_dim(attn.to_v(context))
+    probs = edit(attn.get_attention_scores(query, key, mask))  # (b * heads, n, L)
+    out = attn.to_out[1](attn.to_out[0](attn.batch_to_head_dim(torch.bmm(probs, value))))
+    if attn.residual_connection:
+        out = out + hidden_states
+    return out / attn.rescale_output_factor
 
 
 @contextlib.contextmanager

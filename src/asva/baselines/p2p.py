@@ -30,6 +30,8 @@ import torch
 import torch.nn.functional as F
 from diffusers.models.attention_processor import Attention, AttnProcessor
 
+from asva.baselines.attention import edited_attention
+
 
 @dataclass
 class P2PControl:
@@ -102,29 +104,17 @@ class P2PProcessor:
         control = self.control
         if control is None or not control.active:
             return AttnProcessor()(attn, hidden_states, encoder_hidden_states, attention_mask, temb)
-        if hidden_states.ndim != 3 or attn.spatial_norm is not None or attn.group_norm is not None:
-            raise ValueError("Prompt-to-Prompt control supports Stable Diffusion's transformer attention "
-                             "(3-D hidden states, no spatial or group norm); got "
-                             f"{tuple(hidden_states.shape)}")
         b = hidden_states.shape[0]
-        if b != control.weights.shape[0] + 1:
+        if hidden_states.ndim == 3 and b != control.weights.shape[0] + 1:
             raise ValueError(f"Prompt-to-Prompt control set for 1 base + {control.weights.shape[0]} frames, "
                              f"the layer got batch {b}")
-        context = hidden_states if encoder_hidden_states is None else encoder_hidden_states
-        if encoder_hidden_states is not None and attn.norm_cross:
-            context = attn.norm_encoder_hidden_states(context)
-        mask = attn.prepare_attention_mask(attention_mask, context.shape[1], b)
-        query = attn.head_to_batch_dim(attn.to_q(hidden_states))  # (b * heads, n, d)
-        key = attn.head_to_batch_dim(attn.to_k(context))  # (b * heads, L, d)
-        value = attn.head_to_batch_dim(attn.to_v(context))
-        probs = attn.get_attention_scores(query, key, mask)  # (b * heads, n, L)
-        probs = probs.reshape(b, attn.heads, *probs.shape[1:])  # (b, heads, n, L)
-        probs = control.cross(probs) if self.cross else control.self_attention(probs)
-        out = torch.bmm(probs.reshape(b * attn.heads, *probs.shape[2:]), value)
-        out = attn.to_out[1](attn.to_out[0](attn.batch_to_head_dim(out)))
-        if attn.residual_connection:
-            out = out + hidden_states
-        return out / attn.rescale_output_factor
+        edit = control.cross if self.cross else control.self_attention
+
+        def controlled(probs: torch.Tensor) -> torch.Tensor:  # (b * heads, n, L), edited per sample
+            return edit(probs.reshape(b, attn.heads, *probs.shape[1:])).reshape(probs.shape)
+
+        return edited_attention(attn, hidden_states, encoder_hidden_states, attention_mask, controlled,
+                                "Prompt-to-Prompt control supports Stable Diffusion's transformer attention")
 
 
 @contextlib.contextmanager
