@@ -160,6 +160,42 @@ def test_long_audio_is_windowed_and_chained():
     torch.testing.assert_close(out.videos[:, :, :12], short.videos)
 
 
+def _record_first_frames(pipe) -> list[torch.Tensor]:
+    """Frame 0 of every window the pipeline denoises, in order."""
+    firsts, denoise = [], pipe.denoise_window
+
+    def spy(first, *args, **kwargs):
+        firsts.append(first.clone())
+        return denoise(first, *args, **kwargs)
+
+    pipe.denoise_window = spy
+    return firsts
+
+
+def test_window_anchor_image_restarts_every_window_from_the_image(tmp_path):
+    pipe = tiny_pipeline()
+    image, audio = inputs(seconds=4.0)
+    firsts = _record_first_frames(pipe)
+    chained = run(pipe, image, audio, output_type="latent", audio_guidance_scale=1.0)
+    assert len(firsts) == 3 and not torch.equal(firsts[1], firsts[0])  # "previous", the default
+    torch.testing.assert_close(firsts[1], chained.videos[:, :, 11].to(firsts[1]))
+    firsts.clear()
+    anchored = run(pipe, image, audio, output_type="latent", audio_guidance_scale=1.0, window_anchor="image")
+    assert all(torch.equal(f, firsts[0]) for f in firsts[1:])
+    torch.testing.assert_close(anchored.videos[:, :, :12], chained.videos[:, :, :12])  # window 1 alike
+    assert not torch.allclose(anchored.videos[:, :, 12:], chained.videos[:, :, 12:])
+    # the folder's default, kept by save/load, applies when the call does not say
+    pipe.register_to_config(window_anchor="image")
+    pipe.save_pretrained(tmp_path / "model")
+    loaded = AVSyncDPipeline.from_pretrained(tmp_path / "model")
+    loaded.set_progress_bar_config(disable=True)
+    assert loaded.config.window_anchor == "image"
+    torch.testing.assert_close(run(loaded, image, audio, output_type="latent", audio_guidance_scale=1.0).videos,
+                               anchored.videos)
+    with pytest.raises(ValueError, match="window_anchor must be one of previous, image, got 'last'"):
+        run(pipe, image, audio, window_anchor="last")
+
+
 def test_output_fps_resamples_frames_and_trims_audio():
     pipe = tiny_pipeline()
     image, audio = inputs(seconds=2.5)

@@ -2,6 +2,7 @@
 processes (gloo, CPU) end with identical weights."""
 from __future__ import annotations
 
+import json
 import os
 import signal
 import subprocess
@@ -31,7 +32,7 @@ def final_weights(out, name="trainable.safetensors"):
 # the training levers of the bundled model: the EMA is part of the checkpoint, the offset noise is
 # drawn from the step's generator
 LEVERS = ["train.ema_decay=0.9", "diffusion.min_snr_gamma=5", "diffusion.offset_noise=0.1",
-          "diffusion.rescale_betas_zero_snr=true", "export.scheduler=dpm"]
+          "diffusion.rescale_betas_zero_snr=true", "export.scheduler=dpm", "export.window_anchor=image"]
 
 
 @pytest.mark.parametrize("levers", [[], LEVERS], ids=["plain", "ema-minsnr-offset-ztsnr"])
@@ -57,6 +58,8 @@ def test_sigkill_then_resume_matches_an_uninterrupted_run(synth_data, tmp_path, 
             torch.testing.assert_close(a[name], b[name], rtol=0, atol=0, msg=f"{file}: {name}")
     rows = (killed / "metrics.csv").read_text().splitlines()[1:]
     assert [int(r.split(",")[0]) for r in rows] == [1, 2, 3, 4, 5, 6]  # no duplicate rows after resuming
+    index = json.loads((killed / "model" / "model_index.json").read_text())  # the export's settings
+    assert index["window_anchor"] == ("image" if levers else "previous")
 
 
 SCRIPT = """

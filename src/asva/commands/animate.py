@@ -6,13 +6,15 @@ Usage:
                  [--model NAME_OR_DIR] [--eta 4] [--text-scale 1]
                  [--steps 50] [--scheduler pndm|ddim|dpm|unipc] [--seed 0] [--device auto|cpu|cuda|mps]
                  [--dtype float32|bfloat16|float16|auto] [--preset fast|paper] [--guidance-fraction 1]
-                 [--compile] [--fps 6] [--size N|HxW] [--sequential-cfg] [--quiet]
+                 [--compile] [--fps 6] [--size N|HxW] [--window-anchor previous|image]
+                 [--sequential-cfg] [--quiet]
     asva animate --batch LIST.csv [same model and sampling options]
     asva animate --prompt TEXT --audio AUD --t2i SD15_DIR -o OUT.mp4 [options]   (no --image)
     [--method static|i2vd|aadiff|avsyncd] [--audio-gain DB] [--aadiff-start inversion|sdedit ...]
 
 The video lasts as long as the audio (whole frames; audio longer than 2 s is generated in 2-s
-windows chained on their shared frame) and the mp4 carries the input audio (its first channel, the one
+windows chained on their shared frame, or with --window-anchor image each started from the image
+again; default: the model folder's, "image" for the bundled models) and the mp4 carries the input audio (its first channel, the one
 the model hears), trimmed to the video. --sheet also writes a PNG contact sheet: the output frames in
 one row (every frame of a video up to 24 frames, 4 s at 6 fps; --sheet-frames N evenly spaced frames,
 at most N, the first and last included).
@@ -112,6 +114,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--fps", type=float, default=6.0, help="output frame rate (the model runs at 6)")
     p.add_argument("--size", type=parse_size, help="frame size: N (square) or HxW, height x width, e.g. "
                    "128x256 (default: the model's training size)")
+    p.add_argument("--window-anchor", choices=("previous", "image"),
+                   help="frame 0 of each 2-s window after the first: the previous window's last frame or "
+                        "the input image (default: the model folder's; previous for converted models)")
     p.add_argument("--sequential-cfg", action="store_true", help="guidance branches one by one (less memory)")
     p.add_argument("--threads", type=int,
                    help="CPU threads for torch (default 1 on CPU: the tiny model runs several times slower "
@@ -134,6 +139,8 @@ def check_options(args: argparse.Namespace) -> None:
         raise ValueError(f"--guidance-fraction must be in [0, 1], got {args.guidance_fraction}")
     if not args.fps > 0:
         raise ValueError(f"--fps must be > 0, got {args.fps}")
+    if args.window_anchor and getattr(args, "method", "avsyncd") not in ("avsyncd", "i2vd"):
+        raise ValueError(f"--window-anchor applies to --method avsyncd or i2vd, not {args.method}")
     check_sheet(args)
     if args.batch is not None:
         outputs = ("image", "audio", "prompt", "out", "gif", "frames", "sheet")
@@ -217,7 +224,9 @@ def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: b
 
         audio = apply_gain(audio, args.audio_gain)
     fraction = getattr(args, "guidance_fraction", 1.0)
-    extra = {} if fraction == 1.0 else {"guidance_fraction": fraction}  # AVSyncD's option, not the baselines'
+    extra = {} if fraction == 1.0 else {"guidance_fraction": fraction}  # AVSyncD's options, not the baselines'
+    if getattr(args, "window_anchor", None):
+        extra["window_anchor"] = args.window_anchor
     out = pipe(image, audio[None], job.prompt, use_prompt_table=use_table, num_inference_steps=args.steps,
                audio_guidance_scale=args.eta, text_guidance_scale=args.text_scale, fps=args.fps,
                generator=torch.Generator().manual_seed(args.seed), batched_guidance=not args.sequential_cfg,

@@ -6,7 +6,7 @@
 
 The model generates 12 frames (2 s at 6 fps) per window; the first frame is the input image's latent,
 kept clean at every step. Longer audio runs as consecutive windows chained on their shared frame
-(see `long_audio`). The caller chooses device and dtype; nothing here changes global torch settings.
+(see `long_audio`); with `window_anchor="image"` every window starts from the input image instead. The caller chooses device and dtype; nothing here changes global torch settings.
 """
 from __future__ import annotations
 
@@ -26,6 +26,7 @@ from asva.pipelines.long_audio import frame_count, join_windows, plan_windows, r
 from asva.pipelines.prompts import PromptTable
 
 OUTPUT_TYPES = ("uint8", "float", "latent")
+WINDOW_ANCHORS = ("previous", "image")  # frame 0 of windows 2, 3, ...: the last one's last frame, or the image
 
 
 @dataclass
@@ -76,11 +77,13 @@ class AVSyncDPipeline(DiffusionPipeline):
     def __init__(self, vae: ModelMixin, unet: AVSyncDUNet, audio_encoder: AVSyncDAudioEncoder | None,
                  scheduler: SchedulerMixin,
                  text_encoder=None, tokenizer=None, prompt_table: PromptTable | None = None,
-                 frames_per_window: int = 12, window_fps: float = 6.0):
+                 frames_per_window: int = 12, window_fps: float = 6.0, window_anchor: str = "previous"):
         super().__init__()
+        check_window_anchor(window_anchor)
         self.register_modules(vae=vae, unet=unet, audio_encoder=audio_encoder, scheduler=scheduler,
                               text_encoder=text_encoder, tokenizer=tokenizer, prompt_table=prompt_table)
-        self.register_to_config(frames_per_window=frames_per_window, window_fps=window_fps)
+        self.register_to_config(frames_per_window=frames_per_window, window_fps=window_fps,
+                                window_anchor=window_anchor)
 
     # ---------------------------------------------------------------- geometry
     @property
@@ -232,13 +235,15 @@ class AVSyncDPipeline(DiffusionPipeline):
                  num_inference_steps: int = 50, audio_guidance_scale: float = 4.0,
                  text_guidance_scale: float = 1.0, guidance_fraction: float = 1.0, fps: float | None = None,
                  generator: torch.Generator | None = None, batched_guidance: bool = True,
-                 output_type: str = "uint8") -> AnimationOutput:
+                 window_anchor: str | None = None, output_type: str = "uint8") -> AnimationOutput:
         """Animate `image` ((3, h, w) or (b, 3, h, w), uint8 or float in [-1, 1]) with `audio` (float
         waveform (n,), (b, n) or (b, channels, n); ImageBind reads channel 0). The clip lasts as long as
         the audio (whole frames at `fps`, default 6). `prompt` is text, or with `use_prompt_table` a
         class name of the model's table. `audio_guidance_scale` is eta; 1 disables audio guidance.
         `guidance_fraction` < 1 guides only the first round(fraction * steps) steps and runs the
-        conditional branch alone in the rest (fewer UNet evaluations)."""
+        conditional branch alone in the rest (fewer UNet evaluations). `window_anchor` (default: the
+        model folder's, else "previous") is frame 0 of every window after the first: the previous
+        window's last frame ("previous": continuous motion) or the input image again ("image")."""
         # 0. Check inputs; the clip length follows the audio, cut into 2-s windows
         image, audio = self.check_inputs(image, audio, sample_rate, num_inference_steps, output_type)
         fps = self.config.window_fps if fps is None else fps
@@ -248,6 +253,7 @@ class AVSyncDPipeline(DiffusionPipeline):
         num_frames = frame_count(seconds, self.config.window_fps)
         starts = plan_windows(num_frames, self.config.frames_per_window)
         check_scales(audio_scale=audio_guidance_scale, text_scale=text_guidance_scale)
+        anchor = check_window_anchor(window_anchor or self.config.window_anchor)
         if not 0.0 <= guidance_fraction <= 1.0:
             raise ValueError(f"guidance_fraction must be in [0, 1], got {guidance_fraction}")
         audio_scale = audio_guidance_scale if self.hears_audio else 1.0  # nothing to guide without audio
@@ -261,8 +267,8 @@ class AVSyncDPipeline(DiffusionPipeline):
         text, null_text = (None if x is None else self._on_unet(x) for x in (text, null_text))
         null_audio = self.null_audio(batch) if audio_scale != 1.0 else None
         # 2. Encode the image: the first frame's latent, kept clean at every step
-        first = self.encode_image(image).to(self.unet.device, self.unet.dtype)
-        # 3. Denoise frames 2..12 of each window, chaining windows on their shared frame
+        image_latent = first = self.encode_image(image).to(self.unet.device, self.unet.dtype)
+        # 3. Denoise frames 2..12 of each window, chaining windows on their shared frame (or the image)
         self.scheduler.set_timesteps(num_inference_steps)
         windows = []
         with self.progress_bar(total=len(starts) * len(self.scheduler.timesteps)) as bar:
@@ -274,9 +280,16 @@ class AVSyncDPipeline(DiffusionPipeline):
                                         null_text=null_text)
                 windows.append(self.denoise_window(first, conditions, guided, num_inference_steps,
                                                    generator, bar, guidance_fraction))
-                first = windows[-1][:, :, -1]
+                first = image_latent if anchor == "image" else windows[-1][:, :, -1]
         latents = join_windows(windows, num_frames)
         # 4. Decode with the VAE
         video = latents if output_type == "latent" else self.decode_latents(latents)
         # 5. Re-time to the requested fps and trim the audio to the video
         return self._finish(video, audio, fps, output_type)
+
+
+def check_window_anchor(anchor: str) -> str:
+    """`anchor` if it is one of WINDOW_ANCHORS, else a ValueError naming it."""
+    if anchor not in WINDOW_ANCHORS:
+        raise ValueError(f"window_anchor must be one of {', '.join(WINDOW_ANCHORS)}, got {anchor!r}")
+    return anchor

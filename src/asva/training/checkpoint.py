@@ -204,12 +204,13 @@ def load_accelerate_checkpoint(accelerator, folder: Path) -> dict:
 # ---------------------------------------------------------------- the exported model folder
 
 
-def export_model(folder: Path, components, scheduler, info: dict) -> Path:
+def export_model(folder: Path, components, scheduler, info: dict, window_anchor: str = "previous") -> Path:
     """Write an `AVSyncDPipeline` folder (save_pretrained) plus `training.json`, atomically;
-    `scheduler` (on the run's training schedule) becomes the folder's default sampler."""
+    `scheduler` (on the run's training schedule) becomes the folder's default sampler and
+    `window_anchor` its default for long audio."""
     from asva.training.avsyncd.validation import in_memory_pipeline
 
-    pipe = in_memory_pipeline(components, scheduler)
+    pipe = in_memory_pipeline(components, scheduler, window_anchor)
     folder = Path(folder)
     with atomic_path(folder, is_dir=True) as tmp:
         pipe.save_pretrained(tmp)

@@ -116,6 +116,7 @@ class ValidationConfig:
 @dataclass
 class ExportConfig:
     scheduler: str = "pndm"  # the sampler the exported model folder defaults to
+    window_anchor: str = "previous"  # frame 0 of its later windows on long audio: "previous" or "image"
 
 
 @dataclass

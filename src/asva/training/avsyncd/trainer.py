@@ -253,7 +253,8 @@ class _Run:
                 "config": self.config.to_dict()}
         scheduler = sampling_scheduler(self.config.export.scheduler, self.config.diffusion)
         with self._averaged():
-            return ckpt.export_model(self.output / "model", self.parts, scheduler, info)
+            return ckpt.export_model(self.output / "model", self.parts, scheduler, info,
+                                     self.config.export.window_anchor)
 
     def _averaged(self):
         """The EMA weights in place (when train.ema_decay is set) for sampling and export."""

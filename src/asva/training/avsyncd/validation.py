@@ -25,14 +25,14 @@ def fit_autoencoder(vae, source, *, max_frames: int = 4096) -> dict | None:
     return vae.fit(images)
 
 
-def in_memory_pipeline(components, scheduler):
+def in_memory_pipeline(components, scheduler, window_anchor: str = "previous"):
     """An `AVSyncDPipeline` sharing the run's modules (no copies), sampling with `scheduler`."""
     from asva.pipelines.avsyncd import AVSyncDPipeline
     from asva.pipelines.components import AVSyncDUNet
 
     pipe = AVSyncDPipeline(vae=components.vae, unet=AVSyncDUNet.wrap(components.unet),
                            audio_encoder=components.audio_encoder, scheduler=scheduler,
-                           prompt_table=components.prompt_table)
+                           prompt_table=components.prompt_table, window_anchor=window_anchor)
     pipe.set_progress_bar_config(disable=True)
     return pipe
 
