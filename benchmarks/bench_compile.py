@@ -27,9 +27,11 @@ MODES = ("eager", "compile", "freeze")
 
 def parse_args(argv=None) -> argparse.Namespace:
     p = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    p.add_argument("--preset", choices=["sd15", "half", "tiny"], default="tiny", help="UNet size (default tiny)")
+    p.add_argument("--preset", choices=["sd15", "half", "tiny"], default="tiny",
+                   help="UNet size (default tiny)")
     p.add_argument("--size", type=int, help="latent side (default 32 for sd15/half, 8 for tiny)")
-    p.add_argument("--modes", default=",".join(MODES), help=f"comma-separated, of {', '.join(MODES)} (default all)")
+    p.add_argument("--modes", default=",".join(MODES),
+                   help=f"comma-separated, of {', '.join(MODES)} (default all)")
     p.add_argument("--steps", type=int, default=3, help="timed calls after the first (default 3)")
     p.add_argument("--threads", type=int, default=1, help="torch intra-op threads (default 1)")
     p.add_argument("--one", choices=MODES, help=argparse.SUPPRESS)  # internal: run one mode here
@@ -80,7 +82,8 @@ def main(argv=None) -> int:
                               capture_output=True, text=True, env={**os.environ, "HF_HUB_OFFLINE": "1"})
         lines = proc.stdout.strip().splitlines()
         if proc.returncode != 0 or not lines:
-            print(f"{mode}: FAILED (exit {proc.returncode}): {proc.stderr.strip().splitlines()[-3:]}", flush=True)
+            tail = proc.stderr.strip().splitlines()[-3:]
+            print(f"{mode}: FAILED (exit {proc.returncode}): {tail}", flush=True)
             continue
         r = json.loads(lines[-1])
         steps = " ".join(f"{c:.3f}" for c in r["cpu_s"])

@@ -118,7 +118,8 @@ def test_five_second_audio_gives_five_second_video_and_fps(model_dir, media, tmp
     (["--sheet", "sheet.jpg"], "--sheet must name a .png file"),
     (["--sheet", "sheet.png", "--sheet-frames", "0"], "--sheet-frames needs --sheet and must be >= 1"),
     (["--sheet-frames", "4"], "--sheet-frames needs --sheet"),
-    (["--method", "static", "--window-anchor", "image"], "--window-anchor applies to --method avsyncd or i2vd"),
+    (["--method", "static", "--window-anchor", "image"],
+     "--window-anchor applies to --method avsyncd or i2vd"),
 ])
 def test_bad_options_and_inputs_exit_2_without_output(model_dir, media, tmp_path, capsys, extra, message):
     out = tmp_path / "out.mp4"

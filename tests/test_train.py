@@ -44,6 +44,8 @@ def test_presets_and_overrides():
             load_config("synth-tiny", bad)
     with pytest.raises(ValueError, match="neither a preset"):
         load_config("no-such-preset")
+    with pytest.raises(ValueError, match="export.window_anchor must be one of previous, image, got 'last'"):
+        load_config("synth-tiny", ["export.window_anchor=last"])  # at load, not at the export after training
     # values are checked against the field's type: one line naming the key and the type, exit code 2
     with pytest.raises(ValueError, match="train.lr expects float, got 'abc'"):
         load_config("synth-tiny", ["train.lr=abc"])

@@ -14,10 +14,10 @@ Usage:
 
 The video lasts as long as the audio (whole frames; audio longer than 2 s is generated in 2-s
 windows chained on their shared frame, or with --window-anchor image each started from the image
-again; default: the model folder's, "image" for the bundled models) and the mp4 carries the input audio (its first channel, the one
-the model hears), trimmed to the video. --sheet also writes a PNG contact sheet: the output frames in
-one row (every frame of a video up to 24 frames, 4 s at 6 fps; --sheet-frames N evenly spaced frames,
-at most N, the first and last included).
+again; default: the model folder's, "image" for the bundled models) and the mp4 carries the input
+audio (its first channel, the one the model hears), trimmed to the video. --sheet also writes a PNG
+contact sheet: the output frames in one row (every frame of a video up to 24 frames, 4 s at 6 fps;
+--sheet-frames N evenly spaced frames, at most N, the first and last included).
 --prompt is free text for models with a text encoder (or a class name of models without one);
 --class looks the name up in the model's class prompt table. --model is a registered name (see
 `asva.models.registry`; default: the bundled model) or a model folder. --eta is the audio guidance
@@ -224,7 +224,8 @@ def animate(pipe, size: int, job: Job, args: argparse.Namespace, *, use_table: b
 
         audio = apply_gain(audio, args.audio_gain)
     fraction = getattr(args, "guidance_fraction", 1.0)
-    extra = {} if fraction == 1.0 else {"guidance_fraction": fraction}  # AVSyncD's options, not the baselines'
+    # AVSyncD's options, not the baselines'
+    extra = {} if fraction == 1.0 else {"guidance_fraction": fraction}
     if getattr(args, "window_anchor", None):
         extra["window_anchor"] = args.window_anchor
     out = pipe(image, audio[None], job.prompt, use_prompt_table=use_table, num_inference_steps=args.steps,

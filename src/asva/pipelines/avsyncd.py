@@ -6,7 +6,8 @@
 
 The model generates 12 frames (2 s at 6 fps) per window; the first frame is the input image's latent,
 kept clean at every step. Longer audio runs as consecutive windows chained on their shared frame
-(see `long_audio`); with `window_anchor="image"` every window starts from the input image instead. The caller chooses device and dtype; nothing here changes global torch settings.
+(see `long_audio`); with `window_anchor="image"` every window starts from the input image instead.
+The caller chooses device and dtype; nothing here changes global torch settings.
 """
 from __future__ import annotations
 
@@ -22,11 +23,16 @@ from asva.media.audio import SAMPLE_RATE
 from asva.media.frames import to_model_range, to_uint8
 from asva.pipelines.components import AVSyncDAudioEncoder, AVSyncDUNet
 from asva.pipelines.guidance import Conditions, GuidedDenoiser, check_scales
-from asva.pipelines.long_audio import frame_count, join_windows, plan_windows, resample_frames
+from asva.pipelines.long_audio import (
+    check_window_anchor,
+    frame_count,
+    join_windows,
+    plan_windows,
+    resample_frames,
+)
 from asva.pipelines.prompts import PromptTable
 
 OUTPUT_TYPES = ("uint8", "float", "latent")
-WINDOW_ANCHORS = ("previous", "image")  # frame 0 of windows 2, 3, ...: the last one's last frame, or the image
 
 
 @dataclass
@@ -253,7 +259,7 @@ class AVSyncDPipeline(DiffusionPipeline):
         num_frames = frame_count(seconds, self.config.window_fps)
         starts = plan_windows(num_frames, self.config.frames_per_window)
         check_scales(audio_scale=audio_guidance_scale, text_scale=text_guidance_scale)
-        anchor = check_window_anchor(window_anchor or self.config.window_anchor)
+        anchor = check_window_anchor(self.config.window_anchor if window_anchor is None else window_anchor)
         if not 0.0 <= guidance_fraction <= 1.0:
             raise ValueError(f"guidance_fraction must be in [0, 1], got {guidance_fraction}")
         audio_scale = audio_guidance_scale if self.hears_audio else 1.0  # nothing to guide without audio
@@ -286,10 +292,3 @@ class AVSyncDPipeline(DiffusionPipeline):
         video = latents if output_type == "latent" else self.decode_latents(latents)
         # 5. Re-time to the requested fps and trim the audio to the video
         return self._finish(video, audio, fps, output_type)
-
-
-def check_window_anchor(anchor: str) -> str:
-    """`anchor` if it is one of WINDOW_ANCHORS, else a ValueError naming it."""
-    if anchor not in WINDOW_ANCHORS:
-        raise ValueError(f"window_anchor must be one of {', '.join(WINDOW_ANCHORS)}, got {anchor!r}")
-    return anchor

@@ -16,6 +16,15 @@ import math
 import torch
 
 _EPS = 1e-6  # tolerance on duration * fps, so 5.0 s at 6 fps is 30 frames, not 29
+# frame 0 of windows 2, 3, ...: the previous window's last frame, or the input image again
+WINDOW_ANCHORS = ("previous", "image")
+
+
+def check_window_anchor(anchor: str, name: str = "window_anchor") -> str:
+    """`anchor` if it is one of WINDOW_ANCHORS, else a ValueError naming `name` and the value."""
+    if anchor not in WINDOW_ANCHORS:
+        raise ValueError(f"{name} must be one of {', '.join(WINDOW_ANCHORS)}, got {anchor!r}")
+    return anchor
 
 
 def frame_count(duration: float, fps: float) -> int:

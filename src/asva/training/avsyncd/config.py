@@ -175,6 +175,9 @@ class TrainConfig:
             raise ValueError(f"train.vae_latents must be one of {VAE_LATENTS}, got {t.vae_latents!r}")
         if self.checkpoint.every < 0 or self.checkpoint.keep < 1:
             raise ValueError(f"checkpoint.every must be >= 0 and checkpoint.keep >= 1, got {self.checkpoint}")
+        from asva.pipelines.long_audio import check_window_anchor  # torch: imported only when validating
+
+        check_window_anchor(self.export.window_anchor, "export.window_anchor")  # now, not after training
 
 
 def list_presets() -> list[str]:
