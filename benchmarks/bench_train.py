@@ -1,14 +1,16 @@
 """Training step speed and peak memory: one line per figure.
 
 Usage:
-    python benchmarks/bench_train.py [--steps 3] [--threads 2] [--only synth-tiny|avsync15-sd15]
+    python benchmarks/bench_train.py [--steps 3] [--threads 2]
+        [--only synth-tiny|synth-tiny-96|avsync15-sd15] [--sizes PX [PX ...]]
         [--sd15-size 256] [--sd15-frames 12] [--checkpointing both|on|off] [--memory-limit GIB]
 
-Figures: `synth-tiny` (batch 8, the bundled model's settings) and `avsync15-sd15` at batch 1 (random
-weights: SD1.5-size UNet with the adapter trainable, ImageBind-huge audio branch frozen), each with
-gradient checkpointing off and on. A training step here is the trainer's own `DiffusionLoss` forward,
-backward, gradient clipping and AdamW update on random frames and audio (no data loading), run in a
-fresh process per figure so the peak resident memory (ru_maxrss) belongs to that figure alone.
+Figures: `synth-tiny` (batch 8, the previous bundled model's settings, 64 px), `synth-tiny-96` (batch 8,
+the bundled model's, 96 px; `--sizes 96 128` adds what 128 px would cost) and `avsync15-sd15` at batch 1
+(random weights: SD1.5-size UNet with the adapter trainable, ImageBind-huge audio branch frozen), each
+with gradient checkpointing off and on. A training step here is the trainer's own `DiffusionLoss`
+forward, backward, gradient clipping and AdamW update on random frames and audio (no data loading), run
+in a fresh process per figure so the peak resident memory (ru_maxrss) belongs to that figure alone.
 `--memory-limit` caps each child's address space (RLIMIT_AS), so a figure that does not fit fails
 with an allocation error instead of driving the machine into swap or the OOM killer.
 """
@@ -23,6 +25,7 @@ import time
 
 FIGURES = {
     "synth-tiny": {"batch": 8, "size": 64, "overrides": []},
+    "synth-tiny-96": {"batch": 8, "size": 96, "overrides": []},
     "avsync15-sd15": {"batch": 1, "size": 256,
                       "overrides": ["model.prompt_dim=768", "model.autoencoder_channels=4",
                                     "model.autoencoder_factor=8"]},
@@ -86,6 +89,8 @@ def main() -> None:
     p.add_argument("--steps", type=int, default=3)
     p.add_argument("--threads", type=int, default=2)
     p.add_argument("--only", choices=sorted(FIGURES))
+    p.add_argument("--sizes", type=int, nargs="+",
+                   help="frame sides for the synth presets (default: each one's own)")
     p.add_argument("--sd15-size", type=int, default=256)
     p.add_argument("--sd15-frames", type=int, default=12)
     p.add_argument("--checkpointing", choices=("both", "on", "off"), default="both")
@@ -97,9 +102,11 @@ def main() -> None:
         return
     for preset in [args.only] if args.only else list(FIGURES):
         fig = FIGURES[preset]
-        size = args.sd15_size if preset == "avsync15-sd15" else fig["size"]
-        frames = args.sd15_frames if preset == "avsync15-sd15" else 12
-        for ckpt in {"both": (False, True), "on": (True,), "off": (False,)}[args.checkpointing]:
+        sd15 = preset == "avsync15-sd15"
+        sizes = [args.sd15_size] if sd15 else args.sizes or [fig["size"]]
+        frames = args.sd15_frames if sd15 else 12
+        modes = {"both": (False, True), "on": (True,), "off": (False,)}[args.checkpointing]
+        for size, ckpt in ((s, c) for s in sizes for c in modes):
             job = {"preset": preset, "batch": fig["batch"], "size": size, "frames": frames,
                    "checkpointing": ckpt, "steps": args.steps, "threads": args.threads}
             done = subprocess.run([sys.executable, __file__, "--child", json.dumps(job)],
