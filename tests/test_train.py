@@ -230,3 +230,14 @@ def test_non_square_model_trains_and_animates(synth_data, tmp_path):
     assert asva_main([*args, "--size", "64x128", "-o", str(tmp_path / "given.mp4")]) == 0
     info, given = probe(tmp_path / "trained_size.mp4"), probe(tmp_path / "given.mp4")
     assert (info.height, info.width) == (32, 64) and (given.height, given.width) == (64, 128)
+
+
+def test_box_loss_weight_trains_on_the_sidecar_boxes(synth_data, tmp_path):
+    losses = {}
+    for extra in ("0", "4"):
+        out = tmp_path / f"box{extra}"
+        assert cli.main(["--config", "synth-tiny", "--data", str(synth_data), "--output", str(out),
+                         "train.max_steps=1", f"train.box_loss_weight={extra}", *TINY]) == 0
+        losses[extra] = float((out / "metrics.csv").read_text().splitlines()[1].split(",")[1])
+        assert json.loads((out / "config.json").read_text())["train"]["box_loss_weight"] == float(extra)
+    assert losses["0"] != losses["4"]  # same batch and noise, the in-box error weighted up

@@ -85,3 +85,55 @@ def test_synth_tiny_96_preset_is_synth_tiny_plus_the_next_bundled_recipe():
     changed = {f"{section}.{key}" for section, values in preset.items() for key in values
                if values[key] != base[section][key]}
     assert changed == {item.split("=")[0] for item in SYNTH96_RECIPE} - {"checkpoint.every"}  # 100 already
+
+
+def test_box_weight_leaves_the_loss_scale_and_moves_it_into_the_boxes():
+    from asva.training.avsyncd.trainer import box_weight
+
+    mask = torch.zeros(2, 16, 16)
+    mask[0, :8, :8] = 1.0  # clip 0: one object in the top-left quarter; clip 1: no object
+    weight = box_weight(mask, (4, 4), extra=3.0)
+    assert weight.shape == (2, 1, 1, 4, 4)
+    assert weight[0, 0, 0, :2, :2].eq(4.0).all() and weight[0, 0, 0, 2:].eq(1.0).all()
+    assert weight[1].eq(1.0).all()
+    sched = DDPMScheduler()
+    plain = DiffusionLoss(_Echo(), None, sched)
+    latents, t = torch.zeros(2, 2, 3, 4, 4), torch.tensor([10, 10])
+    noise = torch.ones(2, 2, 3, 4, 4)
+    noise[:, :, :, :2, :2] = 3.0  # a larger error inside the box
+    unweighted = plain(latents, None, None, None, noise, t)
+    # uniform weights change nothing (they are scaled to mean 1 per clip) ...
+    torch.testing.assert_close(plain(latents, None, None, None, noise, t, torch.full((2, 1, 1, 4, 4), 5.0)),
+                               unweighted)
+    # ... and box weights raise the share of the in-box error for clip 0 only: mean 1 -> 1.75 per clip
+    boxed = plain(latents, None, None, None, noise, t, weight)
+    inside, outside = 9.0, 1.0  # squared errors; clip 0 has 4 of 16 cells inside the box
+    clip0 = (4 * 4.0 * inside + 12 * 1.0 * outside) / (16 * 1.75)
+    clip1 = (4 * inside + 12 * outside) / 16
+    assert float(boxed) == pytest.approx((clip0 + clip1) / 2)
+    with pytest.raises(ValueError, match="box_loss_weight"):
+        load_config("synth-tiny", ["train.box_loss_weight=-1"])
+
+
+def test_object_mask_follows_the_sidecar_boxes_the_crop_and_the_flip(synth_dataset, tmp_path):
+    from asva.training.avsyncd.data import object_mask, sidecar_path
+
+    root = synth_dataset(two_object_fraction=1.0)
+    entry = (root / "train.txt").read_text().split()[0]
+    meta = json.loads(sidecar_path(root, entry).read_text())
+    assert len(meta["objects"]) == 2 and meta["width"] == 32
+    mask = object_mask(root, entry, 32, flipped=False)
+    assert mask.shape == (32, 32)
+    expected = torch.zeros(32, 32)
+    for x0, y0, x1, y1 in (o["box"] for o in meta["objects"]):
+        expected[max(y0, 0):y1, max(x0, 0):x1] = 1.0
+    torch.testing.assert_close(mask, expected)
+    torch.testing.assert_close(object_mask(root, entry, 32, flipped=True), expected.flip(-1))
+    half = object_mask(root, entry, 16, flipped=False)  # resized as the frames: area fractions
+    torch.testing.assert_close(half, torch.nn.functional.avg_pool2d(expected[None], 2)[0])
+    wide = object_mask(root, entry, (16, 32), flipped=False)  # the official aspect crop: rows 8..24
+    torch.testing.assert_close(wide, expected[8:24])
+    bare = tmp_path / "videos" / "drum"
+    bare.mkdir(parents=True)
+    with pytest.raises(ValueError, match="no sidecar"):
+        object_mask(tmp_path, "drum/x.mp4", 32, flipped=False)

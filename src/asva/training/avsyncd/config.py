@@ -88,6 +88,9 @@ class OptimConfig:
     seed: int = 0
     threads: int | None = None  # torch CPU threads in this process (None: torch's default)
     ema_decay: float = 0.0  # EMA of the trainable weights, sampled from and exported (0: off)
+    # Loss weight 1 + w at latent positions inside the clips' object boxes (synth sidecars), 1 elsewhere,
+    # normalised per clip to average 1 (0: off, the official plain MSE)
+    box_loss_weight: float = 0.0
 
 
 @dataclass
@@ -164,6 +167,8 @@ class TrainConfig:
             raise ValueError(f"train.null_audio_prob must be in [0, 1], got {t.null_audio_prob!r}")
         if t.lr <= 0:
             raise ValueError(f"train.lr must be positive, got {t.lr!r}")
+        if t.box_loss_weight < 0:
+            raise ValueError(f"train.box_loss_weight must be >= 0 (0: off), got {t.box_loss_weight!r}")
         if not (t.ema_decay == 0.0 or 0.0 < t.ema_decay < 1.0):
             raise ValueError(f"train.ema_decay must be 0 (off) or in (0, 1), got {t.ema_decay!r}")
         dif = self.diffusion

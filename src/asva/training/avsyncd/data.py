@@ -9,17 +9,25 @@ takes its own slice of every global batch, so `--resume` only needs the step num
 waveform) and cuts the same clips `AVSyncDataset` would read from disk (same frame rule, same
 transform); it suits small datasets such as the synthetic benchmark on a CPU, where decoding
 dominates a tiny model's step.
+
+`object_mask` reads a clip's object boxes from its synth sidecar (`videos/<class>/<name>.json`) for the
+optional loss weighting inside them (`train.box_loss_weight`).
 """
 from __future__ import annotations
 
+import json
+from pathlib import Path
+
 import numpy as np
 import torch
+import torch.nn.functional as F
 
 from asva.data import AVSyncDataset, sampling
 from asva.data.avsync import collate
-from asva.media import fit_frames, normalize_mel, read_audio, waveform_to_mel
+from asva.media import crop_box, fit_frames, normalize_mel, read_audio, waveform_to_mel
 from asva.media.audio import SAMPLE_RATE
 from asva.media.video import read_all_frames, select_frames
+from asva.utils import as_hw
 
 
 class CachedClips:
@@ -61,6 +69,38 @@ class CachedClips:
                 "start": start, "flipped": flipped}
 
 
+def sidecar_path(root: str | Path, entry_path: str) -> Path:
+    """The synth sidecar of the video `entry_path` (relative to `root / "videos"`)."""
+    return (Path(root) / "videos" / entry_path).with_suffix(".json")
+
+
+def object_boxes(root: str | Path, entry_path: str) -> tuple[list, int, int]:
+    """(boxes (x0, y0, x1, y1) in source pixels, source width, height) of every object (sounding or
+    silent) the clip's sidecar lists."""
+    path = sidecar_path(root, entry_path)
+    if not path.is_file():
+        raise ValueError(f"train.box_loss_weight needs object boxes, but {entry_path!r} has no sidecar "
+                         f"{path} (only `asva synth` data has them)")
+    meta = json.loads(path.read_text())
+    objects = meta.get("objects") or [{"box": meta["sounding_box"]}]
+    return [o["box"] for o in objects], int(meta["width"]), int(meta["height"])
+
+
+def object_mask(root: str | Path, entry_path: str, size, flipped: bool) -> torch.Tensor:
+    """(th, tw) float32 in [0, 1]: the fraction of each training-frame pixel that lies inside one of the
+    clip's object boxes, cropped, resized and mirrored as `fit_frames` and the flip treat the frames."""
+    boxes, w, h = object_boxes(root, entry_path)
+    mask = torch.zeros(h, w)
+    for box in boxes:
+        x0, y0, x1, y1 = (max(int(round(float(v))), 0) for v in box)
+        mask[y0:y1, x0:x1] = 1.0
+    top, height, left, width = crop_box(h, w, size)
+    crop = mask[top:top + height, left:left + width]
+    th, tw = as_hw(size)
+    out = F.interpolate(crop[None, None], size=(th, tw), mode="area")[0, 0]
+    return out.flip(-1) if flipped else out
+
+
 class BatchPlan:
     """Which dataset items process `rank` of `world` trains on at each global step."""
 
@@ -95,10 +135,15 @@ class BatchPlan:
 class BatchSource:
     """Batches for steps `start_step`, `start_step + 1`, ...: from memory (`cached`) or a DataLoader."""
 
-    def __init__(self, dataset: AVSyncDataset, plan: BatchPlan, *, cached: bool, workers: int):
+    def __init__(self, dataset: AVSyncDataset, plan: BatchPlan, *, cached: bool, workers: int,
+                 object_masks: bool = False):
         self.dataset, self.plan = dataset, plan
         self.cached, self._cache = cached, None
         self.workers = workers
+        self.object_masks = object_masks  # add each item's `object_mask` (needs the synth sidecars)
+        if object_masks:
+            for entry in dataset.entries:  # fail before training, naming the first clip without boxes
+                object_boxes(dataset.root, entry.path)
 
     @property
     def cache(self) -> CachedClips | None:
@@ -113,6 +158,10 @@ class BatchSource:
         for index in self.plan.indices(step):
             g = sampling.item_generator(self.plan.seed, epoch, index)
             items.append(self.cache.item(index, g) if self.cache else self.dataset.load(index, g))
+        if self.object_masks:
+            for item in items:
+                item["object_mask"] = object_mask(self.dataset.root, item["path"], self.dataset.size,
+                                                  item["flipped"])
         return items
 
     def batches(self, start_step: int, end_step: int):

@@ -159,7 +159,9 @@ class DiffusionLoss(nn.Module):
     bool, noise (b, c, f, h, w), timesteps (b,)) -> scalar loss. Dropped samples get the null audio
     (the encoder's tokens for an all-zero mel), which classifier-free audio guidance needs.
     `min_snr_gamma` > 0 weights each clip's MSE by min(SNR, gamma) / SNR (epsilon) or
-    min(SNR, gamma) / (SNR + 1) (v-prediction), SNR = a / (1 - a) at its timestep.
+    min(SNR, gamma) / (SNR + 1) (v-prediction), SNR = a / (1 - a) at its timestep. `weight`
+    (b, 1, 1, h, w), optional, weights the squared error per latent position (scaled per clip to mean 1,
+    so the loss keeps its scale): `train.box_loss_weight`.
     """
 
     def __init__(self, unet: VideoUNet, audio_encoder: AVSyncDAudioEncoder, scheduler: DDPMScheduler,
@@ -196,7 +198,7 @@ class DiffusionLoss(nn.Module):
         a = self.alphas_cumprod.to(latents.device)[timesteps].to(latents.dtype).view(-1, 1, 1, 1, 1)
         return a.sqrt() * noise - (1 - a).sqrt() * latents
 
-    def forward(self, latents, text, mel, drop_audio, noise, timesteps) -> torch.Tensor:
+    def forward(self, latents, text, mel, drop_audio, noise, timesteps, weight=None) -> torch.Tensor:
         noisy = self.add_noise(latents, noise, timesteps)
         audio = mask = None
         if self.audio_encoder is not None:
@@ -204,9 +206,14 @@ class DiffusionLoss(nn.Module):
             mask = audio_token_mask(latents.shape[2]).to(latents.device)
         pred = self.unet(noisy, timesteps, text, audio, mask)
         target = self.target(latents, noise, timesteps)
-        if not self.min_snr_gamma:
+        if weight is None and not self.min_snr_gamma:
             return F.mse_loss(pred[:, :, 1:].float(), target[:, :, 1:].float())
-        per_clip = (pred[:, :, 1:].float() - target[:, :, 1:].float()).pow(2).mean(dim=(1, 2, 3, 4))  # (b,)
+        error = (pred[:, :, 1:].float() - target[:, :, 1:].float()).pow(2)  # (b, c, f - 1, h, w)
+        if weight is not None:  # (b, 1, 1, h, w) per latent position, each clip's scaled to mean 1
+            error = error * (weight / weight.float().mean(dim=(-2, -1), keepdim=True))
+        per_clip = error.mean(dim=(1, 2, 3, 4))  # (b,)
+        if not self.min_snr_gamma:
+            return per_clip.mean()
         return (per_clip * self.snr_weight(timesteps)).mean()
 
     def snr_weight(self, timesteps: torch.Tensor) -> torch.Tensor:

@@ -19,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 import torch
+import torch.nn.functional as F
 from accelerate import Accelerator
 from diffusers.optimization import get_scheduler
 from tqdm import tqdm
@@ -62,6 +63,13 @@ def step_generator(seed: int, step: int, rank: int) -> torch.Generator:
     return torch.Generator().manual_seed(int(state[0]) << 32 | int(state[1]))
 
 
+def box_weight(object_mask: torch.Tensor, latent_hw, extra: float) -> torch.Tensor:
+    """(b, 1, 1, h, w) loss weights 1 + extra * (the fraction of each latent cell inside an object box)
+    from the batch's (b, H, W) frame-pixel `object_mask`."""
+    cover = F.adaptive_avg_pool2d(object_mask[:, None].float(), tuple(latent_hw))  # (b, 1, h, w)
+    return (1.0 + extra * cover)[:, :, None]
+
+
 def train(config: TrainConfig, *, output: str | Path, data_root: str | Path | None = None,
           resume: str | None = None, command: str | None = None) -> TrainResult:
     """Train as `config` says, writing checkpoints, metrics and the exported model under `output`."""
@@ -78,7 +86,8 @@ def train(config: TrainConfig, *, output: str | Path, data_root: str | Path | No
     plan = BatchPlan(len(dataset), t.batch_size, t.seed, accelerator.process_index, accelerator.num_processes)
     resume_path = ckpt.resolve_resume(resume, output) if resume else None
     components = build_components(config.model, dataset.prompts, seed=t.seed)
-    source = BatchSource(dataset, plan, cached=config.data.cache, workers=config.data.workers)
+    source = BatchSource(dataset, plan, cached=config.data.cache, workers=config.data.workers,
+                         object_masks=bool(t.box_loss_weight))
     _prepare_components(components, config, source, resume_path)
     run = _Run(config, accelerator, components, output, dataset)
     start = run.restore(resume_path) if resume_path else 0
@@ -174,7 +183,11 @@ class _Run:
         drop = (torch.rand(b, generator=g) < self.config.train.null_audio_prob).to(device)
         text = parts.prompt_table.lookup(list(batch["prompt"])).to(device)
         mel = batch["mel"].to(device)
-        return self.module(latents, text, mel, drop, noise, timesteps)
+        weight = None
+        if self.config.train.box_loss_weight:
+            weight = box_weight(batch["object_mask"], latents.shape[-2:], self.config.train.box_loss_weight)
+            weight = weight.to(device)
+        return self.module(latents, text, mel, drop, noise, timesteps, weight)
 
     def _check_finite(self, loss: float, step: int) -> None:
         value = float(self.acc.reduce(torch.tensor(loss, device=self.acc.device), "mean"))
