@@ -2,11 +2,12 @@
 
 Usage:
     python benchmarks/bench_train.py [--steps 3] [--threads 2]
-        [--only synth-tiny|synth-tiny-96|avsync15-sd15] [--sizes PX [PX ...]]
+        [--only synth-tiny|synth-tiny-96|synth-tiny-96-wide|avsync15-sd15] [--sizes PX [PX ...]]
         [--sd15-size 256] [--sd15-frames 12] [--checkpointing both|on|off] [--memory-limit GIB]
 
 Figures: `synth-tiny` (batch 8, the previous bundled model's settings, 64 px), `synth-tiny-96` (batch 8,
-the bundled model's, 96 px; `--sizes 96 128` adds what 128 px would cost) and `avsync15-sd15` at batch 1
+the bundled model's, 96 px; `--sizes 96 128` adds what 128 px would cost), `synth-tiny-96-wide` (the
+same with UNet channels (48, 96) instead of (32, 64)) and `avsync15-sd15` at batch 1
 (random weights: SD1.5-size UNet with the adapter trainable, ImageBind-huge audio branch frozen), each
 with gradient checkpointing off and on. A training step here is the trainer's own `DiffusionLoss`
 forward, backward, gradient clipping and AdamW update on random frames and audio (no data loading), run
@@ -26,6 +27,9 @@ import time
 FIGURES = {
     "synth-tiny": {"batch": 8, "size": 64, "overrides": []},
     "synth-tiny-96": {"batch": 8, "size": 96, "overrides": []},
+    # the "wider UNet" lever of issue 11: the bundled recipe at 1.5x the channels
+    "synth-tiny-96-wide": {"batch": 8, "size": 96, "preset": "synth-tiny-96",
+                           "overrides": ['model.unet_overrides={"channels": [48, 96]}']},
     "avsync15-sd15": {"batch": 1, "size": 256,
                       "overrides": ["model.prompt_dim=768", "model.autoencoder_channels=4",
                                     "model.autoencoder_factor=8"]},
@@ -46,7 +50,8 @@ def measure(preset: str, batch: int, size: int, frames: int, checkpointing: bool
     )
 
     torch.set_num_threads(threads)
-    cfg = load_config(preset, FIGURES[preset]["overrides"])
+    figure = FIGURES[preset]
+    cfg = load_config(figure.get("preset", preset), figure["overrides"])
     parts = build_components(cfg.model, {"c": "a class"}, seed=0)
     select_trainable(parts, cfg.model)
     if checkpointing:
