@@ -241,3 +241,19 @@ def test_box_loss_weight_trains_on_the_sidecar_boxes(synth_data, tmp_path):
         losses[extra] = float((out / "metrics.csv").read_text().splitlines()[1].split(",")[1])
         assert json.loads((out / "config.json").read_text())["train"]["box_loss_weight"] == float(extra)
     assert losses["0"] != losses["4"]  # same batch and noise, the in-box error weighted up
+
+
+def test_box_loss_weight_without_sidecars_is_refused_before_training(synth_data, tmp_path, capsys):
+    import shutil
+
+    data = tmp_path / "data"
+    shutil.copytree(synth_data, data)
+    for sidecar in (data / "videos").rglob("*.json"):
+        sidecar.unlink()
+    from asva import cli as asva_cli
+
+    out = tmp_path / "run"
+    assert asva_cli.main(["train", "--config", "synth-tiny", "--data", str(data), "--output", str(out),
+                          "train.max_steps=1", "train.box_loss_weight=4", *TINY]) == 2
+    assert "has no sidecar" in capsys.readouterr().err
+    assert not (out / "checkpoints").exists()
