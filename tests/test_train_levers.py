@@ -116,24 +116,25 @@ def test_box_weight_leaves_the_loss_scale_and_moves_it_into_the_boxes():
 
 
 def test_object_mask_follows_the_sidecar_boxes_the_crop_and_the_flip(synth_dataset, tmp_path):
-    from asva.training.avsyncd.data import object_mask, sidecar_path
+    from asva.training.avsyncd.data import object_boxes, object_mask, sidecar_path
 
     root = synth_dataset(two_object_fraction=1.0)
     entry = (root / "train.txt").read_text().split()[0]
     meta = json.loads(sidecar_path(root, entry).read_text())
     assert len(meta["objects"]) == 2 and meta["width"] == 32
-    mask = object_mask(root, entry, 32, flipped=False)
+    boxes = object_boxes(root, entry)
+    mask = object_mask(*boxes, 32, flipped=False)
     assert mask.shape == (32, 32)
     expected = torch.zeros(32, 32)
     for x0, y0, x1, y1 in (o["box"] for o in meta["objects"]):
         expected[max(y0, 0):y1, max(x0, 0):x1] = 1.0
     torch.testing.assert_close(mask, expected)
-    torch.testing.assert_close(object_mask(root, entry, 32, flipped=True), expected.flip(-1))
-    half = object_mask(root, entry, 16, flipped=False)  # resized as the frames: area fractions
+    torch.testing.assert_close(object_mask(*boxes, 32, flipped=True), expected.flip(-1))
+    half = object_mask(*boxes, 16, flipped=False)  # resized as the frames: area fractions
     torch.testing.assert_close(half, torch.nn.functional.avg_pool2d(expected[None], 2)[0])
-    wide = object_mask(root, entry, (16, 32), flipped=False)  # the official aspect crop: rows 8..24
+    wide = object_mask(*boxes, (16, 32), flipped=False)  # the official aspect crop: rows 8..24
     torch.testing.assert_close(wide, expected[8:24])
     bare = tmp_path / "videos" / "drum"
     bare.mkdir(parents=True)
     with pytest.raises(ValueError, match="no sidecar"):
-        object_mask(tmp_path, "drum/x.mp4", 32, flipped=False)
+        object_boxes(tmp_path, "drum/x.mp4")

@@ -133,6 +133,13 @@ def load_sidecar(path: str | os.PathLike) -> dict:
     return meta
 
 
+def sidecar_objects(meta: dict) -> list[dict]:
+    """The sidecar's objects ({"class", "box", "sounding"} each); an old sidecar without them has only
+    its sounding object."""
+    alone = {"class": meta.get("class"), "box": meta["sounding_box"], "sounding": True}
+    return meta.get("objects") or [alone]
+
+
 def scale_box(box, width: int, height: int, size):
     """Map a box from a (width x height) clip to the frames `asva.media.read_video(size=...)`
     returns: the aspect crop of `asva.media.crop_box`, then the resize to `size` (an int or (h, w);

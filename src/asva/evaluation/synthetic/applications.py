@@ -34,7 +34,7 @@ from pathlib import Path
 import torch
 
 from asva.evaluation.synthetic.table1 import Clip, clip_size, generate, load_clips, load_pipe, mean_ci
-from asva.metrics.oracle import oracle_score, scale_box
+from asva.metrics.oracle import oracle_score, scale_box, sidecar_objects
 
 EPS = 1e-3  # added to both energies of a ratio: a quarter of a grey level, so a still region is finite
 DEFAULT_MODEL = "asva-synth-tiny"
@@ -92,15 +92,9 @@ def two_region_masks(box_a, box_b, size: int) -> tuple[torch.Tensor, torch.Tenso
 
 # ----------------------------------------------------------------------------- clip selection
 
-def objects(meta: dict) -> list[dict]:
-    """The sidecar's objects; an old sidecar without them has only its sounding object."""
-    alone = {"class": meta.get("class"), "box": meta["sounding_box"], "sounding": True}
-    return meta.get("objects") or [alone]
-
-
 def silent_object(meta: dict) -> dict | None:
     """The silent object of a two-object clip (one sounding, one silent), else None."""
-    objs = objects(meta)
+    objs = sidecar_objects(meta)
     silent = [o for o in objs if not o["sounding"]]
     return silent[0] if len(objs) == 2 and len(silent) == 1 else None
 
@@ -133,7 +127,7 @@ def two_object_clips(videos: dict[str, list[Clip]]) -> list[tuple[Clip, int]]:
 
 
 def single_object_clips(videos: dict[str, list[Clip]], limit: int | None) -> list[tuple[Clip, int]]:
-    singles = [cs for cs in videos.values() if len(objects(cs[0].meta)) == 1]
+    singles = [cs for cs in videos.values() if len(sidecar_objects(cs[0].meta)) == 1]
     if not singles:
         raise ValueError(f"none of the {len(videos)} videos has a single object: experiment B needs some")
     return [(c, k) for cs in spread(singles, limit) for k, c in enumerate(cs)]
@@ -170,7 +164,7 @@ def frame_box(clip: Clip, obj: dict):
 
 def target_record(video, clip: Clip, k: int, driving: Clip, *, swapped: bool) -> dict:
     """Motion inside the target's and the other object's boxes of one clip (experiment A)."""
-    sounding = next(o for o in objects(clip.meta) if o["sounding"])
+    sounding = next(o for o in sidecar_objects(clip.meta) if o["sounding"])
     silent = silent_object(clip.meta)
     target, other = (silent, sounding) if swapped else (sounding, silent)
     t_box, o_box = frame_box(clip, target), frame_box(clip, other)

@@ -10,12 +10,12 @@ waveform) and cuts the same clips `AVSyncDataset` would read from disk (same fra
 transform); it suits small datasets such as the synthetic benchmark on a CPU, where decoding
 dominates a tiny model's step.
 
-`object_mask` reads a clip's object boxes from its synth sidecar (`videos/<class>/<name>.json`) for the
-optional loss weighting inside them (`train.box_loss_weight`).
+`object_boxes` reads a clip's object boxes from its synth sidecar (`videos/<class>/<name>.json`) and
+`object_mask` draws them at the training frames' size, for the optional loss weighting inside them
+(`train.box_loss_weight`).
 """
 from __future__ import annotations
 
-import json
 from pathlib import Path
 
 import numpy as np
@@ -27,6 +27,7 @@ from asva.data.avsync import collate
 from asva.media import crop_box, fit_frames, normalize_mel, read_audio, waveform_to_mel
 from asva.media.audio import SAMPLE_RATE
 from asva.media.video import read_all_frames, select_frames
+from asva.metrics.oracle import load_sidecar, sidecar_objects
 from asva.utils import as_hw
 
 
@@ -81,23 +82,21 @@ def object_boxes(root: str | Path, entry_path: str) -> tuple[list, int, int]:
     if not path.is_file():
         raise ValueError(f"train.box_loss_weight needs object boxes, but {entry_path!r} has no sidecar "
                          f"{path} (only `asva synth` data has them)")
-    meta = json.loads(path.read_text())
-    objects = meta.get("objects") or [{"box": meta["sounding_box"]}]
-    return [o["box"] for o in objects], int(meta["width"]), int(meta["height"])
+    meta = load_sidecar(path)
+    return [o["box"] for o in sidecar_objects(meta)], int(meta["width"]), int(meta["height"])
 
 
-def object_mask(root: str | Path, entry_path: str, size, flipped: bool) -> torch.Tensor:
-    """(th, tw) float32 in [0, 1]: the fraction of each training-frame pixel that lies inside one of the
-    clip's object boxes, cropped, resized and mirrored as `fit_frames` and the flip treat the frames."""
-    boxes, w, h = object_boxes(root, entry_path)
-    mask = torch.zeros(h, w)
+def object_mask(boxes: list, width: int, height: int, size, flipped: bool) -> torch.Tensor:
+    """(th, tw) float32 in [0, 1]: the fraction of each training-frame pixel that lies inside one of
+    `boxes` (source pixels of a width x height clip, as `object_boxes` gives them), cropped, resized and
+    mirrored as `fit_frames` and the flip treat the frames."""
+    mask = torch.zeros(height, width)
     for box in boxes:
         x0, y0, x1, y1 = (max(int(round(float(v))), 0) for v in box)
         mask[y0:y1, x0:x1] = 1.0
-    top, height, left, width = crop_box(h, w, size)
-    crop = mask[top:top + height, left:left + width]
-    th, tw = as_hw(size)
-    out = F.interpolate(crop[None, None], size=(th, tw), mode="area")[0, 0]
+    top, crop_h, left, crop_w = crop_box(height, width, size)
+    crop = mask[top:top + crop_h, left:left + crop_w]
+    out = F.interpolate(crop[None, None], size=as_hw(size), mode="area")[0, 0]
     return out.flip(-1) if flipped else out
 
 
@@ -140,10 +139,11 @@ class BatchSource:
         self.dataset, self.plan = dataset, plan
         self.cached, self._cache = cached, None
         self.workers = workers
-        self.object_masks = object_masks  # add each item's `object_mask` (needs the synth sidecars)
+        # with object_masks: every clip's boxes, read before training (naming the first clip without
+        # them), so that each item's `object_mask` needs no file
+        self.boxes = None
         if object_masks:
-            for entry in dataset.entries:  # fail before training, naming the first clip without boxes
-                object_boxes(dataset.root, entry.path)
+            self.boxes = {e.path: object_boxes(dataset.root, e.path) for e in dataset.entries}
 
     @property
     def cache(self) -> CachedClips | None:
@@ -158,10 +158,10 @@ class BatchSource:
         for index in self.plan.indices(step):
             g = sampling.item_generator(self.plan.seed, epoch, index)
             items.append(self.cache.item(index, g) if self.cache else self.dataset.load(index, g))
-        if self.object_masks:
+        if self.boxes is not None:
             for item in items:
-                item["object_mask"] = object_mask(self.dataset.root, item["path"], self.dataset.size,
-                                                  item["flipped"])
+                boxes, width, height = self.boxes[item["path"]]
+                item["object_mask"] = object_mask(boxes, width, height, self.dataset.size, item["flipped"])
         return items
 
     def batches(self, start_step: int, end_step: int):

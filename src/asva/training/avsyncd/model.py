@@ -210,7 +210,7 @@ class DiffusionLoss(nn.Module):
             return F.mse_loss(pred[:, :, 1:].float(), target[:, :, 1:].float())
         error = (pred[:, :, 1:].float() - target[:, :, 1:].float()).pow(2)  # (b, c, f - 1, h, w)
         if weight is not None:  # (b, 1, 1, h, w) per latent position, each clip's scaled to mean 1
-            error = error * (weight / weight.float().mean(dim=(-2, -1), keepdim=True))
+            error = error * (weight / weight.mean(dim=(-2, -1), keepdim=True))
         per_clip = error.mean(dim=(1, 2, 3, 4))  # (b,)
         if not self.min_snr_gamma:
             return per_clip.mean()
