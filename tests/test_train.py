@@ -257,3 +257,27 @@ def test_box_loss_weight_without_sidecars_is_refused_before_training(synth_data,
                           "train.max_steps=1", "train.box_loss_weight=4", *TINY]) == 2
     assert "has no sidecar" in capsys.readouterr().err
     assert not (out / "checkpoints").exists()
+
+
+def test_warmup_stable_decay_resumes_a_constant_run_into_its_decay(synth_data, tmp_path):
+    """A constant-rate run's checkpoint, resumed with lr_schedule=warmup_stable_decay and a larger
+    max_steps, keeps the rate until the last decay_steps and then falls linearly to 0."""
+    from asva.training.avsyncd.trainer import warmup_stable_decay
+
+    factor = warmup_stable_decay(warmup_steps=2, decay_steps=4, max_steps=10)
+    assert [factor(s) for s in range(11)] == [0.0, 0.5, 1.0, 1.0, 1.0, 1.0, 1.0, 0.75, 0.5, 0.25, 0.0]
+    out = tmp_path / "wsd"
+    common = ["--config", "synth-tiny", "--data", str(synth_data), "--output", str(out)]
+    assert cli.main([*common, "train.max_steps=2", "checkpoint.every=2", *TINY]) == 0
+    assert cli.main([*common, "--resume", "latest", "train.max_steps=4", "train.lr_schedule=warmup_stable_decay",
+                     "train.decay_steps=2", *TINY]) == 0
+    rows = [line.split(",") for line in (out / "metrics.csv").read_text().splitlines()]
+    lr = rows[0].index("lr")
+    assert [float(r[lr]) for r in rows[1:]] == pytest.approx([1e-3, 1e-3, 5e-4, 0.0])  # rate after each step
+    for bad, match in ((["train.lr_schedule=warmup_stable_decay"], "decay_steps must be in"),
+                       (["train.lr_schedule=warmup_stable_decay", "train.decay_steps=20", "train.max_steps=10"],
+                        "decay_steps must be in"),
+                       (["train.decay_steps=5"], "used only by lr_schedule warmup_stable_decay"),
+                       (["train.lr_schedule=linear"], "train.lr_schedule must be one of")):
+        with pytest.raises(ValueError, match=match):
+            load_config("synth-tiny", bad)

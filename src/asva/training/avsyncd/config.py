@@ -21,6 +21,7 @@ PRESETS_DIR = Path(__file__).resolve().parent / "presets"
 MIXED_PRECISION = ("no", "fp16", "bf16")
 TRAINABLE = ("adapter", "all")
 VAE_LATENTS = ("sample", "mean")
+LR_SCHEDULES = ("constant", "constant_with_warmup", "cosine", "warmup_stable_decay")
 
 
 @dataclass
@@ -78,8 +79,9 @@ class OptimConfig:
     lr: float = 1e-4
     weight_decay: float = 1e-2
     betas: tuple[float, float] = (0.9, 0.999)
-    lr_schedule: str = "constant"  # or "constant_with_warmup", "cosine"
+    lr_schedule: str = "constant"  # or "constant_with_warmup", "cosine", "warmup_stable_decay"
     warmup_steps: int = 0
+    decay_steps: int = 0  # warmup_stable_decay: the last decay_steps before max_steps fall linearly to 0
     grad_clip: float = 1.0
     null_audio_prob: float = 0.2
     vae_latents: str = "sample"  # "sample": latent_dist.sample() as the official trainer; "mean": .mode()
@@ -167,6 +169,15 @@ class TrainConfig:
             raise ValueError(f"train.null_audio_prob must be in [0, 1], got {t.null_audio_prob!r}")
         if t.lr <= 0:
             raise ValueError(f"train.lr must be positive, got {t.lr!r}")
+        if t.lr_schedule not in LR_SCHEDULES:
+            raise ValueError(f"train.lr_schedule must be one of {LR_SCHEDULES}, got {t.lr_schedule!r}")
+        if t.lr_schedule == "warmup_stable_decay":
+            if not 1 <= t.decay_steps <= t.max_steps - t.warmup_steps:
+                raise ValueError(f"train.decay_steps must be in [1, max_steps - warmup_steps = "
+                                 f"{t.max_steps - t.warmup_steps}] for warmup_stable_decay, got {t.decay_steps!r}")
+        elif t.decay_steps:
+            raise ValueError(f"train.decay_steps is used only by lr_schedule warmup_stable_decay, "
+                             f"got {t.decay_steps!r} with {t.lr_schedule!r}")
         if t.box_loss_weight < 0:
             raise ValueError(f"train.box_loss_weight must be >= 0 (0: off), got {t.box_loss_weight!r}")
         if not (t.ema_decay == 0.0 or 0.0 < t.ema_decay < 1.0):

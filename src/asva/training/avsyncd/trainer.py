@@ -132,8 +132,12 @@ class _Run:
         if not self.params:
             raise ValueError("nothing to train: every parameter is frozen")
         optimizer = torch.optim.AdamW(self.params, lr=t.lr, betas=tuple(t.betas), weight_decay=t.weight_decay)
-        self.lr_scheduler = get_scheduler(t.lr_schedule, optimizer, num_warmup_steps=t.warmup_steps,
-                                          num_training_steps=t.max_steps)
+        if t.lr_schedule == "warmup_stable_decay":
+            factor = warmup_stable_decay(t.warmup_steps, t.decay_steps, t.max_steps)
+            self.lr_scheduler = torch.optim.lr_scheduler.LambdaLR(optimizer, factor)
+        else:
+            self.lr_scheduler = get_scheduler(t.lr_schedule, optimizer, num_warmup_steps=t.warmup_steps,
+                                              num_training_steps=t.max_steps)
         self.raw = module
         self.ema = WeightEMA(module, t.ema_decay) if t.ema_decay else None
         self.module, self.optimizer = accelerator.prepare(module, optimizer)
@@ -306,6 +310,22 @@ class _MetricLog:
             self.file.close()
             if self.tb is not None:
                 self.tb.close()
+
+
+def warmup_stable_decay(warmup_steps: int, decay_steps: int, max_steps: int):
+    """LambdaLR factor after `step` optimizer steps: a linear warm-up (as diffusers'
+    constant_with_warmup, so such a run resumes into this one unchanged), 1, then a linear fall to 0
+    over the last `decay_steps` before `max_steps` (the warmup-stable-decay schedule)."""
+    decay_start = max_steps - decay_steps
+
+    def factor(step: int) -> float:
+        if step < warmup_steps:
+            return step / max(1, warmup_steps)
+        if step < decay_start:
+            return 1.0
+        return max(0.0, (max_steps - step) / decay_steps)
+
+    return factor
 
 
 def _trim_metrics(path: Path, step: int) -> None:
