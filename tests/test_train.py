@@ -269,14 +269,14 @@ def test_warmup_stable_decay_resumes_a_constant_run_into_its_decay(synth_data, t
     out = tmp_path / "wsd"
     common = ["--config", "synth-tiny", "--data", str(synth_data), "--output", str(out)]
     assert cli.main([*common, "train.max_steps=2", "checkpoint.every=2", *TINY]) == 0
-    assert cli.main([*common, "--resume", "latest", "train.max_steps=4", "train.lr_schedule=warmup_stable_decay",
-                     "train.decay_steps=2", *TINY]) == 0
+    wsd = ["train.lr_schedule=warmup_stable_decay"]
+    resumed = ["--resume", "latest", "train.max_steps=4", *wsd, "train.decay_steps=2"]
+    assert cli.main([*common, *resumed, *TINY]) == 0
     rows = [line.split(",") for line in (out / "metrics.csv").read_text().splitlines()]
     lr = rows[0].index("lr")
     assert [float(r[lr]) for r in rows[1:]] == pytest.approx([1e-3, 1e-3, 5e-4, 0.0])  # rate after each step
-    for bad, match in ((["train.lr_schedule=warmup_stable_decay"], "decay_steps must be in"),
-                       (["train.lr_schedule=warmup_stable_decay", "train.decay_steps=20", "train.max_steps=10"],
-                        "decay_steps must be in"),
+    for bad, match in ((wsd, "decay_steps must be in"),
+                       ([*wsd, "train.decay_steps=20", "train.max_steps=10"], "decay_steps must be in"),
                        (["train.decay_steps=5"], "used only by lr_schedule warmup_stable_decay"),
                        (["train.lr_schedule=linear"], "train.lr_schedule must be one of")):
         with pytest.raises(ValueError, match=match):

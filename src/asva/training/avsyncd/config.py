@@ -172,9 +172,10 @@ class TrainConfig:
         if t.lr_schedule not in LR_SCHEDULES:
             raise ValueError(f"train.lr_schedule must be one of {LR_SCHEDULES}, got {t.lr_schedule!r}")
         if t.lr_schedule == "warmup_stable_decay":
-            if not 1 <= t.decay_steps <= t.max_steps - t.warmup_steps:
-                raise ValueError(f"train.decay_steps must be in [1, max_steps - warmup_steps = "
-                                 f"{t.max_steps - t.warmup_steps}] for warmup_stable_decay, got {t.decay_steps!r}")
+            room = t.max_steps - t.warmup_steps
+            if not 1 <= t.decay_steps <= room:
+                raise ValueError(f"train.decay_steps must be in [1, max_steps - warmup_steps = {room}] "
+                                 f"for warmup_stable_decay, got {t.decay_steps!r}")
         elif t.decay_steps:
             raise ValueError(f"train.decay_steps is used only by lr_schedule warmup_stable_decay, "
                              f"got {t.decay_steps!r} with {t.lr_schedule!r}")
