@@ -4,12 +4,16 @@ Usage:
     python benchmarks/two_object_look.py --gap APPS.json [--dataset data/synth96]
     python benchmarks/two_object_look.py --bootstrap T1-0.json T1-1.json [--draws 2000]
     python benchmarks/two_object_look.py --etas 1 4 --model MODEL [--dataset data/synth96]
+    python benchmarks/two_object_look.py --paired A.json B.json [--draws 2000]
 
 `--gap`: experiment A's own-audio row of an `asva applications --json` file, split by the gap (pixels)
 between the two objects' boxes: is the silent object's motion spill-over from a near neighbour?
 `--bootstrap`: the RelSync / oracle-correlation Spearman over the generated rows of `asva table1 --json`
 files, with a bootstrap interval (draws of (clip, method) pairs with replacement, seed 0).
 `--etas`: experiment A's own-audio row (ratio, energies, synchrony) generated again at each eta.
+`--paired`: two `asva applications --json` files of two models on the same clips and seeds: each
+row's ratio for both, and B's ratio over A's (exp of the mean per-clip difference of log
+target/other motion) with a bootstrap interval over clips (seed 0).
 """
 from __future__ import annotations
 
@@ -70,6 +74,26 @@ def bootstrap(files: list[Path], draws: int) -> None:
           f"generated clips ({draws} draws)")
 
 
+def paired(a: Path, b: Path, draws: int) -> None:
+    rows_a, rows_b = (json.loads(path.read_text())["target"] for path in (a, b))
+    rng = np.random.default_rng(0)
+    for row_a in rows_a:
+        row_b = next((r for r in rows_b if r["method"] == row_a["method"]), None)
+        if row_b is None or row_a["method"].startswith("Real clips"):
+            continue
+        logs_a, logs_b = ({(c["video"], c["clip_index"]): c["log_ratio"] for c in r["clips"]}
+                          for r in (row_a, row_b))
+        keys = sorted(logs_a.keys() & logs_b.keys())
+        if not keys:
+            raise SystemExit(f"--paired: no clip in common in the row {row_a['method']!r}")
+        la, lb = (np.array([logs[k] for k in keys]) for logs in (logs_a, logs_b))
+        diff = (lb - la)[rng.integers(0, len(keys), (draws, len(keys)))].mean(axis=1)
+        lo, hi = np.exp(np.percentile(diff, [2.5, 97.5]))
+        print(f"{row_a['method']}: ratio A {math.exp(la.mean()):.2f}, B {math.exp(lb.mean()):.2f}, "
+              f"B / A {math.exp((lb - la).mean()):.2f} [{lo:.2f}, {hi:.2f}] over {len(keys)} clips "
+              f"({draws} draws)")
+
+
 def etas(model: str, dataset: Path, values: list[float]) -> None:
     from asva.evaluation.synthetic.applications import EPS, group_videos, target_record, two_object_clips
     from asva.evaluation.synthetic.table1 import generate, load_clips, load_pipe, mean_ci
@@ -92,6 +116,8 @@ def main() -> None:
     p.add_argument("--dataset", type=Path, default=Path("data/synth96"))
     p.add_argument("--gap", type=Path, help="an `asva applications --json` file")
     p.add_argument("--bootstrap", type=Path, nargs="+", help="`asva table1 --json` files")
+    p.add_argument("--paired", type=Path, nargs=2, metavar=("A", "B"),
+                   help="two `asva applications --json` files on the same clips")
     p.add_argument("--draws", type=int, default=2000)
     p.add_argument("--etas", type=float, nargs="+")
     p.add_argument("--model", default="asva-synth-tiny")
@@ -100,6 +126,8 @@ def main() -> None:
         gap_split(args.gap, args.dataset)
     if args.bootstrap:
         bootstrap(args.bootstrap, args.draws)
+    if args.paired:
+        paired(*args.paired, args.draws)
     if args.etas:
         etas(args.model, args.dataset, args.etas)
 

@@ -281,3 +281,25 @@ def test_warmup_stable_decay_resumes_a_constant_run_into_its_decay(synth_data, t
                        (["train.lr_schedule=linear"], "train.lr_schedule must be one of")):
         with pytest.raises(ValueError, match=match):
             load_config("synth-tiny", bad)
+
+
+def test_resuming_on_other_clips_continues_the_run_on_them(synth_data, synth_dataset, tmp_path):
+    """The two-object stage of the bundled recipe: a checkpoint resumed with another --data keeps its
+    step and weights and draws the following batches from the new clips (docs/training.md)."""
+    two = synth_dataset(videos_per_class=3, size=32, classes=("drum", "bell"), test_fraction=0.34,
+                        two_object_fraction=1.0, seed=1)
+    first = tmp_path / "first"
+    assert cli.main(["--config", "synth-tiny", "--data", str(synth_data), "--output", str(first),
+                     "train.max_steps=2", "checkpoint.every=2", *TINY]) == 0
+    start = str(list_checkpoints(first)[-1])
+    losses = {}
+    for name, data in (("same", synth_data), ("two", two)):
+        out = tmp_path / name
+        assert cli.main(["--config", "synth-tiny", "--data", str(data), "--output", str(out),
+                         "--resume", start, "train.max_steps=3", *TINY]) == 0
+        rows = [line.split(",") for line in (out / "metrics.csv").read_text().splitlines()]
+        assert [r[0] for r in rows[1:]] == ["3"]
+        losses[name] = float(rows[1][1])
+        info = read_training_info(out / "model")
+        assert info["resumed_from_step"] == 2 and info["data"] == str(data)
+    assert losses["same"] != losses["two"]  # the third batch came from the other clips
