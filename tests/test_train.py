@@ -293,13 +293,13 @@ def test_resuming_on_other_clips_continues_the_run_on_them(synth_data, synth_dat
                      "train.max_steps=2", "checkpoint.every=2", *TINY]) == 0
     start = str(list_checkpoints(first)[-1])
     losses = {}
-    for name, data in (("same", synth_data), ("two", two)):
-        out = tmp_path / name
+    # "two" continues in place, as the documented second stage does (--output RUN --resume latest)
+    for name, data, out, resume in (("same", synth_data, tmp_path / "same", start), ("two", two, first, "latest")):
         assert cli.main(["--config", "synth-tiny", "--data", str(data), "--output", str(out),
-                         "--resume", start, "train.max_steps=3", *TINY]) == 0
+                         "--resume", resume, "train.max_steps=3", *TINY]) == 0
         rows = [line.split(",") for line in (out / "metrics.csv").read_text().splitlines()]
-        assert [r[0] for r in rows[1:]] == ["3"]
-        losses[name] = float(rows[1][1])
+        assert [r[0] for r in rows[1:]] == (["3"] if name == "same" else ["1", "2", "3"])
+        losses[name] = float(rows[-1][1])
         info = read_training_info(out / "model")
         assert info["resumed_from_step"] == 2 and info["data"] == str(data)
     assert losses["same"] != losses["two"]  # the third batch came from the other clips
