@@ -294,7 +294,8 @@ def test_resuming_on_other_clips_continues_the_run_on_them(synth_data, synth_dat
     start = str(list_checkpoints(first)[-1])
     losses = {}
     # "two" continues in place, as the documented second stage does (--output RUN --resume latest)
-    for name, data, out, resume in (("same", synth_data, tmp_path / "same", start), ("two", two, first, "latest")):
+    runs = (("same", synth_data, tmp_path / "same", start), ("two", two, first, "latest"))
+    for name, data, out, resume in runs:
         assert cli.main(["--config", "synth-tiny", "--data", str(data), "--output", str(out),
                          "--resume", resume, "train.max_steps=3", *TINY]) == 0
         rows = [line.split(",") for line in (out / "metrics.csv").read_text().splitlines()]
