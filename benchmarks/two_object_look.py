@@ -5,6 +5,7 @@ Usage:
     python benchmarks/two_object_look.py --bootstrap T1-0.json T1-1.json [--draws 2000]
     python benchmarks/two_object_look.py --etas 1 4 --model MODEL [--dataset data/synth96]
     python benchmarks/two_object_look.py --paired A.json B.json [--draws 2000]
+    python benchmarks/two_object_look.py --rows "AVSyncD (eta=1)" "AVSyncD (eta=4)" T1-0.json T1-1.json
 
 `--gap`: experiment A's own-audio row of an `asva applications --json` file, split by the gap (pixels)
 between the two objects' boxes: is the silent object's motion spill-over from a near neighbour?
@@ -14,6 +15,9 @@ files, with a bootstrap interval (draws of (clip, method) pairs with replacement
 `--paired`: two `asva applications --json` files of two models on the same clips and seeds: each
 row's ratio for both, and B's ratio over A's (exp of the mean per-clip difference of log
 target/other motion) with a bootstrap interval over clips (seed 0).
+`--rows A B FILE...`: two rows of `asva table1 --json` files compared clip by clip (each file's rows
+score the same clips in the same order): B - A of the mean correlation and RelSync with a bootstrap
+interval over clips (seed 0), beside the unpaired means.
 """
 from __future__ import annotations
 
@@ -94,6 +98,26 @@ def paired(a: Path, b: Path, draws: int) -> None:
               f"({draws} draws)")
 
 
+def rows(a: str, b: str, files: list[Path], draws: int) -> None:
+    pairs: dict[str, list[tuple[float, float]]] = {"correlation": [], "relsync": []}
+    for path in files:
+        methods = {m["method"]: m["scores"] for m in json.loads(path.read_text())["methods"]}
+        for name in (a, b):
+            if name not in methods:
+                raise SystemExit(f"--rows: {path} has no row {name!r} (rows: {', '.join(methods)})")
+        for key, found in pairs.items():
+            found += zip(methods[a][key], methods[b][key], strict=True)
+    rng = np.random.default_rng(0)
+    for key, found in pairs.items():
+        va, vb = (np.array(v, dtype=float) for v in zip(*found, strict=True))
+        keep = ~(np.isnan(va) | np.isnan(vb))  # a clip without a defined score on either side
+        diff = (vb - va)[keep]
+        boot = diff[rng.integers(0, len(diff), (draws, len(diff)))].mean(axis=1)
+        lo, hi = np.percentile(boot, [2.5, 97.5])
+        print(f"{key}: {a} {va[keep].mean():.3f}, {b} {vb[keep].mean():.3f}, B - A {diff.mean():+.3f} "
+              f"[{lo:+.3f}, {hi:+.3f}] over {len(diff)} paired clips ({draws} draws)")
+
+
 def etas(model: str, dataset: Path, values: list[float]) -> None:
     from asva.evaluation.synthetic.applications import EPS, group_videos, target_record, two_object_clips
     from asva.evaluation.synthetic.table1 import generate, load_clips, load_pipe, mean_ci
@@ -118,6 +142,8 @@ def main() -> None:
     p.add_argument("--bootstrap", type=Path, nargs="+", help="`asva table1 --json` files")
     p.add_argument("--paired", type=Path, nargs=2, metavar=("A", "B"),
                    help="two `asva applications --json` files on the same clips")
+    p.add_argument("--rows", nargs="+", metavar="ARG",
+                   help="ROW_A ROW_B FILE...: two rows of `asva table1 --json` files, clip by clip")
     p.add_argument("--draws", type=int, default=2000)
     p.add_argument("--etas", type=float, nargs="+")
     p.add_argument("--model", default="asva-synth-tiny")
@@ -128,6 +154,10 @@ def main() -> None:
         bootstrap(args.bootstrap, args.draws)
     if args.paired:
         paired(*args.paired, args.draws)
+    if args.rows:
+        if len(args.rows) < 3:
+            p.error("--rows needs two row names and at least one file")
+        rows(args.rows[0], args.rows[1], [Path(f) for f in args.rows[2:]], args.draws)
     if args.etas:
         etas(args.model, args.dataset, args.etas)
 
