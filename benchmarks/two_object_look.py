@@ -78,6 +78,13 @@ def bootstrap(files: list[Path], draws: int) -> None:
           f"generated clips ({draws} draws)")
 
 
+def mean_interval(diff: np.ndarray, draws: int, rng: np.random.Generator) -> np.ndarray:
+    """95% bootstrap interval (low, high) of the mean of per-clip differences, clips drawn with
+    replacement."""
+    boot = diff[rng.integers(0, len(diff), (draws, len(diff)))].mean(axis=1)
+    return np.percentile(boot, [2.5, 97.5])
+
+
 def paired(a: Path, b: Path, draws: int) -> None:
     rows_a, rows_b = (json.loads(path.read_text())["target"] for path in (a, b))
     rng = np.random.default_rng(0)
@@ -91,8 +98,7 @@ def paired(a: Path, b: Path, draws: int) -> None:
         if not keys:
             raise SystemExit(f"--paired: no clip in common in the row {row_a['method']!r}")
         la, lb = (np.array([logs[k] for k in keys]) for logs in (logs_a, logs_b))
-        diff = (lb - la)[rng.integers(0, len(keys), (draws, len(keys)))].mean(axis=1)
-        lo, hi = np.exp(np.percentile(diff, [2.5, 97.5]))
+        lo, hi = np.exp(mean_interval(lb - la, draws, rng))
         print(f"{row_a['method']}: ratio A {math.exp(la.mean()):.2f}, B {math.exp(lb.mean()):.2f}, "
               f"B / A {math.exp((lb - la).mean()):.2f} [{lo:.2f}, {hi:.2f}] over {len(keys)} clips "
               f"({draws} draws)")
@@ -112,8 +118,7 @@ def rows(a: str, b: str, files: list[Path], draws: int) -> None:
         va, vb = (np.array(v, dtype=float) for v in zip(*found, strict=True))
         keep = ~(np.isnan(va) | np.isnan(vb))  # a clip without a defined score on either side
         diff = (vb - va)[keep]
-        boot = diff[rng.integers(0, len(diff), (draws, len(diff)))].mean(axis=1)
-        lo, hi = np.percentile(boot, [2.5, 97.5])
+        lo, hi = mean_interval(diff, draws, rng)
         print(f"{key}: {a} {va[keep].mean():.3f}, {b} {vb[keep].mean():.3f}, B - A {diff.mean():+.3f} "
               f"[{lo:+.3f}, {hi:+.3f}] over {len(diff)} paired clips ({draws} draws)")
 
