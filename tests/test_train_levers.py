@@ -67,7 +67,7 @@ def test_zero_terminal_snr_reaches_pure_noise_and_needs_a_trailing_sampler():
         make_scheduler("pndm", {"rescale_betas_zero_snr": True})
 
 
-# docs/training.md, "The next bundled model": the recipe the synth-tiny-96 preset holds
+# docs/training.md, "The bundled model": the recipe the synth-tiny-96 preset holds
 SYNTH96_RECIPE = ["data.size=96", "train.ema_decay=0.999", "diffusion.min_snr_gamma=5",
                   "model.autoencoder_channels=16", "checkpoint.every=100", "checkpoint.keep=3",
                   "validation.every=0", "train.max_steps=10000", "train.lr_schedule=warmup_stable_decay",
